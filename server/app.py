@@ -1,0 +1,94 @@
+"""The Starlette application: settings, the lifespan that owns the store and the course service."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.auth import Signer
+from server.clock import Clock
+from server.content import COURSE_FILE, load_course
+from server.course import CourseService
+from server.domain.agenda import Course
+from server.store import open_store
+from server.views import DIRECTOR, routes
+
+log = logging.getLogger("companion")
+
+DEFAULT_STORE = "sqlite:///data/companion.db"
+
+
+@dataclass
+class Settings:
+    store_url: str = field(default_factory=lambda: os.environ.get("COMPANION_STORE", DEFAULT_STORE))
+    course_file: Path = COURSE_FILE
+    secret: str = ""
+    clock: Clock = field(default_factory=Clock)
+    course: Course | None = None
+    public_url: str = ""
+    on_ready: Callable[[CourseService, Signer], None] | None = None
+
+
+class SameOriginPosts:
+    """Form posts must come from our own pages: refuse a cross-site POST (CSRF)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = dict(scope["headers"])
+            site = headers.get(b"sec-fetch-site", b"").decode()
+            origin = headers.get(b"origin", b"").decode()
+            host = headers.get(b"host", b"").decode()
+            cross = site == "cross-site" or (origin and origin.split("://", 1)[-1] != host)
+            if cross:
+                response = PlainTextResponse("Cross-site form posts are refused.", 403)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Starlette:
+    course = settings.course or load_course(settings.course_file)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = open_store(settings.store_url)
+        await store.open()
+        service = CourseService(course, store, settings.clock)
+        await service.start()
+        app.state.service = service
+        app.state.signer = Signer(settings.secret)
+        if settings.on_ready:
+            settings.on_ready(service, app.state.signer)
+        try:
+            yield
+        finally:
+            await service.stop()
+            await store.close()
+
+    async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return PlainTextResponse("Something went wrong on the server; please try again.", 500)
+
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SameOriginPosts)],
+        exception_handlers={500: server_error},
+    )
+
+
+def director_link(signer: Signer, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/join/{signer.link_token(DIRECTOR.id)}"

@@ -1,0 +1,59 @@
+"""Signed join links and session cookies. No passwords: a link is the key, and can be revoked."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+SESSION_COOKIE = "companion_session"
+
+
+class BadLink(Exception):
+    """A join link or session that was forged, mangled or revoked."""
+
+
+class Signer:
+    def __init__(self, secret: str) -> None:
+        self._links = URLSafeSerializer(secret, salt="join-link")
+        self._sessions = URLSafeSerializer(secret, salt="session")
+
+    def link_token(self, person_id: str, version: int = 0) -> str:
+        return self._links.dumps([person_id, version])
+
+    def read_link(self, token: str) -> tuple[str, int]:
+        return self._read(self._links, token)
+
+    def session_value(self, person_id: str, version: int = 0) -> str:
+        return self._sessions.dumps([person_id, version])
+
+    def read_session(self, value: str) -> tuple[str, int]:
+        return self._read(self._sessions, value)
+
+    @staticmethod
+    def _read(s: URLSafeSerializer, token: str) -> tuple[str, int]:
+        try:
+            data = s.loads(token)
+        except BadSignature:
+            raise BadLink("This link is not valid: it may have been copied incompletely.") from None
+        if (
+            not isinstance(data, list)
+            or len(data) != 2
+            or not isinstance(data[0], str)
+            or not isinstance(data[1], int)
+        ):
+            raise BadLink("This link is not valid.")
+        return data[0], data[1]
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The signing secret kept beside the data, so links survive a restart."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(32)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret

@@ -1,0 +1,209 @@
+"""`companion`: serve the live course, run the demo, print the agenda."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from server.clock import Clock, RehearsalClock
+from server.content import COURSE_FILE, load_course
+from server.domain.agenda import Schedule, build_schedule, item_summary, utc_z
+from server.domain.errors import DomainError
+from server.yamlfile import ContentError
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used; the message says which and why."""
+
+
+def parse_instant(text: str, what: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise UsageError(f"{what}: {text!r} needs a UTC offset or Z (e.g. 2026-05-13T14:00:00Z)")
+    return value.astimezone(UTC)
+
+
+def parse_date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _course(args: argparse.Namespace) -> Any:
+    first = parse_date(args.start_date, "--start-date") if args.start_date else None
+    return load_course(Path(args.course), first)
+
+
+# --- agenda --------------------------------------------------------------------------------------
+
+
+def agenda_snapshot(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    cur, nxt = schedule.current(now), schedule.next(now)
+    return {
+        "now": utc_z(now),
+        "timezone": schedule.course.timezone,
+        "current": item_summary(schedule, cur) if cur else None,
+        "next": item_summary(schedule, nxt) if nxt else None,
+    }
+
+
+def cmd_agenda(args: argparse.Namespace) -> int:
+    schedule = build_schedule(_course(args))
+    if args.ics:
+        from server.calendar import agenda_ics
+
+        Path(args.ics).write_bytes(agenda_ics(schedule))
+        print(f"Wrote {len(schedule.items)} agenda items to {args.ics}")
+        return 0
+    now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
+    snap = agenda_snapshot(schedule, now)
+    if args.json:
+        print(json.dumps(snap, indent=2, ensure_ascii=False))
+        return 0
+    tz = schedule.tz
+    print(f"{schedule.course.title} — times in {schedule.course.timezone}")
+    for n in range(1, schedule.course.days + 1):
+        print(f"\nDay {n}  {schedule.day_date(n):%A, %B %d, %Y}")
+        for s in schedule.day_items(n):
+            mark = "▶" if s.contains(now) else " "
+            start, end = s.start.astimezone(tz), s.end.astimezone(tz)
+            print(f" {mark} {start:%H:%M}–{end:%H:%M} {start:%Z}  {s.item.title}  [{s.item.kind}]")
+    print()
+    for label in ("current", "next"):
+        item = snap[label]
+        text = f"{item['title']}  {item['start_local']}" if item else "—"
+        print(f"{label.capitalize():8} {text}")
+    return 0
+
+
+# --- serve / demo --------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) -> int:
+    import uvicorn
+
+    from server.app import Settings, create_app, director_link
+    from server.auth import load_or_create_secret
+
+    course = _course(args)
+    data_dir = Path("data")
+    if store_url.startswith("sqlite:///"):
+        data_dir = Path(store_url.removeprefix("sqlite:///")).parent
+    secret = load_or_create_secret(data_dir / "secret.key")
+    base_url = f"http://{args.host}:{args.port}"
+
+    def on_ready(service: Any, signer: Any) -> None:
+        print(banner)
+        print(f"  Course:    {course.title} ({clock.describe()})")
+        print(f"  Agenda:    {base_url}/")
+        print(f"  Director:  {director_link(signer, base_url)}")
+        print("  Stop with Ctrl-C.", flush=True)
+
+    settings = Settings(
+        store_url=store_url, secret=secret, clock=clock, course=course, on_ready=on_ready
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        ws_max_size=64 * 1024,
+        ws_ping_interval=15,
+        ws_ping_timeout=15,
+        log_level="warning",
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    if args.rehearsal_start:
+        return RehearsalClock(parse_instant(args.rehearsal_start, "--rehearsal-start"), args.speed)
+    if args.speed != 1.0:
+        raise UsageError("--speed needs --rehearsal-start (real time always runs at speed 1)")
+    return Clock()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    store = args.store or os.environ.get("COMPANION_STORE") or "sqlite:///data/companion.db"
+    return _serve(args, _clock(args), store, "Session Companion is running.")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    course = _course(args)
+    first = build_schedule(course).items[0]
+    start = (
+        parse_instant(args.rehearsal_start, "--rehearsal-start")
+        if args.rehearsal_start
+        else first.start - timedelta(minutes=args.lead_minutes)
+    )
+    data = Path(args.data)
+    if data.exists():
+        shutil.rmtree(data)  # the demo starts the same course afresh every time
+    clock = RehearsalClock(start, args.speed)
+    return _serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="companion", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def course_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--course", default=str(COURSE_FILE), help="course.yaml to use")
+        sp.add_argument("--start-date", help="re-base the course on another first day YYYY-MM-DD")
+
+    def server_opts(sp: argparse.ArgumentParser, port: int) -> None:
+        sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument("--port", type=int, default=port)
+        sp.add_argument("--rehearsal-start", help="run a rehearsal clock from this ISO instant")
+        sp.add_argument("--speed", type=float, default=1.0, help="rehearsal clock speed factor")
+
+    a = sub.add_parser("agenda", help="print the agenda, now and next")
+    course_opts(a)
+    a.add_argument("--at", help="the instant to report on (ISO 8601 with offset); default now")
+    a.add_argument("--json", action="store_true", help="print now/next as JSON")
+    a.add_argument("--ics", metavar="FILE", help="write the agenda as an iCalendar file")
+    a.set_defaults(func=cmd_agenda)
+
+    s = sub.add_parser("serve", help="serve the live course")
+    course_opts(s)
+    server_opts(s, 8000)
+    s.add_argument("--store", help="event log URL (default $COMPANION_STORE or ./data SQLite)")
+    s.set_defaults(func=cmd_serve)
+
+    d = sub.add_parser("demo", help="a course already in motion on a rehearsal clock")
+    course_opts(d)
+    server_opts(d, 8000)
+    d.set_defaults(speed=5.0)
+    d.add_argument("--lead-minutes", type=float, default=2.0, help="start this long before Day 1")
+    d.add_argument("--data", default="data/demo", help="folder for the demo's own event log")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (UsageError, ContentError, DomainError, ValueError) as e:
+        print(f"companion {args.command}: {e}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""The one writer: command -> domain decide -> append events -> apply -> publish.
+
+It also owns the agenda's timer: the next boundary (an item starting or ending) is scheduled at
+its exact instant on the injected clock, and every open page is pushed its new partials then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from server.clock import Clock, RehearsalClock
+from server.domain.agenda import Course, Schedule, build_schedule
+from server.domain.course_state import Command, CourseState, apply, decide
+from server.domain.errors import DomainError
+from server.domain.events import Event
+from server.domain.roles import Actor
+from server.live.agenda_view import AgendaView, build_agenda_view
+from server.live.hub import Connection, Hub
+from server.live.render import Renderer
+from server.store import EventStore, SeqConflict
+
+log = logging.getLogger("companion.course")
+
+AGENDA = "agenda"
+# Partials of the agenda audience, one template each; their root ids are stable.
+AGENDA_PARTIALS = ("_now.html", "_next.html", "_schedule.html", "_announcements.html")
+APPEND_RETRIES = 5
+
+
+class CourseService:
+    def __init__(
+        self, course: Course, store: EventStore, clock: Clock, renderer: Renderer | None = None
+    ) -> None:
+        self.course = course
+        self.store = store
+        self.clock = clock
+        self.renderer = renderer or Renderer()
+        self.hub = Hub()
+        self.base: Schedule = build_schedule(course)
+        self.state = CourseState()
+        self.schedule: Schedule = self.base
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        # The latest render of each audience's partials: what its connections were last sent.
+        self._rendered: dict[str, dict[str, str]] = {}
+        self.boundaries_pushed = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._apply_stored(await self.store.read(self.course.id))
+        self._tasks = [
+            asyncio.create_task(self._boundary_loop(), name="agenda-boundaries"),
+            asyncio.create_task(self._tail_loop(), name="event-tail"),
+        ]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for conn in list(self.hub.connections):
+            conn.close()
+
+    # --- the one writer ----------------------------------------------------------------------
+
+    async def execute(self, command: Command, actor: Actor) -> list[Event]:
+        """Decide, append and apply `command`. Raises DomainError for an illegal command and
+        StoreError when the log cannot be written (then nothing changed)."""
+        async with self._lock:
+            for _ in range(APPEND_RETRIES):
+                now = self.clock.now()
+                new = decide(self.state, self.base, command, actor, now)
+                try:
+                    stored = await self.store.append(self.course.id, new, self.state.seq)
+                except SeqConflict:
+                    self._apply_stored(await self.store.read(self.course.id, self.state.seq))
+                    continue
+                self._apply_stored(stored)
+                return stored
+            raise DomainError("The course is very busy right now; please try again.")
+
+    def _apply_stored(self, events: Sequence[Event]) -> None:
+        fresh = [e for e in events if e.seq > self.state.seq]
+        if not fresh:
+            return
+        for e in fresh:
+            self.state = apply(self.state, e)
+        self.schedule = self.state.schedule(self.base)
+        self._wake.set()  # the schedule may have moved: recompute the next boundary
+        self.refresh()
+
+    async def _tail_loop(self) -> None:
+        """Apply events appended by other workers sharing the store (and skip our own)."""
+        while True:
+            try:
+                async for e in self.store.tail(self.course.id, self.state.seq):
+                    self._apply_stored([e])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("tailing the course log failed; retrying")
+                await asyncio.sleep(1)
+
+    # --- the agenda timer --------------------------------------------------------------------
+
+    async def _boundary_loop(self) -> None:
+        target: datetime | None = None
+        while True:
+            if target is None:
+                target = self.schedule.next_boundary(self.clock.now())
+            timeout = self.clock.real_seconds_until(target) if target else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            try:
+                target = self._after_wait(target)
+            except Exception:
+                log.exception("pushing an agenda boundary failed; carrying on")
+                target = None
+                await asyncio.sleep(0.5)
+
+    def _after_wait(self, target: datetime | None) -> datetime | None:
+        """Refresh pages if the boundary was reached or things moved; returns the next aim."""
+        if self._wake.is_set():
+            # The schedule or the clock moved: show the present and aim again.
+            self._wake.clear()
+            self.refresh()
+            return None
+        if target is not None and self.clock.now() >= target:
+            # Timers may fire a moment early; only a boundary actually reached moves pages.
+            self.boundaries_pushed += 1
+            self.refresh()
+            return None
+        return target
+
+    def jump_clock(self, to: datetime) -> None:
+        """Move a rehearsal clock; every page is told the new time and shown what is on then."""
+        if not isinstance(self.clock, RehearsalClock):
+            raise DomainError("Only a rehearsal clock can be moved; this course runs in real time.")
+        self.clock.jump(to)
+        self._wake.set()
+        self.refresh()
+        message = self.clock_message()
+        for conn in self.hub.connections:
+            conn.offer(message)
+
+    # --- views -------------------------------------------------------------------------------
+
+    def agenda_view(self, now: datetime | None = None) -> AgendaView:
+        return build_agenda_view(self.base, self.schedule, self.state, now or self.clock.now())
+
+    def render_audience(self, audience: str) -> dict[str, str]:
+        if audience == AGENDA:
+            v = self.agenda_view()
+            return {t: self.renderer.render(t, v=v, oob=True) for t in AGENDA_PARTIALS}
+        return {}
+
+    def refresh(self) -> None:
+        """Re-render every audience that has viewers and push the partials that changed."""
+        for audience in self.hub.audiences():
+            fresh = self.render_audience(audience)
+            old = self._rendered.get(audience, {})
+            changed = "".join(html for t, html in fresh.items() if old.get(t) != html)
+            self._rendered[audience] = fresh
+            if changed:
+                self.hub.publish(audience, changed)
+
+    def snapshot(self, conn: Connection) -> list[str]:
+        """Everything `conn` shows, as messages: the clock first, then each audience's partials."""
+        messages = [self.clock_message()]
+        for audience in sorted(conn.audiences):
+            if audience not in self._rendered:
+                self._rendered[audience] = self.render_audience(audience)
+            messages.append("".join(self._rendered[audience].values()))
+        return messages
+
+    def clock_message(self, t0: float | None = None) -> str:
+        """Course time for the page's countdowns: epoch ms, speed, and the ping it answers."""
+        body = {
+            "type": "clock",
+            "server": self.clock.now().timestamp() * 1000,
+            "speed": self.clock.speed,
+            "mode": self.clock.describe(),
+        }
+        if t0 is not None:
+            body["t0"] = t0
+        return json.dumps(body)

@@ -1,0 +1,1 @@
+"""Pure course logic: no I/O, no framework imports; time is always passed in."""

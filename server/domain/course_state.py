@@ -1,0 +1,117 @@
+"""The course's state as a pure projection of its events, and the commands that change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from server.domain.agenda import MAX_DELAY_MINUTES, Schedule
+from server.domain.errors import DomainError
+from server.domain.events import Event, NewEvent
+from server.domain.roles import Actor, Role, require
+
+MAX_ANNOUNCEMENT = 500
+DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
+
+
+@dataclass(frozen=True)
+class Delay:
+    item_id: str
+    minutes: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Announcement:
+    seq: int
+    at: datetime
+    text: str
+    by: str
+
+
+@dataclass(frozen=True)
+class CourseState:
+    """Everything the log says so far. `seq` is the last event applied (0 for an empty log)."""
+
+    seq: int = 0
+    delays: tuple[Delay, ...] = ()
+    announcements: tuple[Announcement, ...] = ()
+
+    def schedule(self, base: Schedule) -> Schedule:
+        """The base schedule with every recorded delay applied, in the order they were made."""
+        out = base
+        for d in self.delays:
+            out = out.delayed(d.item_id, d.minutes)
+        return out
+
+
+def apply(state: CourseState, event: Event) -> CourseState:
+    """The state after `event`. Unknown event types only advance `seq`, so that an older
+    server can replay a newer log."""
+    if event.seq != state.seq + 1:
+        raise DomainError(f"Event {event.seq} cannot follow event {state.seq}")
+    state = replace(state, seq=event.seq)
+    if event.type == "agenda.delayed":
+        d = Delay(str(event.data["item_id"]), int(event.data["minutes"]), event.at)
+        return replace(state, delays=(*state.delays, d))
+    if event.type == "announcement.sent":
+        a = Announcement(event.seq, event.at, str(event.data["text"]), event.actor)
+        return replace(state, announcements=(*state.announcements, a))
+    return state
+
+
+def replay(events: list[Event], state: CourseState | None = None) -> CourseState:
+    state = state or CourseState()
+    for e in events:
+        state = apply(state, e)
+    return state
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DelayRunningItem:
+    """Run the current item `minutes` longer (the delay rule is Schedule.delayed)."""
+
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Announce:
+    text: str
+
+
+Command = DelayRunningItem | Announce
+
+
+def decide(
+    state: CourseState, base: Schedule, command: Command, actor: Actor, now: datetime
+) -> list[NewEvent]:
+    """The events that `command` by `actor` at `now` produces.
+
+    Raises PermissionDenied for a role that may not issue it and DomainError for anything
+    else the course's rules forbid; returns events only for a command that is fully legal.
+    """
+    if isinstance(command, DelayRunningItem):
+        require(actor, DIRECTOR_ONLY, "delay the schedule")
+        if not 1 <= command.minutes <= MAX_DELAY_MINUTES:
+            raise DomainError(
+                f"A delay must be 1 to {MAX_DELAY_MINUTES} minutes, not {command.minutes}."
+            )
+        current = state.schedule(base).current(now)
+        if current is None:
+            raise DomainError("Nothing is running right now, so there is nothing to delay.")
+        data = {"item_id": current.id, "minutes": command.minutes}
+        return [NewEvent("agenda.delayed", actor.id, now, data)]
+    if isinstance(command, Announce):
+        require(actor, DIRECTOR_ONLY, "send an announcement")
+        text = command.text.strip()
+        if not text:
+            raise DomainError("An announcement needs some text.")
+        if len(text) > MAX_ANNOUNCEMENT:
+            raise DomainError(
+                f"An announcement may be at most {MAX_ANNOUNCEMENT} characters ({len(text)} given)."
+            )
+        return [NewEvent("announcement.sent", actor.id, now, {"text": text})]
+    raise DomainError(f"Unknown command {type(command).__name__}")

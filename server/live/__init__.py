@@ -1,0 +1,1 @@
+"""The live channel: audiences, partials rendered once per audience, bounded queues."""

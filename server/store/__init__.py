@@ -1,0 +1,52 @@
+"""The event log: a small interface with an embedded SQLite adapter and a Redis adapter.
+
+    append(course, events, expected_seq) -> stored events    (optimistic concurrency)
+    read(course, after_seq=0)            -> events after a sequence number
+    tail(course, after_seq)              -> async iterator of events as they are appended
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from server.domain.events import Event, NewEvent
+
+
+class StoreError(Exception):
+    """The log could not be read or written. The message is fit to show to a user."""
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+class SeqConflict(StoreError):
+    """Someone else appended first: the caller's view of the log is stale."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected the log to end at {expected}, it ends at {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class EventStore(Protocol):
+    url: str
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def append(
+        self, course: str, events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]: ...
+    async def read(self, course: str, after_seq: int = 0) -> list[Event]: ...
+    def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]: ...
+
+
+def open_store(url: str) -> EventStore:
+    """The store for a URL: `sqlite:///path/to/file.db` ."""
+    if url.startswith("sqlite:///"):
+        from server.store.sqlite import SQLiteStore
+
+        return SQLiteStore(Path(url.removeprefix("sqlite:///")))
+    raise ValueError(f"unknown store URL {url!r}: use sqlite:///PATH")

@@ -1,0 +1,137 @@
+"""The embedded default: one SQLite file in WAL mode, written by one thread of this process.
+
+Every append is a transaction committed with synchronous=FULL before it returns, so an
+acknowledged event survives a crash of the process and of the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from server.domain.events import Event, NewEvent
+from server.store import SeqConflict, StoreUnavailable
+from server.store.codec import decode, encode_at, encode_data
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    course TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (course, seq)
+) WITHOUT ROWID;
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._db: sqlite3.Connection | None = None
+        # One thread owns the connection: SQLite work never blocks the event loop.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._appended: dict[str, asyncio.Condition] = {}
+        self._last: dict[str, int] = {}
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreUnavailable(f"cannot open the course log at {self.path}: {e}") from None
+        self._db = db
+
+    async def open(self) -> None:
+        await self._run(self._connect)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._pool.shutdown(wait=True)
+
+    def _last_seq(self, course: str) -> int:
+        assert self._db is not None
+        row = self._db.execute("SELECT MAX(seq) FROM events WHERE course=?", (course,)).fetchone()
+        return int(row[0] or 0)
+
+    def _append(self, course: str, events: Sequence[NewEvent], expected: int) -> list[Event]:
+        db = self._db
+        if db is None:
+            raise StoreUnavailable("the course log is closed")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                actual = self._last_seq(course)
+                if actual != expected:
+                    raise SeqConflict(expected, actual)
+                rows = [
+                    (course, expected + n, e.type, e.actor, encode_at(e.at), encode_data(e))
+                    for n, e in enumerate(events, start=1)
+                ]
+                db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"the course log could not be written ({e})") from None
+        return [decode(r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    async def append(
+        self, course: str, events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]:
+        if not events:
+            return []
+        stored: list[Event] = await self._run(self._append, course, list(events), expected_seq)
+        self._last[course] = stored[-1].seq
+        cond = self._appended.setdefault(course, asyncio.Condition())
+        async with cond:
+            cond.notify_all()
+        return stored
+
+    def _read(self, course: str, after: int) -> list[Event]:
+        if self._db is None:
+            raise StoreUnavailable("the course log is closed")
+        try:
+            rows = self._db.execute(
+                "SELECT seq, type, actor, at, data FROM events WHERE course=? AND seq>? "
+                "ORDER BY seq",
+                (course, after),
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"the course log could not be read ({e})") from None
+        return [decode(*r) for r in rows]
+
+    async def read(self, course: str, after_seq: int = 0) -> list[Event]:
+        events: list[Event] = await self._run(self._read, course, after_seq)
+        return events
+
+    async def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]:
+        """Events appended through this store object, as they come. (An SQLite file has one
+        writing process; several processes share a course through the Redis store.)"""
+        cond = self._appended.setdefault(course, asyncio.Condition())
+        seen = after_seq
+        while True:
+            for e in await self.read(course, seen):
+                seen = e.seq
+                yield e
+            async with cond:
+                while self._last.get(course, 0) <= seen:
+                    await cond.wait()

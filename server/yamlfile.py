@@ -1,0 +1,91 @@
+"""Reading YAML content files with line numbers, so that every error names file, field and line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+    line: int | None = None
+
+
+class ContentError(Exception):
+    """A content file that cannot be used. The message lists every problem found."""
+
+    def __init__(self, path: Path | str, problems: Sequence[Problem]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        lines = [
+            f"{self.path}:{p.line if p.line else '?'}: {p.field or '(top level)'}: {p.message}"
+            for p in self.problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the deepest node along `loc` that exists in the file."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == part), None)
+            if found is None:
+                key = next((k for k, _ in node.value if k.value == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """The parsed data and its node tree. Raises ContentError for unreadable or broken YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ContentError(path, [Problem("", f"cannot read the file: {e}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ContentError(path, [Problem("", f"not valid YAML: {e}", line)]) from None
+    return data, node
+
+
+def validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> M:
+    """`data` checked against `model`; every failure becomes a Problem with its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            problems.append(Problem(field_path(loc), msg, _line_of(node, loc)))
+        raise ContentError(path, problems) from None

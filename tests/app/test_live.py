@@ -1,0 +1,172 @@
+"""The live channel through Starlette's TestClient: snapshot, boundary push, director commands."""
+
+import json
+import time
+
+from server.clock import RehearsalClock
+from tests.app.conftest import make_client, sign_in_director
+
+
+def read_until(ws, needle: str, limit: int = 20) -> str:
+    for _ in range(limit):
+        msg = ws.receive_text()
+        if needle in msg:
+            return msg
+    raise AssertionError(f"{needle!r} never arrived")
+
+
+def test_first_message_is_the_clock_then_a_full_snapshot(client):
+    with client.websocket_connect("/live") as ws:
+        clock = json.loads(ws.receive_text())
+        assert clock["type"] == "clock" and clock["speed"] == 1.0
+        snap = ws.receive_text()
+        for root in ('id="now"', 'id="next"', 'id="schedule"', 'id="announcements"'):
+            assert root in snap
+        assert 'hx-swap-oob="true"' in snap
+        assert "The course has not started yet" in snap
+
+
+def test_every_page_moves_on_at_the_boundary(tmp_path):
+    # The rehearsal clock starts 1.5 s before Day 1 10:00 ET.
+    with make_client(tmp_path, seconds_before_first=1.5) as c:
+        with c.websocket_connect("/live") as a, c.websocket_connect("/live") as b:
+            for ws in (a, b):
+                ws.receive_text()
+                assert "not started yet" in ws.receive_text()
+            t0 = time.monotonic()
+            pushed = [read_until(ws, 'id="now"') for ws in (a, b)]
+            waited = time.monotonic() - t0
+        assert all("Welcome to the Core Principles of Palliative Care" in m for m in pushed)
+        assert pushed[0] == pushed[1]  # rendered once, the same bytes to both
+        assert 0.5 < waited < 3.0
+        assert c.app.state.service.boundaries_pushed >= 1
+
+
+class EarlyTimerClock(RehearsalClock):
+    """A clock whose timers fire 5 ms early, as loop timers may."""
+
+    def real_seconds_until(self, instant):
+        return max(0.0, super().real_seconds_until(instant) - 0.005)
+
+
+def test_a_timer_that_fires_early_still_moves_pages_at_the_boundary(tmp_path):
+    c = make_client(tmp_path, seconds_before_first=1.0, clock_class=EarlyTimerClock)
+    with c, c.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        assert "phase-running" in read_until(ws, 'id="now"')
+
+
+def test_clock_ping_is_answered_with_course_time(client):
+    with client.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        ws.send_text(json.dumps({"type": "clock", "t0": 1234.5}))
+        reply = json.loads(read_until(ws, '"t0"'))
+        assert reply["t0"] == 1234.5 and reply["server"] > 0
+
+
+def test_bad_messages_get_clear_errors_and_the_socket_stays_open(client):
+    with client.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        for bad, expect in [
+            ("not json", "not valid JSON"),
+            ("[1,2]", "JSON object"),
+            ('{"type": "launch"}', "Unknown message type"),
+            ('{"type": "clock", "t0": "soon"}', "needs a number"),
+            ("x" * 20000, "too large"),
+        ]:
+            ws.send_text(bad)
+            msg = json.loads(ws.receive_text())
+            assert msg["type"] == "error" and expect in msg["message"]
+
+
+def test_cross_origin_socket_is_refused(client):
+    import pytest
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as e:  # noqa: SIM117
+        with client.websocket_connect("/live", headers={"origin": "http://evil.example"}) as ws:
+            ws.receive_text()
+    assert e.value.code == 1008
+
+
+def test_director_delay_reaches_every_page(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-60) as c:  # one minute into the Welcome
+        sign_in_director(c)
+        with c.websocket_connect("/live") as ws:
+            ws.receive_text(), ws.receive_text()
+            r = c.post("/director/delay", data={"minutes": "10"})
+            assert r.status_code == 200 and "Delayed the running item by 10 minutes" in r.text
+            msg = read_until(ws, 'id="schedule"')
+            assert "10 min late" in msg  # The Frame of Palliative Care now starts 10:40
+            assert "10:40 AM" in msg
+
+
+def test_director_announcement_reaches_every_page_escaped(client):
+    sign_in_director(client)
+    with client.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        r = client.post("/director/announce", data={"text": "<script>alert(1)</script> Back soon"})
+        assert r.status_code == 200
+        msg = read_until(ws, 'id="announcements"')
+        assert "&lt;script&gt;" in msg and "<script>" not in msg
+
+
+def test_commands_survive_a_restart(tmp_path):
+    with make_client(tmp_path, seconds_before_first=3600) as c:
+        sign_in_director(c)
+        assert c.post("/director/announce", data={"text": "Kept"}).status_code == 200
+    with make_client(tmp_path, seconds_before_first=3600) as c:
+        assert c.app.state.service.state.seq == 1
+        assert "Kept" in c.get("/").text
+
+
+def test_bad_director_input_is_refused_with_a_reason(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-60) as c:
+        sign_in_director(c)
+        for minutes, reason in [("abc", "whole number"), ("0", "1 to 120"), ("500", "1 to 120")]:
+            r = c.post("/director/delay", data={"minutes": minutes})
+            assert r.status_code == 422 and reason in r.text
+        r = c.post("/director/announce", data={"text": "  "})
+        assert r.status_code == 422 and "needs some text" in r.text
+        assert c.app.state.service.state.seq == 0
+
+
+def test_director_page_and_commands_need_the_director_link(client):
+    assert client.get("/director").status_code == 403
+    r = client.post("/director/announce", data={"text": "hi"})
+    assert r.status_code == 403
+    assert client.app.state.service.state.seq == 0
+
+
+def test_a_forged_link_gets_a_clear_page(client):
+    r = client.get("/join/WyJkaXJlY3RvciIsMF0.forged")
+    assert r.status_code == 403
+    assert "This link does not work" in r.text and "Traceback" not in r.text
+
+
+def test_cross_site_form_posts_are_refused(client):
+    sign_in_director(client)
+    r = client.post(
+        "/director/announce", data={"text": "x"}, headers={"origin": "http://evil.example"}
+    )
+    assert r.status_code == 403
+
+
+def test_rehearsal_clock_jumps_to_the_next_item(client):
+    sign_in_director(client)
+    with client.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        r = client.post("/director/clock/next")
+        assert "Welcome to the Core Principles" in r.text
+        assert "Welcome to the Core Principles" in read_until(ws, 'id="now"')
+
+
+def test_health_and_agenda_endpoints(client):
+    h = client.get("/healthz").json()
+    assert h["status"] == "ok" and h["store"] == "sqlite"
+    a = client.get("/agenda.json").json()
+    assert set(a) == {"now", "timezone", "current", "next"}
+    assert a["next"]["start"] == "2026-05-13T14:00:00Z"
+    ics = client.get("/agenda.ics")
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert "TZID=America/New_York" in ics.text and "BEGIN:VTIMEZONE" in ics.text

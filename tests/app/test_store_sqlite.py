@@ -1,0 +1,89 @@
+"""The SQLite event log: ordered appends, optimistic concurrency, reads, tailing, durability."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from server.domain.events import NewEvent
+from server.store import SeqConflict, StoreUnavailable, open_store
+
+AT = datetime(2026, 5, 13, 14, 0, tzinfo=UTC)
+
+
+def ev(n: int) -> NewEvent:
+    return NewEvent("test.happened", "tester", AT, {"n": n, "text": "é <b>"})
+
+
+@pytest.fixture
+async def store(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path / 'log.db'}")
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_appends_get_consecutive_sequence_numbers(store):
+    first = await store.append("c", [ev(1), ev(2)], expected_seq=0)
+    second = await store.append("c", [ev(3)], expected_seq=2)
+    assert [e.seq for e in first + second] == [1, 2, 3]
+    back = await store.read("c")
+    assert [e.data["n"] for e in back] == [1, 2, 3]
+    assert back[0].at == AT and back[0].data["text"] == "é <b>"
+    assert [e.seq for e in await store.read("c", after_seq=2)] == [3]
+
+
+async def test_a_stale_append_is_refused_and_changes_nothing(store):
+    await store.append("c", [ev(1)], expected_seq=0)
+    with pytest.raises(SeqConflict):
+        await store.append("c", [ev(2)], expected_seq=0)
+    assert [e.seq for e in await store.read("c")] == [1]
+
+
+async def test_courses_have_separate_logs(store):
+    await store.append("a", [ev(1)], 0)
+    await store.append("b", [ev(1)], 0)
+    assert len(await store.read("a")) == 1
+
+
+async def test_tail_yields_old_then_new_events(store):
+    await store.append("c", [ev(1)], 0)
+    seen = []
+
+    async def follow():
+        async for e in store.tail("c", 0):
+            seen.append(e.seq)
+            if len(seen) == 3:
+                return
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.05)
+    await store.append("c", [ev(2), ev(3)], 1)
+    await asyncio.wait_for(task, 2)
+    assert seen == [1, 2, 3]
+
+
+async def test_events_survive_reopening(tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    s = open_store(url)
+    await s.open()
+    await s.append("c", [ev(1)], 0)
+    await s.close()
+    s2 = open_store(url)
+    await s2.open()
+    assert [e.data["n"] for e in await s2.read("c")] == [1]
+    await s2.close()
+
+
+async def test_an_unwritable_location_gives_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    s = open_store(f"sqlite:///{blocker / 'log.db'}")
+    with pytest.raises(StoreUnavailable, match="cannot open the course log"):
+        await s.open()
+    await s.close()
+
+
+def test_an_unknown_store_url_is_refused():
+    with pytest.raises(ValueError, match="unknown store URL"):
+        open_store("mongodb://x")

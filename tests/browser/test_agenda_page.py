@@ -1,0 +1,41 @@
+"""The agenda page in Debian's Chromium: the current item, a ticking countdown, a live move."""
+
+from datetime import timedelta
+
+import pytest
+
+from server.content import load_course
+from server.domain.agenda import build_schedule, utc_z
+from tests.servers import companion
+
+pytestmark = pytest.mark.browser
+
+FIRST = build_schedule(load_course()).items[0]
+
+
+def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself(page, tmp_path):
+    # Course time starts 4 s before Day 1 10:00 ET and runs at real speed.
+    start = utc_z(FIRST.start - timedelta(seconds=4))
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    with companion("--rehearsal-start", start, "--store", store) as url:
+        page.goto(url + "/")
+        page.wait_for_selector("#conn-status.conn-live")
+        assert "not started yet" in page.inner_text("#now")
+        page.evaluate("window.__sameDocument = true")
+        first = page.inner_text("#now .countdown")
+        page.wait_for_timeout(1200)
+        assert page.inner_text("#now .countdown") != first
+        # At 10:00 ET the server pushes the new item; the page changes without a reload.
+        page.wait_for_function(
+            "document.querySelector('#now .now-title').textContent.includes('Welcome')",
+            timeout=10_000,
+        )
+        assert page.evaluate("window.__sameDocument") is True
+        now_text = page.inner_text("#now")
+        assert "10:00 AM" in now_text and "EDT" in now_text
+        assert "4:00 PM" in now_text and "your time" in now_text  # Berlin is 6 hours ahead
+        c1 = page.inner_text("#now .countdown")
+        page.wait_for_timeout(1200)
+        c2 = page.inner_text("#now .countdown")
+        assert c1 != c2 and c2.startswith("29:")
+        assert page.locator("#schedule li.current").inner_text().count("Welcome") == 1

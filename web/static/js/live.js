@@ -1,0 +1,121 @@
+// Live page behaviour that htmx does not do by itself:
+// - measure the offset between this browser's clock and the course clock over the WebSocket,
+// - run countdowns from the server's UTC instants with that offset (and the rehearsal speed),
+// - show each Eastern Time beside the viewer's own zone,
+// - show the connection state.
+(function () {
+  "use strict";
+
+  // Course time = base + speed * (Date.now() - localAt), from the best (lowest round trip) sample.
+  var sync = { base: Date.now(), localAt: Date.now(), speed: 1, rtt: Infinity };
+  var socket = null;
+  var viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  var courseZone = document.body.getAttribute("data-course-tz") || "America/New_York";
+
+  function courseNow() {
+    return sync.base + sync.speed * (Date.now() - sync.localAt);
+  }
+  window.companionNow = courseNow;
+
+  function ping() {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "clock", t0: Date.now() }));
+    }
+  }
+
+  function onClock(msg) {
+    var t1 = Date.now();
+    if (typeof msg.t0 === "number") {
+      var rtt = t1 - msg.t0;
+      if (rtt <= sync.rtt || msg.speed !== sync.speed) {
+        sync = { base: msg.server + (msg.speed * rtt) / 2, localAt: t1, speed: msg.speed, rtt: rtt };
+      }
+    } else {
+      // Pushed by the server (first message, or the rehearsal clock moved): take it, then refine.
+      sync = { base: msg.server, localAt: t1, speed: msg.speed, rtt: Infinity };
+      [50, 400, 1200].forEach(function (ms) { setTimeout(ping, ms); });
+    }
+    tick();
+  }
+
+  function fmtRemaining(ms) {
+    if (ms <= 0) return "now";
+    var s = Math.ceil(ms / 1000);
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    var mm = String(m).padStart(2, "0"), ss = String(sec).padStart(2, "0");
+    if (h > 48) return Math.floor(h / 24) + " days";
+    return h > 0 ? h + ":" + mm + ":" + ss : m + ":" + ss;
+  }
+
+  function tick() {
+    var now = courseNow();
+    document.querySelectorAll("[data-until]").forEach(function (el) {
+      var text = fmtRemaining(Date.parse(el.getAttribute("data-until")) - now);
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+
+  var hm = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+  var zoneName = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
+  function sameOffset(d) {
+    var f = function (tz) {
+      return new Intl.DateTimeFormat("en-US", { timeZone: tz, hour: "numeric", minute: "numeric", day: "numeric" }).format(d);
+    };
+    return f(viewerZone) === f(courseZone);
+  }
+  function zoneOf(d) {
+    var part = zoneName.formatToParts(d).find(function (p) { return p.type === "timeZoneName"; });
+    return part ? part.value : viewerZone;
+  }
+  // Adds "(4:00 PM–4:30 PM CEST, your time)" after each Eastern Time range and single time.
+  function localize(root) {
+    root.querySelectorAll("[data-local-range]:not([data-localized]), time[data-local]:not([data-localized])").forEach(function (el) {
+      el.setAttribute("data-localized", "");
+      var start = new Date(el.getAttribute("data-start") || el.getAttribute("datetime"));
+      var endAttr = el.getAttribute("data-end");
+      if (isNaN(start) || sameOffset(start)) return;
+      var text = hm.format(start) + (endAttr ? "–" + hm.format(new Date(endAttr)) : "");
+      var span = document.createElement("span");
+      span.className = "local-time";
+      span.textContent = " (" + text + " " + zoneOf(start) + ", your time)";
+      el.after(span);
+    });
+  }
+
+  function setStatus(state, text) {
+    var el = document.getElementById("conn-status");
+    if (!el) return;
+    el.className = "conn conn-" + state;
+    el.textContent = text;
+    document.body.classList.toggle("offline", state === "lost");
+  }
+
+  document.addEventListener("htmx:ws:after:connection", function (evt) {
+    socket = evt.detail.connection.socket;
+    setStatus("live", "Live");
+  });
+  document.addEventListener("htmx:ws:close", function () {
+    socket = null;
+    setStatus("lost", "Connection lost — reconnecting…");
+  });
+  document.addEventListener("htmx:ws:before:message:incoming", function (evt) {
+    var data = evt.detail.message.data;
+    if (typeof data !== "string" || data.charAt(0) !== "{") return;
+    var msg;
+    try { msg = JSON.parse(data); } catch (e) { return; }
+    if (msg.type === "clock") onClock(msg);
+    if (msg.type === "error") setStatus("live", msg.message);
+    evt.detail.cancelled = true;
+  });
+
+  new MutationObserver(function () { localize(document); tick(); })
+    .observe(document.body, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", function () {
+    var z = document.querySelector(".your-zone");
+    if (z) z.textContent = "Your own zone (" + viewerZone + ") is shown beside each time where it differs.";
+    localize(document);
+    tick();
+  });
+  setInterval(tick, 250);
+  setInterval(ping, 30000);
+})();
