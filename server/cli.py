@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -98,7 +99,8 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
     data_dir = Path("data")
     if store_url.startswith("sqlite:///"):
         data_dir = Path(store_url.removeprefix("sqlite:///")).parent
-    secret = load_or_create_secret(data_dir / "secret.key")
+    # Several workers or hosts must share one secret: set COMPANION_SECRET for them all.
+    secret = os.environ.get("COMPANION_SECRET") or load_or_create_secret(data_dir / "secret.key")
     base_url = f"http://{args.host}:{args.port}"
 
     def on_ready(service: Any, signer: Any) -> None:
@@ -134,8 +136,6 @@ def _clock(args: argparse.Namespace) -> Clock:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
     store = args.store or os.environ.get("COMPANION_STORE") or "sqlite:///data/companion.db"
     return _serve(args, _clock(args), store, "Session Companion is running.")
 

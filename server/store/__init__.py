@@ -44,9 +44,13 @@ class EventStore(Protocol):
 
 
 def open_store(url: str) -> EventStore:
-    """The store for a URL: `sqlite:///path/to/file.db` ."""
+    """The store for a URL: `sqlite:///path/to/file.db` or `redis://host:port/db`."""
     if url.startswith("sqlite:///"):
         from server.store.sqlite import SQLiteStore
 
         return SQLiteStore(Path(url.removeprefix("sqlite:///")))
-    raise ValueError(f"unknown store URL {url!r}: use sqlite:///PATH")
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from server.store.redis import RedisStore
+
+        return RedisStore(url)
+    raise ValueError(f"unknown store URL {url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")

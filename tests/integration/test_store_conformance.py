@@ -1,4 +1,6 @@
-"""The SQLite event log: ordered appends, optimistic concurrency, reads, tailing, durability."""
+"""One conformance suite for every event store: SQLite (embedded) and Redis (a real server).
+
+Ordered appends, optimistic concurrency, reads after a sequence, tailing, durability."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -15,9 +17,23 @@ def ev(n: int) -> NewEvent:
     return NewEvent("test.happened", "tester", AT, {"n": n, "text": "é <b>"})
 
 
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.db'}"
+    # A fresh database number per test keeps tests apart on the shared server.
+    url = request.getfixturevalue("redis_url")
+    import redis
+
+    r = redis.Redis.from_url(url)
+    r.flushdb()
+    r.close()
+    return url
+
+
 @pytest.fixture
-async def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'log.db'}")
+async def store(store_url):
+    s = open_store(store_url)
     await s.open()
     yield s
     await s.close()
@@ -63,8 +79,8 @@ async def test_tail_yields_old_then_new_events(store):
     assert seen == [1, 2, 3]
 
 
-async def test_events_survive_reopening(tmp_path):
-    url = f"sqlite:///{tmp_path / 'log.db'}"
+async def test_events_survive_reopening(store_url):
+    url = store_url
     s = open_store(url)
     await s.open()
     await s.append("c", [ev(1)], 0)
@@ -73,6 +89,28 @@ async def test_events_survive_reopening(tmp_path):
     await s2.open()
     assert [e.data["n"] for e in await s2.read("c")] == [1]
     await s2.close()
+
+
+async def test_two_writers_cannot_both_append_after_the_same_event(store_url):
+    a, b = open_store(store_url), open_store(store_url)
+    await a.open()
+    await b.open()
+    results = await asyncio.gather(
+        a.append("c", [ev(1)], 0), b.append("c", [ev(2)], 0), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["SeqConflict", "list"]
+    assert len(await a.read("c")) == 1
+    await a.close()
+    await b.close()
+
+
+async def test_an_unreachable_redis_gives_a_clear_error():
+    from tests.servers import free_port
+
+    s = open_store(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        await s.open()
+    await s.close()
 
 
 async def test_an_unwritable_location_gives_a_clear_error(tmp_path):

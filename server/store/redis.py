@@ -1,0 +1,117 @@
+"""The scale-out adapter: one Redis Stream per course, shared by every worker.
+
+Each event is a stream entry whose ID is `<seq>-0`, so reading after a sequence number is a plain
+XRANGE and tailing is XREAD from the last ID seen. Appends run as one Lua script that checks the
+expected sequence number first: two workers can never both append after the same event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from server.domain.events import Event, NewEvent
+from server.store import SeqConflict, StoreUnavailable
+from server.store.codec import decode, encode_at, encode_data
+
+APPEND = """
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if cur ~= tonumber(ARGV[1]) then return {-1, cur} end
+local n = (#ARGV - 1) / 4
+for i = 0, n - 1 do
+  redis.call('XADD', KEYS[1], (cur + i + 1) .. '-0',
+             'type', ARGV[2 + i * 4], 'actor', ARGV[3 + i * 4],
+             'at', ARGV[4 + i * 4], 'data', ARGV[5 + i * 4])
+end
+redis.call('SET', KEYS[2], cur + n)
+return {0, cur + n}
+"""
+
+TAIL_BLOCK_MS = 5000
+
+
+def _unavailable(e: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"the course log (Redis) is unreachable ({e.__class__.__name__}: {e})")
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "companion") -> None:
+        self.url = url
+        self.prefix = prefix
+        self._redis: aioredis.Redis | None = None
+        self._append: Any = None
+
+    def _keys(self, course: str) -> tuple[str, str]:
+        return f"{self.prefix}:{course}:events", f"{self.prefix}:{course}:seq"
+
+    async def open(self) -> None:
+        self._redis = aioredis.Redis.from_url(
+            self.url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
+        )
+        self._append = self._redis.register_script(APPEND)
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as e:
+            raise _unavailable(e) from None
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise StoreUnavailable("the course log is closed")
+        return self._redis
+
+    async def append(
+        self, course: str, events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]:
+        if not events:
+            return []
+        args: list[Any] = [expected_seq]
+        for e in events:
+            args += [e.type, e.actor, encode_at(e.at), encode_data(e)]
+        try:
+            status, seq = await self._append(keys=list(self._keys(course)), args=args)
+        except (RedisError, OSError) as e:
+            raise _unavailable(e) from None
+        if int(status) != 0:
+            raise SeqConflict(expected_seq, int(seq))
+        return [
+            decode(expected_seq + n, e.type, e.actor, encode_at(e.at), encode_data(e))
+            for n, e in enumerate(events, start=1)
+        ]
+
+    @staticmethod
+    def _decode(entry_id: str, fields: dict[str, str]) -> Event:
+        seq = int(entry_id.split("-", 1)[0])
+        return decode(seq, fields["type"], fields["actor"], fields["at"], fields["data"])
+
+    async def read(self, course: str, after_seq: int = 0) -> list[Event]:
+        stream, _ = self._keys(course)
+        try:
+            rows: Any = await self.redis.xrange(stream, min=f"({after_seq}-0" if after_seq else "-")
+        except (RedisError, OSError) as e:
+            raise _unavailable(e) from None
+        return [self._decode(i, f) for i, f in rows]
+
+    async def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]:
+        """Every event after `after_seq`, whichever worker appended it, as it arrives."""
+        stream, _ = self._keys(course)
+        last = f"{after_seq}-0"
+        while True:
+            try:
+                reply: Any = await self.redis.xread({stream: last}, block=TAIL_BLOCK_MS, count=500)
+            except (RedisError, OSError) as e:
+                raise _unavailable(e) from None
+            for _name, rows in reply or []:
+                for entry_id, fields in rows:
+                    last = entry_id
+                    yield self._decode(entry_id, fields)
+            await asyncio.sleep(0)

@@ -1,0 +1,76 @@
+"""Two server processes on one Redis: a page on one sees at once what is done through the other."""
+
+import asyncio
+import json
+import re
+import urllib.parse
+import urllib.request
+
+import pytest
+import websockets
+
+from tests.servers import companion
+
+pytestmark = pytest.mark.integration
+
+START = "2026-05-13T14:05:00Z"  # five minutes into the Welcome
+
+
+def director_cookie(url: str) -> str:
+    """Follow the director's link (signed with the shared secret) and keep the session cookie."""
+    from server.auth import Signer
+
+    token = Signer("shared-test-secret").link_token("director")
+    req = urllib.request.Request(f"{url}/join/{token}")
+    opener = urllib.request.build_opener(NoRedirect())
+    try:
+        opener.open(req)
+    except urllib.error.HTTPError as e:
+        return re.search(r"companion_session=([^;]+)", e.headers["set-cookie"]).group(1)
+    raise AssertionError("no redirect from the join link")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def post(url: str, path: str, cookie: str, **form: str) -> int:
+    data = urllib.parse.urlencode(form).encode()
+    headers = {"Cookie": f"companion_session={cookie}"}
+    req = urllib.request.Request(url + path, data=data, headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return r.status
+
+
+async def next_containing(ws, needle: str, timeout: float = 5) -> str:
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await ws.recv()
+            if needle in msg:
+                return msg
+
+
+async def test_an_announcement_through_one_worker_reaches_a_page_on_the_other(redis_url, tmp_path):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {"COMPANION_SECRET": "shared-test-secret"}
+    args = ("--store", redis_url, "--rehearsal-start", START)
+    with companion(*args, env=env) as a, companion(*args, env=env) as b:
+        async with websockets.connect(b.replace("http", "ws") + "/live") as ws:
+            await ws.recv()  # clock
+            await ws.recv()  # snapshot
+            cookie = director_cookie(a)
+            status = await asyncio.to_thread(
+                post, a, "/director/announce", cookie, text="Cameras on, please"
+            )
+            assert status == 200
+            msg = await next_containing(ws, "Cameras on, please", timeout=3)
+            assert 'id="announcements"' in msg
+            # And a delay made on A moves B's schedule.
+            await asyncio.to_thread(post, a, "/director/delay", cookie, minutes="7")
+            assert "7 min late" in await next_containing(ws, "7 min late", timeout=3)
+    with companion(*args, env=env) as c:
+        health = json.loads(urllib.request.urlopen(c + "/healthz").read())
+        assert health["seq"] == 2 and health["store"] == "redis"
