@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth import Signer
-from server.clock import Clock
+from server.clock import Clock, RehearsalClock
 from server.content import COURSE_FILE, load_course
 from server.course import CourseService
 from server.domain.agenda import Course
@@ -87,6 +87,34 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         middleware=[Middleware(SameOriginPosts)],
         exception_handlers={500: server_error},
+    )
+
+
+def app_from_env() -> Starlette:
+    """The app for each of several uvicorn workers (`companion serve --workers N`), configured by
+    the environment that the parent process set."""
+    from datetime import date, datetime
+
+    env = os.environ
+    clock: Clock = Clock()
+    if env.get("COMPANION_REHEARSAL_START"):
+        clock = RehearsalClock.started_at(
+            datetime.fromisoformat(env["COMPANION_REHEARSAL_START"]),
+            float(env.get("COMPANION_REHEARSAL_SPEED", "1")),
+            float(env["COMPANION_REHEARSAL_EPOCH"]),
+        )
+    first = env.get("COMPANION_START_DATE")
+    course = load_course(
+        Path(env.get("COMPANION_COURSE_FILE", str(COURSE_FILE))),
+        date.fromisoformat(first) if first else None,
+    )
+    return create_app(
+        Settings(
+            store_url=env["COMPANION_STORE"],
+            secret=env["COMPANION_SECRET"],
+            clock=clock,
+            course=course,
+        )
     )
 
 

@@ -110,6 +110,9 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         print(f"  Director:  {director_link(signer, base_url)}")
         print("  Stop with Ctrl-C.", flush=True)
 
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        return _serve_workers(args, workers, store_url, secret, banner, base_url)
     settings = Settings(
         store_url=store_url, secret=secret, clock=clock, course=course, on_ready=on_ready
     )
@@ -124,6 +127,51 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         lifespan="on",
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def _serve_workers(
+    args: argparse.Namespace, workers: int, store_url: str, secret: str, banner: str, base: str
+) -> int:
+    """Several uvicorn worker processes on one port, sharing the course through Redis."""
+    import time
+
+    import uvicorn
+
+    from server.app import director_link
+    from server.auth import Signer
+
+    if not store_url.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
+    os.environ.update(
+        COMPANION_STORE=store_url,
+        COMPANION_SECRET=secret,
+        COMPANION_COURSE_FILE=str(Path(args.course).resolve()),
+    )
+    if args.start_date:
+        os.environ["COMPANION_START_DATE"] = args.start_date
+    if args.rehearsal_start:
+        os.environ.update(
+            COMPANION_REHEARSAL_START=parse_instant(args.rehearsal_start, "--rehearsal-start")
+            .isoformat(),
+            COMPANION_REHEARSAL_SPEED=str(args.speed),
+            COMPANION_REHEARSAL_EPOCH=str(time.time()),
+        )
+    print(banner)
+    print(f"  Workers:   {workers} on {store_url}")
+    print(f"  Agenda:    {base}/")
+    print(f"  Director:  {director_link(Signer(secret), base)}", flush=True)
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=args.host,
+        port=args.port,
+        ws_max_size=64 * 1024,
+        ws_ping_interval=15,
+        ws_ping_timeout=15,
+        log_level="warning",
+    )
     return 0
 
 
@@ -183,13 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     course_opts(s)
     server_opts(s, 8000)
     s.add_argument("--store", help="event log URL (default $COMPANION_STORE or ./data SQLite)")
+    s.add_argument("--workers", type=int, default=1, help="worker processes (needs Redis)")
     s.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("demo", help="a course already in motion on a rehearsal clock")
     course_opts(d)
     server_opts(d, 8000)
     d.set_defaults(speed=5.0)
-    d.add_argument("--lead-minutes", type=float, default=2.0, help="start this long before Day 1")
+    d.add_argument("--lead-minutes", type=float, default=3.0, help="start this long before Day 1")
     d.add_argument("--data", default="data/demo", help="folder for the demo's own event log")
     d.set_defaults(func=cmd_demo)
     return p

@@ -43,6 +43,13 @@ class RehearsalClock(Clock):
         self._start = start.astimezone(UTC)
         self._anchor = monotonic()
 
+    @classmethod
+    def started_at(cls, start: datetime, speed: float, wall_epoch: float) -> RehearsalClock:
+        """A rehearsal clock that was at `start` at the Unix time `wall_epoch`: several worker
+        processes started at different moments agree on course time."""
+        elapsed = max(0.0, time.time() - wall_epoch)
+        return cls(start + timedelta(seconds=elapsed * speed), speed)
+
     def now(self) -> datetime:
         return self._start + timedelta(seconds=(self._monotonic() - self._anchor) * self.speed)
 

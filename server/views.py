@@ -93,7 +93,7 @@ async def director(request: Request) -> Response:
             "Open this page with the course director's personal link.",
             403,
         )
-    return _page(request, "director.html", person_name="Course director")
+    return _page(request, "director.html", person_name="the course director")
 
 
 def _flash(request: Request, text: str, error: bool = False, status: int = 200) -> HTMLResponse:

@@ -74,3 +74,34 @@ async def test_an_announcement_through_one_worker_reaches_a_page_on_the_other(re
     with companion(*args, env=env) as c:
         health = json.loads(urllib.request.urlopen(c + "/healthz").read())
         assert health["seq"] == 2 and health["store"] == "redis"
+
+
+async def test_serve_with_two_workers_on_one_port_shares_the_course(redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {"COMPANION_SECRET": "shared-test-secret"}
+    args = ("--store", redis_url, "--rehearsal-start", START, "--workers", "2")
+    with companion(*args, env=env) as url:
+        pages = [await websockets.connect(url.replace("http", "ws") + "/live") for _ in range(6)]
+        try:
+            for ws in pages:
+                await ws.recv(), await ws.recv()
+            cookie = director_cookie(url)
+            for n in range(4):  # posts land on either worker
+                assert await asyncio.to_thread(
+                    post, url, "/director/announce", cookie, text=f"note {n}"
+                ) == 200
+            for ws in pages:
+                for n in range(4):
+                    await next_containing(ws, f"note {n}", timeout=3)
+        finally:
+            for ws in pages:
+                await ws.close()
+
+
+def test_several_workers_on_sqlite_are_refused(capsys):
+    from server.cli import main
+
+    assert main(["serve", "--workers", "2", "--store", "sqlite:///x.db"]) == 2
+    assert "needs a shared store" in capsys.readouterr().err
