@@ -20,8 +20,9 @@ from server.clock import Clock, RehearsalClock
 from server.content import COURSE_FILE, load_course
 from server.course import CourseService
 from server.domain.agenda import Course
+from server.domain.people import Person
 from server.store import open_store
-from server.views import DIRECTOR, routes
+from server.views import routes
 
 log = logging.getLogger("companion")
 
@@ -37,6 +38,7 @@ class Settings:
     course: Course | None = None
     public_url: str = ""
     on_ready: Callable[[CourseService, Signer], None] | None = None
+    roster: str | None = None  # a roster CSV imported at start (the demo's)
 
 
 class SameOriginPosts:
@@ -59,6 +61,17 @@ class SameOriginPosts:
         await self.app(scope, receive, send)
 
 
+async def import_roster_file(service: CourseService, path: Path) -> None:
+    from server.domain.people_rules import ImportRoster
+    from server.domain.roles import CLI_ACTOR
+    from server.domain.roster import parse_roster
+
+    roster = parse_roster(path.read_text(encoding="utf-8-sig"))
+    for problem in roster.problems:
+        log.warning("%s:%s (not imported)", path, problem)
+    await service.execute(ImportRoster(tuple(roster.registrations)), CLI_ACTOR)
+
+
 def create_app(settings: Settings) -> Starlette:
     course = settings.course or load_course(settings.course_file)
 
@@ -68,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
         await store.open()
         service = CourseService(course, store, settings.clock)
         await service.start()
+        if settings.roster:
+            await import_roster_file(service, Path(settings.roster))
         app.state.service = service
         app.state.signer = Signer(settings.secret)
         if settings.on_ready:
@@ -118,5 +133,6 @@ def app_from_env() -> Starlette:
     )
 
 
-def director_link(signer: Signer, base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/join/{signer.link_token(DIRECTOR.id)}"
+def person_link(signer: Signer, base_url: str, person: Person) -> str:
+    """The personal join link of `person` (its current version)."""
+    return f"{base_url.rstrip('/')}/join/{signer.link_token(person.id, person.link_version)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from server.clock import Clock, RehearsalClock
-from server.content import COURSE_FILE, load_course
+from server.content import COURSE_FILE, SCENARIOS, load_course
 from server.domain.agenda import Schedule, build_schedule, item_summary, utc_z
 from server.domain.errors import DomainError
+from server.store import StoreError
 from server.yamlfile import ContentError
+
+DEMO_ROSTER = SCENARIOS / "demo" / "roster.csv"
 
 
 class UsageError(Exception):
@@ -92,29 +96,30 @@ def cmd_agenda(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) -> int:
     import uvicorn
 
-    from server.app import Settings, create_app, director_link
-    from server.auth import load_or_create_secret
+    from server.app import Settings, create_app
 
     course = _course(args)
-    data_dir = Path("data")
-    if store_url.startswith("sqlite:///"):
-        data_dir = Path(store_url.removeprefix("sqlite:///")).parent
-    # Several workers or hosts must share one secret: set COMPANION_SECRET for them all.
-    secret = os.environ.get("COMPANION_SECRET") or load_or_create_secret(data_dir / "secret.key")
+    secret = _secret(store_url)
     base_url = f"http://{args.host}:{args.port}"
+    roster = getattr(args, "roster", None)
 
     def on_ready(service: Any, signer: Any) -> None:
         print(banner)
         print(f"  Course:    {course.title} ({clock.describe()})")
         print(f"  Agenda:    {base_url}/")
-        print(f"  Director:  {director_link(signer, base_url)}")
+        print_role_links(service.state.people, signer, base_url)
         print("  Stop with Ctrl-C.", flush=True)
 
     workers = getattr(args, "workers", 1)
     if workers > 1:
         return _serve_workers(args, workers, store_url, secret, banner, base_url)
     settings = Settings(
-        store_url=store_url, secret=secret, clock=clock, course=course, on_ready=on_ready
+        store_url=store_url,
+        secret=secret,
+        clock=clock,
+        course=course,
+        on_ready=on_ready,
+        roster=roster,
     )
     config = uvicorn.Config(
         create_app(settings),
@@ -138,7 +143,6 @@ def _serve_workers(
 
     import uvicorn
 
-    from server.app import director_link
     from server.auth import Signer
 
     if not store_url.startswith(("redis://", "rediss://", "unix://")):
@@ -152,15 +156,17 @@ def _serve_workers(
         os.environ["COMPANION_START_DATE"] = args.start_date
     if args.rehearsal_start:
         os.environ.update(
-            COMPANION_REHEARSAL_START=parse_instant(args.rehearsal_start, "--rehearsal-start")
-            .isoformat(),
+            COMPANION_REHEARSAL_START=parse_instant(
+                args.rehearsal_start, "--rehearsal-start"
+            ).isoformat(),
             COMPANION_REHEARSAL_SPEED=str(args.speed),
             COMPANION_REHEARSAL_EPOCH=str(time.time()),
         )
     print(banner)
     print(f"  Workers:   {workers} on {store_url}")
     print(f"  Agenda:    {base}/")
-    print(f"  Director:  {director_link(Signer(secret), base)}", flush=True)
+    people = asyncio.run(_load(args, store_url)).state.people
+    print_role_links(people, Signer(secret), base)
     uvicorn.run(
         "server.app:app_from_env",
         factory=True,
@@ -175,6 +181,33 @@ def _serve_workers(
     return 0
 
 
+def _secret(store_url: str) -> str:
+    from server.auth import load_or_create_secret
+
+    # Several workers or hosts must share one secret: set COMPANION_SECRET for them all.
+    data_dir = Path("data")
+    if store_url.startswith("sqlite:///"):
+        data_dir = Path(store_url.removeprefix("sqlite:///")).parent
+    return os.environ.get("COMPANION_SECRET") or load_or_create_secret(data_dir / "secret.key")
+
+
+def print_role_links(people: Any, signer: Any, base_url: str) -> None:
+    """Every course director's link, and one example link for each other role."""
+    from server.app import person_link
+    from server.domain.roles import ROLE_LABELS, Role
+
+    if not people.by_id:
+        print("  No people yet: `companion roster import FILE`, then `companion links`.")
+        return
+    for role in (Role.DIRECTOR, Role.FACILITATOR, Role.SP, Role.LEARNER):
+        members = people.of_role(role)
+        shown = members if role is Role.DIRECTOR else members[:1]
+        for p in shown:
+            label = ROLE_LABELS[role].capitalize()
+            print(f"  {label + ':':26} {p.name:24} {person_link(signer, base_url, p)}")
+    print(f"  ({len(people.by_id)} people; `companion links` prints every link.)")
+
+
 def _clock(args: argparse.Namespace) -> Clock:
     if args.rehearsal_start:
         return RehearsalClock(parse_instant(args.rehearsal_start, "--rehearsal-start"), args.speed)
@@ -183,9 +216,124 @@ def _clock(args: argparse.Namespace) -> Clock:
     return Clock()
 
 
+DEFAULT_STORE = "sqlite:///data/companion.db"
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return str(args.store or os.environ.get("COMPANION_STORE") or DEFAULT_STORE)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    store = args.store or os.environ.get("COMPANION_STORE") or "sqlite:///data/companion.db"
-    return _serve(args, _clock(args), store, "Session Companion is running.")
+    return _serve(args, _clock(args), _store_url(args), "Session Companion is running.")
+
+
+# --- offline commands: the same writer, without a web server -------------------------------
+
+
+async def _load(args: argparse.Namespace, store_url: str | None = None) -> Any:
+    """A course service with the whole log replayed (its store is closed again)."""
+    from server.course import CourseService
+    from server.store import open_store
+
+    store = open_store(store_url or _store_url(args))
+    await store.open()
+    try:
+        service = CourseService(_course(args), store, Clock())
+        await service.load()
+        return service
+    finally:
+        await store.close()
+
+
+async def _execute(args: argparse.Namespace, command: Any) -> Any:
+    from server.course import CourseService
+    from server.domain.roles import CLI_ACTOR
+    from server.store import open_store
+
+    store = open_store(_store_url(args))
+    await store.open()
+    try:
+        service = CourseService(_course(args), store, Clock())
+        await service.load()
+        return await service.execute(command, CLI_ACTOR)
+    finally:
+        await store.close()
+
+
+def _read_roster(path: str) -> Any:
+    from server.domain.roster import parse_roster
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    return parse_roster(text)
+
+
+def cmd_roster_check(args: argparse.Namespace) -> int:
+    roster = _read_roster(args.file)
+    for problem in roster.problems:
+        print(f"{args.file}:{problem}")
+    print(f"{len(roster.rows)} good rows, {len(roster.problems)} problems")
+    return 1 if roster.problems else 0
+
+
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    from server.domain.people_rules import ImportRoster
+
+    roster = _read_roster(args.file)
+    for problem in roster.problems:
+        print(f"{args.file}:{problem} (not imported)")
+    events = asyncio.run(_execute(args, ImportRoster(tuple(roster.registrations))))
+    new = sum(1 for e in events if e.type == "person.registered")
+    changed = len(events) - new
+    unchanged = len(roster.rows) - len(events)
+    print(
+        f"Imported {new} new, updated {changed}, {unchanged} unchanged; "
+        f"{len(roster.problems)} bad rows not imported."
+    )
+    return 1 if roster.problems else 0
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    from server.app import person_link
+    from server.auth import Signer
+
+    service = asyncio.run(_load(args))
+    signer = Signer(_secret(_store_url(args)))
+    people = sorted(service.state.people.by_id.values(), key=lambda p: (p.role.value, p.name))
+    rows = [
+        {
+            "name": p.name,
+            "email": p.reg.email,
+            "role": p.role.value,
+            "link": person_link(signer, args.base_url, p),
+            "revoked": p.revoked,
+        }
+        for p in people
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        for r in rows:
+            state = " (revoked)" if r["revoked"] else ""
+            print(f"{r['name']:28} {r['role']:12} {r['link']}{state}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from server.exports import attendance_rows, credit_rows, render
+
+    service = asyncio.run(_load(args))
+    now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
+    make = attendance_rows if args.what == "attendance" else credit_rows
+    text = render(make(service.state, service.schedule, now), args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote {args.what} to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -234,12 +382,40 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1, help="worker processes (needs Redis)")
     s.set_defaults(func=cmd_serve)
 
+    r = sub.add_parser("roster", help="check or import the registration list (CSV)")
+    rsub = r.add_subparsers(dest="roster_command", required=True)
+    rc = rsub.add_parser("check", help="validate a roster CSV without importing it")
+    rc.add_argument("file")
+    rc.set_defaults(func=cmd_roster_check)
+    ri = rsub.add_parser("import", help="import the good rows; report the bad ones")
+    ri.add_argument("file")
+    course_opts(ri)
+    ri.add_argument("--store", help="event log URL (default $COMPANION_STORE or ./data SQLite)")
+    ri.set_defaults(func=cmd_roster_import)
+
+    li = sub.add_parser("links", help="print everyone's personal join link")
+    course_opts(li)
+    li.add_argument("--store", help="event log URL")
+    li.add_argument("--json", action="store_true")
+    li.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server's address")
+    li.set_defaults(func=cmd_links)
+
+    ex = sub.add_parser("export", help="attendance or credits for the accreditor")
+    ex.add_argument("what", choices=["attendance", "credits"])
+    ex.add_argument("--format", choices=["csv", "json"], default="csv")
+    ex.add_argument("--output", "-o", help="write to this file instead of standard output")
+    ex.add_argument("--at", help="report as of this instant (default now)")
+    course_opts(ex)
+    ex.add_argument("--store", help="event log URL")
+    ex.set_defaults(func=cmd_export)
+
     d = sub.add_parser("demo", help="a course already in motion on a rehearsal clock")
     course_opts(d)
     server_opts(d, 8000)
     d.set_defaults(speed=5.0)
     d.add_argument("--lead-minutes", type=float, default=3.0, help="start this long before Day 1")
     d.add_argument("--data", default="data/demo", help="folder for the demo's own event log")
+    d.add_argument("--roster", default=str(DEMO_ROSTER), help="the demo's registration list")
     d.set_defaults(func=cmd_demo)
     return p
 
@@ -248,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (UsageError, ContentError, DomainError, ValueError) as e:
+    except (UsageError, ContentError, DomainError, StoreError, ValueError) as e:
         print(f"companion {args.command}: {e}", file=sys.stderr)
         return 2
     return code

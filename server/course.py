@@ -18,18 +18,30 @@ from server.domain.agenda import Course, Schedule, build_schedule
 from server.domain.course_state import Command, CourseState, apply, decide
 from server.domain.errors import DomainError
 from server.domain.events import Event
-from server.domain.roles import Actor
+from server.domain.people_rules import ResetPresence
+from server.domain.roles import CLI_ACTOR, Actor
 from server.live.agenda_view import AgendaView, build_agenda_view
 from server.live.hub import Connection, Hub
+from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
 from server.store import EventStore, SeqConflict
 
 log = logging.getLogger("companion.course")
 
 AGENDA = "agenda"
+DIRECTOR = "director"
+PRESENCE = "presence:"  # + adult, pediatric or all
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("_now.html", "_next.html", "_schedule.html", "_announcements.html")
+PEOPLE_EVENTS = ("person.", "link.", "presence.", "evaluation.", "credit.")
 APPEND_RETRIES = 5
+
+
+def audiences_touched(event_type: str) -> tuple[str, ...]:
+    """Which audiences' partials an event can change (prefixes of audience keys)."""
+    if event_type.startswith(PEOPLE_EVENTS):
+        return (PRESENCE, DIRECTOR)
+    return (AGENDA,)
 
 
 class CourseService:
@@ -49,12 +61,23 @@ class CourseService:
         self._tasks: list[asyncio.Task[None]] = []
         # The latest render of each audience's partials: what its connections were last sent.
         self._rendered: dict[str, dict[str, str]] = {}
+        self._dirty: set[str] = set()
+        self._refresh_scheduled = False
         self.boundaries_pushed = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def load(self) -> None:
+        """Rebuild the state from the whole log."""
         self._apply_stored(await self.store.read(self.course.id))
+
+    async def start(self) -> None:
+        """Load, close presence left open by a previous process, and start the timers."""
+        await self.load()
+        if self.store.exclusive:
+            # One process owns this log, so connections the log shows open died with the
+            # previous process. (With a shared log they may belong to a worker still running.)
+            await self.execute(ResetPresence(), CLI_ACTOR)
         self._tasks = [
             asyncio.create_task(self._boundary_loop(), name="agenda-boundaries"),
             asyncio.create_task(self._tail_loop(), name="event-tail"),
@@ -93,9 +116,34 @@ class CourseService:
             return
         for e in fresh:
             self.state = apply(self.state, e)
-        self.schedule = self.state.schedule(self.base)
-        self._wake.set()  # the schedule may have moved: recompute the next boundary
-        self.refresh()
+            self._dirty.update(audiences_touched(e.type))
+            if e.type == "link.revoked":
+                self._kick(str(e.data["person"]))
+        if any(e.type.startswith("agenda.") for e in fresh):
+            self.schedule = self.state.schedule(self.base)
+            self._wake.set()  # the schedule moved: aim the timer again
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        """Coalesce: many events in one tick of the loop cause one refresh."""
+        if self._refresh_scheduled:
+            return
+        self._refresh_scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self._refresh_dirty)
+        except RuntimeError:  # no loop (replaying in a plain function): nobody to push to
+            self._refresh_scheduled = False
+
+    def _refresh_dirty(self) -> None:
+        self._refresh_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        self.refresh(tuple(dirty))
+
+    def _kick(self, person: str) -> None:
+        message = json.dumps({"type": "revoked", "message": "Your personal link was revoked."})
+        for conn in list(self.hub.connections):
+            if conn.person == person:
+                conn.kick(message)
 
     async def _tail_loop(self) -> None:
         """Apply events appended by other workers sharing the store (and skip our own)."""
@@ -156,15 +204,31 @@ class CourseService:
     def agenda_view(self, now: datetime | None = None) -> AgendaView:
         return build_agenda_view(self.base, self.schedule, self.state, now or self.clock.now())
 
+    def people_view(self, track: str = "all") -> PeopleView:
+        return build_people_view(self.state.people, track)
+
     def render_audience(self, audience: str) -> dict[str, str]:
+        r = self.renderer.render
         if audience == AGENDA:
             v = self.agenda_view()
-            return {t: self.renderer.render(t, v=v, oob=True) for t in AGENDA_PARTIALS}
+            return {t: r(t, v=v, oob=True) for t in AGENDA_PARTIALS}
+        if audience.startswith(PRESENCE):
+            pv = self.people_view(audience.removeprefix(PRESENCE))
+            return {"_presence.html": r("_presence.html", pv=pv, oob=True)}
+        if audience == DIRECTOR:
+            return {"_people.html": r("_people.html", pv=self.people_view(), oob=True)}
         return {}
 
-    def refresh(self) -> None:
-        """Re-render every audience that has viewers and push the partials that changed."""
-        for audience in self.hub.audiences():
+    def refresh(self, prefixes: tuple[str, ...] = ("",)) -> None:
+        """Re-render the audiences (with viewers) whose keys start with one of `prefixes`, the
+        agenda first, and push the partials that changed."""
+        live = self.hub.audiences()
+        for audience in [a for a in self._rendered if a not in live and a.startswith(prefixes)]:
+            del self._rendered[audience]  # nobody sees it: render afresh when someone does
+        ordered = sorted(live, key=lambda a: a != AGENDA)
+        for audience in ordered:
+            if not audience.startswith(prefixes):
+                continue
             fresh = self.render_audience(audience)
             old = self._rendered.get(audience, {})
             changed = "".join(html for t, html in fresh.items() if old.get(t) != html)

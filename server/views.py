@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -14,15 +16,23 @@ from server.auth import SESSION_COOKIE, BadLink, Signer
 from server.calendar import agenda_ics
 from server.clock import RehearsalClock
 from server.course import CourseService
+from server.credit import credit_report
 from server.domain.agenda import item_summary, utc_z
-from server.domain.course_state import Announce, DelayRunningItem
+from server.domain.course_state import Announce, Command, DelayRunningItem
 from server.domain.errors import DomainError
-from server.domain.roles import Actor, Role
+from server.domain.people_rules import ClaimCredit, RecordEvaluation, ReissueLink, RevokeLink
+from server.domain.roles import ROLE_LABELS, Actor, Role
 from server.live.endpoint import live
 from server.live.render import STATIC
+from server.sessions import person_for, session_actor
 from server.store import StoreError
 
-DIRECTOR = Actor(id="director", role=Role.DIRECTOR)
+ROLE_PAGES = {
+    Role.LEARNER: "learner.html",
+    Role.SP: "sp.html",
+    Role.FACILITATOR: "facilitator.html",
+    Role.DIRECTOR: "director.html",
+}
 
 
 def _service(request: Request) -> CourseService:
@@ -30,17 +40,35 @@ def _service(request: Request) -> CourseService:
     return svc
 
 
+def _signer(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
+def current_actor(request: Request) -> Actor | None:
+    return session_actor(
+        _service(request).state.people, _signer(request), request.cookies.get(SESSION_COOKIE)
+    )
+
+
 def _page(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
     svc = _service(request)
-    html = svc.renderer.render(
-        template,
-        course=svc.course,
-        v=svc.agenda_view(),
-        oob=False,
-        clock_mode=svc.clock.describe(),
-        rehearsal=isinstance(svc.clock, RehearsalClock),
-        **extra,
-    )
+    actor = current_actor(request)
+    me = svc.state.people.get(actor.id) if actor else None
+    context: dict[str, Any] = {
+        "course": svc.course,
+        "v": svc.agenda_view(),
+        "oob": False,
+        "clock_mode": svc.clock.describe(),
+        "rehearsal": isinstance(svc.clock, RehearsalClock),
+        "me": me,
+        "role_label": ROLE_LABELS[me.role] if me else None,
+    }
+    if actor and actor.role is Role.DIRECTOR:
+        context["pv"] = svc.people_view()
+    elif me and actor and actor.role is Role.FACILITATOR:
+        context["pv"] = svc.people_view("all" if me.reg.track.value == "both" else me.reg.track)
+    html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)
 
 
@@ -49,34 +77,35 @@ def message_page(request: Request, heading: str, text: str, status: int) -> HTML
     return HTMLResponse(html, status_code=status)
 
 
-def current_actor(request: Request) -> Actor | None:
-    value = request.cookies.get(SESSION_COOKIE)
-    if not value:
-        return None
-    signer: Signer = request.app.state.signer
-    try:
-        person, _version = signer.read_session(value)
-    except BadLink:
-        return None
-    return DIRECTOR if person == DIRECTOR.id else None
+def _flash(request: Request, text: str, error: bool = False, status: int = 200) -> HTMLResponse:
+    html = _service(request).renderer.render("_flash.html", flash=text, flash_error=error)
+    return HTMLResponse(html, status_code=status)
+
+
+def link_for(request: Request, person_id: str) -> str:
+    p = _service(request).state.people.by_id[person_id]
+    token = _signer(request).link_token(p.id, p.link_version)
+    return f"{str(request.base_url).rstrip('/')}/join/{token}"
+
+
+# --- pages -----------------------------------------------------------------------------------
 
 
 async def index(request: Request) -> Response:
-    return _page(request, "index.html")
+    actor = current_actor(request)
+    return _page(request, ROLE_PAGES[actor.role] if actor else "index.html")
 
 
 async def join(request: Request) -> Response:
-    signer: Signer = request.app.state.signer
     try:
-        person, version = signer.read_link(request.path_params["token"])
+        pid, version = _signer(request).read_link(request.path_params["token"])
+        person = person_for(_service(request).state.people, pid, version)
     except BadLink as e:
         return message_page(request, "This link does not work", str(e), 403)
-    if person != DIRECTOR.id:
-        return message_page(request, "This link does not work", "No such person.", 403)
-    response = RedirectResponse("/director", status_code=303)
+    response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        signer.session_value(person, version),
+        _signer(request).session_value(person.id, person.link_version),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -85,23 +114,62 @@ async def join(request: Request) -> Response:
     return response
 
 
-async def director(request: Request) -> Response:
-    if current_actor(request) != DIRECTOR:
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+async def director_page(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None or actor.role is not Role.DIRECTOR:
         return message_page(
             request,
             "Course director only",
             "Open this page with the course director's personal link.",
             403,
         )
-    return _page(request, "director.html", person_name="the course director")
+    return RedirectResponse("/", status_code=303)
 
 
-def _flash(request: Request, text: str, error: bool = False, status: int = 200) -> HTMLResponse:
-    html = _service(request).renderer.render("_flash.html", flash=text, flash_error=error)
-    return HTMLResponse(html, status_code=status)
+async def my_credit(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None:
+        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+    svc = _service(request)
+    report = credit_report(svc.state, svc.schedule, actor.id, svc.clock.now())
+    return _page(request, "me.html", report=report)
 
 
-async def _director_command(request: Request, build: Any, done: Any) -> Response:
+async def certificate(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None:
+        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+    pid = request.path_params.get("person_id", actor.id)
+    if pid != actor.id and actor.role is not Role.DIRECTOR:
+        return message_page(request, "Not yours", "You can only see your own certificate.", 403)
+    svc = _service(request)
+    if svc.state.people.get(pid) is None:
+        return message_page(request, "No such person", "Nobody on this course has that id.", 404)
+    report = credit_report(svc.state, svc.schedule, pid, svc.clock.now())
+    if report.claimed is None:
+        return message_page(
+            request,
+            "No certificate yet",
+            "A certificate is issued once credit has been claimed (after the course evaluation).",
+            404,
+        )
+    return _page(request, "certificate.html", report=report)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+async def _command(
+    request: Request,
+    build: Callable[[FormData], Command],
+    done: Callable[[Command], str],
+) -> Response:
     actor = current_actor(request)
     if actor is None:
         return _flash(request, "Your session has ended; open your personal link again.", True, 403)
@@ -109,34 +177,85 @@ async def _director_command(request: Request, build: Any, done: Any) -> Response
     try:
         command = build(form)
         await _service(request).execute(command, actor)
-    except (DomainError, ValueError) as e:
-        return _flash(request, str(e), True, 422)
+    except (DomainError, ValueError, KeyError) as e:
+        return _flash(request, str(e).strip("'\""), True, 422)
     except StoreError as e:
         return _flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503)
     return _flash(request, done(command))
 
 
-def _minutes(form: Any) -> DelayRunningItem:
-    raw = str(form.get("minutes", "")).strip()
+def _int(form: FormData, name: str, label: str) -> int:
+    raw = str(form.get(name, "")).strip()
     if not raw.lstrip("-").isdigit():
-        raise ValueError(f"Minutes must be a whole number, not {raw!r}.")
-    return DelayRunningItem(int(raw))
+        raise ValueError(f"{label} must be a whole number, not {raw!r}.")
+    return int(raw)
+
+
+def _credits(form: FormData) -> ClaimCredit:
+    raw = str(form.get("credits", "")).strip()
+    try:
+        return ClaimCredit(float(raw))
+    except ValueError:
+        raise ValueError(f"Credits must be a number like 12.25, not {raw!r}.") from None
 
 
 async def delay(request: Request) -> Response:
-    return await _director_command(
-        request, _minutes, lambda c: f"Delayed the running item by {c.minutes} minutes."
+    return await _command(
+        request,
+        lambda f: DelayRunningItem(_int(f, "minutes", "Minutes")),
+        lambda c: f"Delayed the running item by {c.minutes} minutes.",  # type: ignore[union-attr]
     )
 
 
 async def announce(request: Request) -> Response:
-    return await _director_command(
+    return await _command(
         request, lambda f: Announce(str(f.get("text", ""))), lambda c: "Announcement sent."
     )
 
 
+def _name(request: Request) -> str:
+    p = _service(request).state.people.get(request.path_params["person_id"])
+    return p.name if p else "that person"
+
+
+async def reissue(request: Request) -> Response:
+    pid = request.path_params["person_id"]
+    response = await _command(request, lambda f: ReissueLink(pid), lambda c: "")
+    if response.status_code != 200:
+        return response
+    return _flash(
+        request,
+        f"New link for {_name(request)} (the old one no longer works): {link_for(request, pid)}",
+    )
+
+
+async def revoke(request: Request) -> Response:
+    pid = request.path_params["person_id"]
+    return await _command(
+        request, lambda f: RevokeLink(pid), lambda c: f"Revoked {_name(request)}'s link."
+    )
+
+
+async def record_evaluation(request: Request) -> Response:
+    pid = request.path_params["person_id"]
+    return await _command(
+        request,
+        lambda f: RecordEvaluation(pid),
+        lambda c: f"Recorded {_name(request)}'s course evaluation.",
+    )
+
+
+async def claim(request: Request) -> Response:
+    return await _command(
+        request,
+        _credits,
+        lambda c: f"Claimed {c.credits:.2f} credits.",  # type: ignore[union-attr]
+    )
+
+
 async def clock_next(request: Request) -> Response:
-    if current_actor(request) != DIRECTOR:
+    actor = current_actor(request)
+    if actor is None or actor.role is not Role.DIRECTOR:
         return _flash(request, "Only the course director may move the clock.", True, 403)
     svc = _service(request)
     nxt = svc.schedule.next(svc.clock.now())
@@ -147,6 +266,9 @@ async def clock_next(request: Request) -> Response:
     except DomainError as e:
         return _flash(request, str(e), True, 422)
     return _flash(request, f"Clock moved to the start of “{nxt.item.title}”.")
+
+
+# --- data ------------------------------------------------------------------------------------
 
 
 def agenda_now(svc: CourseService) -> dict[str, Any]:
@@ -179,6 +301,8 @@ async def healthz(request: Request) -> Response:
         "clock": svc.clock.describe(),
         "now": utc_z(svc.clock.now()),
         "connections": len(svc.hub.connections),
+        "people": len(svc.state.people.by_id),
+        "online": sum(1 for p in svc.state.people.by_id.values() if p.online),
         "store": svc.store.url.split("://")[0],
     }
     return Response(json.dumps(body), media_type="application/json")
@@ -187,15 +311,21 @@ async def healthz(request: Request) -> Response:
 routes = [
     Route("/", index),
     Route("/join/{token}", join),
-    Route("/director", director),
+    Route("/sign-out", sign_out, methods=["POST"]),
+    Route("/me", my_credit),
+    Route("/me/claim", claim, methods=["POST"]),
+    Route("/certificate", certificate),
+    Route("/director", director_page),
     Route("/director/delay", delay, methods=["POST"]),
     Route("/director/announce", announce, methods=["POST"]),
     Route("/director/clock/next", clock_next, methods=["POST"]),
+    Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),
+    Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
+    Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
+    Route("/director/people/{person_id}/certificate", certificate),
     Route("/agenda.json", agenda_json),
     Route("/agenda.ics", agenda_ics_view),
     Route("/healthz", healthz),
     WebSocketRoute("/live", live),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
-
-__all__ = ["routes"]

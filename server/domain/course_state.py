@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from server.domain import people_rules as pr
 from server.domain.agenda import MAX_DELAY_MINUTES, Schedule
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
+from server.domain.people import PeopleState
 from server.domain.roles import Actor, Role, require
 
 MAX_ANNOUNCEMENT = 500
@@ -36,6 +38,7 @@ class CourseState:
     seq: int = 0
     delays: tuple[Delay, ...] = ()
     announcements: tuple[Announcement, ...] = ()
+    people: PeopleState = field(default_factory=PeopleState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -57,6 +60,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
     if event.type == "announcement.sent":
         a = Announcement(event.seq, event.at, str(event.data["text"]), event.actor)
         return replace(state, announcements=(*state.announcements, a))
+    if event.type in pr.EVENT_TYPES:
+        return replace(state, people=pr.apply_people(state.people, event))
     return state
 
 
@@ -82,7 +87,7 @@ class Announce:
     text: str
 
 
-Command = DelayRunningItem | Announce
+Command = DelayRunningItem | Announce | pr.PeopleCommand
 
 
 def decide(
@@ -114,4 +119,6 @@ def decide(
                 f"An announcement may be at most {MAX_ANNOUNCEMENT} characters ({len(text)} given)."
             )
         return [NewEvent("announcement.sent", actor.id, now, {"text": text})]
+    if isinstance(command, pr.PEOPLE_COMMANDS):
+        return pr.decide_people(state.people, state.schedule(base), command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

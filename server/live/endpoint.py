@@ -6,12 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import uuid
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.course import AGENDA, CourseService
+from server.auth import SESSION_COOKIE
+from server.course import AGENDA, DIRECTOR, PRESENCE, CourseService
+from server.domain.errors import DomainError
+from server.domain.people_rules import Connect, Disconnect
+from server.domain.roles import Actor, Role
 from server.live.hub import Connection
+from server.sessions import session_actor
+from server.store import StoreError
+
+log = logging.getLogger("companion.live")
 
 MAX_MESSAGE = 16 * 1024
 
@@ -27,15 +37,45 @@ def error(message: str) -> str:
     return json.dumps({"type": "error", "message": message})
 
 
+def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
+    """What a viewer's page shows live, by role: the information barrier starts here."""
+    if actor is None:
+        return [AGENDA]
+    if actor.role is Role.DIRECTOR:
+        return [AGENDA, DIRECTOR]
+    if actor.role is Role.FACILITATOR:
+        person = service.state.people.get(actor.id)
+        track = person.reg.track.value if person else "all"
+        return [AGENDA, PRESENCE + ("all" if track == "both" else track)]
+    return [AGENDA]
+
+
 async def live(ws: WebSocket) -> None:
     service: CourseService = ws.app.state.service
     if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
         await ws.close(code=1008, reason="cross-origin connection refused")
         return
+    actor = session_actor(
+        service.state.people, ws.app.state.signer, ws.cookies.get(SESSION_COOKIE)
+    )
     await ws.accept()
-    conn = Connection(ws.send_text, [AGENDA], service.snapshot)
+
+    async def close_socket(code: int) -> None:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code)
+
+    conn = Connection(
+        ws.send_text,
+        audiences_for(service, actor),
+        service.snapshot,
+        person=actor.id if actor else None,
+        close_socket=close_socket,
+    )
+    conn_id = uuid.uuid4().hex[:12]
     service.hub.join(conn)
     writer = asyncio.create_task(conn.run())
+    if actor is not None:
+        await _presence(service, Connect(conn_id), actor)
     try:
         while True:
             text = await ws.receive_text()
@@ -50,6 +90,17 @@ async def live(ws: WebSocket) -> None:
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
+        if actor is not None:
+            await _presence(service, Disconnect(conn_id), actor)
+
+
+async def _presence(service: CourseService, command: Connect | Disconnect, actor: Actor) -> None:
+    """Record a join or leave. A store outage must not break the page: it is logged, and the
+    next server start closes whatever the log still shows open."""
+    try:
+        await service.execute(command, actor)
+    except (StoreError, DomainError) as e:
+        log.warning("presence for %s not recorded: %s", actor.id, e)
 
 
 def handle(service: CourseService, text: str) -> str | None:

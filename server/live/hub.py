@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterable
 QUEUE_LIMIT = 32
 
 Send = Callable[[str], Awaitable[None]]
+Close = Callable[[int], Awaitable[None]]
+KICKED = 4003  # close code after a revoked link: the page must not reconnect
 Snapshot = Callable[["Connection"], list[str]]
 
 
@@ -23,6 +25,7 @@ class _Resync:
 
 
 RESYNC = _Resync()
+KICK = _Resync()  # marker: close the socket
 
 
 class Connection:
@@ -33,18 +36,21 @@ class Connection:
         snapshot: Snapshot,
         person: str | None = None,
         limit: int = QUEUE_LIMIT,
+        close_socket: Close | None = None,
     ) -> None:
         self.audiences = frozenset(audiences)
         self.person = person
         self._send = send
         self._snapshot = snapshot
+        self._close_socket = close_socket
         self._queue: asyncio.Queue[str | _Resync | None] = asyncio.Queue(maxsize=limit)
         self.resyncs = 0
         self.closed = False
+        self.resync_disabled = False  # set once kicked: nothing more is queued
 
     def offer(self, message: str) -> None:
         """Queue a message without waiting; on overflow drop the backlog for a snapshot."""
-        if self.closed:
+        if self.closed or self.resync_disabled:
             return
         try:
             self._queue.put_nowait(message)
@@ -68,6 +74,10 @@ class Connection:
                 item = await self._queue.get()
                 if item is None:
                     break
+                if item is KICK:
+                    if self._close_socket is not None:
+                        await self._close_socket(KICKED)
+                    break
                 if isinstance(item, _Resync):
                     for message in self._snapshot(self):
                         await self._send(message)
@@ -75,6 +85,14 @@ class Connection:
                     await self._send(item)
         finally:
             self.closed = True
+
+    def kick(self, message: str) -> None:
+        """Send `message`, then close the socket for good (the person's link was revoked)."""
+        self.resync_disabled = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(message)
+        self._queue.put_nowait(KICK)
 
     def close(self) -> None:
         self.closed = True

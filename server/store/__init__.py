@@ -33,6 +33,7 @@ class SeqConflict(StoreError):
 
 class EventStore(Protocol):
     url: str
+    exclusive: bool  # True when one process owns the log (SQLite); False when shared (Redis)
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

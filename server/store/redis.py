@@ -41,6 +41,7 @@ def _unavailable(e: Exception) -> StoreUnavailable:
 class RedisStore:
     def __init__(self, url: str, prefix: str = "companion") -> None:
         self.url = url
+        self.exclusive = False
         self.prefix = prefix
         self._redis: aioredis.Redis | None = None
         self._append: Any = None

@@ -7,6 +7,7 @@ acknowledged event survives a crash of the process and of the machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from server.store import SeqConflict, StoreUnavailable
 from server.store.codec import decode, encode_at, encode_data
 
 T = TypeVar("T")
+
+EXTERNAL_POLL_SECONDS = 1.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -36,6 +39,7 @@ class SQLiteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
+        self.exclusive = True
         self._db: sqlite3.Connection | None = None
         # One thread owns the connection: SQLite work never blocks the event loop.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
@@ -124,14 +128,17 @@ class SQLiteStore:
         return events
 
     async def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]:
-        """Events appended through this store object, as they come. (An SQLite file has one
-        writing process; several processes share a course through the Redis store.)"""
+        """Events appended to the course, as they come. Appends through this object arrive at
+        once; appends by other processes on the same file within a second. (Several servers
+        share a course through the Redis store.)"""
         cond = self._appended.setdefault(course, asyncio.Condition())
         seen = after_seq
         while True:
             for e in await self.read(course, seen):
                 seen = e.seq
                 yield e
+            # Woken at once by appends through this object; every second, look for appends
+            # by another process on the same file (the command line importing a roster).
             async with cond:
-                while self._last.get(course, 0) <= seen:
-                    await cond.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cond.wait(), EXTERNAL_POLL_SECONDS)

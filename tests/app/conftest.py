@@ -7,17 +7,32 @@ from server.app import Settings, create_app
 from server.clock import RehearsalClock
 from server.content import load_course
 from server.domain.agenda import build_schedule
+from server.domain.people import person_id
 
 COURSE = load_course()
 FIRST = build_schedule(COURSE).items[0]
+
+ROSTER = """name,email,role,discipline,track,team,abp_id,dob_mmdd
+Dana Director,director@example.org,director,physician,both,,,
+Fran Facilitator,fran@example.org,facilitator,nurse,adult,,,
+Pat Peds Facilitator,pat@example.org,facilitator,physician,pediatric,,,
+Sam Actor,sam@example.org,sp,other,adult,,,
+Lee Learner,lee@example.org,learner,nurse,adult,,,
+Kim Learner,kim@example.org,learner,physician,pediatric,,123456,04-30
+"""
 
 
 def make_client(
     tmp_path, seconds_before_first: float, speed: float = 1.0, clock_class=RehearsalClock
 ) -> TestClient:
     clock = clock_class(FIRST.start - timedelta(seconds=seconds_before_first), speed)
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
     settings = Settings(
-        store_url=f"sqlite:///{tmp_path / 'log.db'}", secret="test-secret", clock=clock
+        store_url=f"sqlite:///{tmp_path / 'log.db'}",
+        secret="test-secret",
+        clock=clock,
+        roster=str(roster),
     )
     return TestClient(create_app(settings), base_url="http://testserver")
 
@@ -28,7 +43,15 @@ def client(tmp_path):
         yield c
 
 
-def sign_in_director(c: TestClient) -> None:
-    token = c.app.state.signer.link_token("director")
+def sign_in(c: TestClient, email: str) -> str:
+    """Follow `email`'s personal link; the client keeps the session cookie. Returns the id."""
+    pid = person_id(email)
+    p = c.app.state.service.state.people.by_id[pid]
+    token = c.app.state.signer.link_token(pid, p.link_version)
     r = c.get(f"/join/{token}", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/director"
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    return pid
+
+
+def sign_in_director(c: TestClient) -> str:
+    return sign_in(c, "director@example.org")

@@ -2,26 +2,48 @@
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 
 import pytest
 import websockets
 
-from tests.servers import companion
+from tests.servers import ROOT, companion
 
 pytestmark = pytest.mark.integration
 
 START = "2026-05-13T14:05:00Z"  # five minutes into the Welcome
 
 
-def director_cookie(url: str) -> str:
-    """Follow the director's link (signed with the shared secret) and keep the session cookie."""
-    from server.auth import Signer
+SECRET = {"COMPANION_SECRET": "shared-test-secret"}
 
-    token = Signer("shared-test-secret").link_token("director")
-    req = urllib.request.Request(f"{url}/join/{token}")
+
+def cli(*args: str) -> str:
+    """Run `companion ARGS` as its own process (as a director would at a terminal)."""
+    env = {**os.environ, **SECRET}
+    r = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    return r.stdout
+
+
+def fresh_course(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", redis_url)
+
+
+def director_cookie(url: str, redis_url: str) -> str:
+    """Follow the director's personal link and keep the session cookie."""
+    links = json.loads(cli("links", "--json", "--store", redis_url, "--base-url", url))
+    link = next(x["link"] for x in links if x["role"] == "director")
+    req = urllib.request.Request(link)
     opener = urllib.request.build_opener(NoRedirect())
     try:
         opener.open(req)
@@ -52,16 +74,14 @@ async def next_containing(ws, needle: str, timeout: float = 5) -> str:
 
 
 async def test_an_announcement_through_one_worker_reaches_a_page_on_the_other(redis_url, tmp_path):
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-    env = {"COMPANION_SECRET": "shared-test-secret"}
+    fresh_course(redis_url)
+    env = SECRET
     args = ("--store", redis_url, "--rehearsal-start", START)
     with companion(*args, env=env) as a, companion(*args, env=env) as b:
         async with websockets.connect(b.replace("http", "ws") + "/live") as ws:
             await ws.recv()  # clock
             await ws.recv()  # snapshot
-            cookie = director_cookie(a)
+            cookie = director_cookie(a, redis_url)
             status = await asyncio.to_thread(
                 post, a, "/director/announce", cookie, text="Cameras on, please"
             )
@@ -73,21 +93,19 @@ async def test_an_announcement_through_one_worker_reaches_a_page_on_the_other(re
             assert "7 min late" in await next_containing(ws, "7 min late", timeout=3)
     with companion(*args, env=env) as c:
         health = json.loads(urllib.request.urlopen(c + "/healthz").read())
-        assert health["seq"] == 2 and health["store"] == "redis"
+        assert health["store"] == "redis" and health["people"] == 38
 
 
 async def test_serve_with_two_workers_on_one_port_shares_the_course(redis_url):
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-    env = {"COMPANION_SECRET": "shared-test-secret"}
+    fresh_course(redis_url)
+    env = SECRET
     args = ("--store", redis_url, "--rehearsal-start", START, "--workers", "2")
     with companion(*args, env=env) as url:
         pages = [await websockets.connect(url.replace("http", "ws") + "/live") for _ in range(6)]
         try:
             for ws in pages:
                 await ws.recv(), await ws.recv()
-            cookie = director_cookie(url)
+            cookie = director_cookie(url, redis_url)
             for n in range(4):  # posts land on either worker
                 assert await asyncio.to_thread(
                     post, url, "/director/announce", cookie, text=f"note {n}"

@@ -16,11 +16,11 @@ SEED = [
     (1, "Welcome to the Core Principles of Palliative Care", "10:00", "10:30"),
     (1, "The Frame of Palliative Care", "10:30", "11:15"),
     (1, "Break", "11:15", "11:30"),
-    (1, "Scaffolds for a Comprehensive Palliative Care Assessment (Adult and Pediatric Sessions)", "11:30", "12:30"),  # noqa: E501
+    (1, "Scaffolds for a Comprehensive Palliative Care Assessment (Adult and Pediatric Sessions)", "11:30", "12:30"),
     (1, "Lunch", "12:30", "13:30"),
-    (1, "Scaffolds for a Comprehensive Palliative Care Assessment (Adult and Pediatric Sessions)", "13:30", "14:30"),  # noqa: E501
+    (1, "Scaffolds for a Comprehensive Palliative Care Assessment (Adult and Pediatric Sessions)", "13:30", "14:30"),
     (1, "Break", "14:30", "14:45"),
-    (1, "Clinical Trajectories for Patients with Serious Illness (Adult and Pediatric Sessions)", "14:45", "15:45"),  # noqa: E501
+    (1, "Clinical Trajectories for Patients with Serious Illness (Adult and Pediatric Sessions)", "14:45", "15:45"),
     (1, "Transition", "15:45", "16:00"),
     (1, "Small Group Community Building and Reflection", "16:00", "17:00"),
     (2, "Welcome Back", "10:00", "10:15"),

@@ -94,9 +94,10 @@
     socket = evt.detail.connection.socket;
     setStatus("live", "Live");
   });
+  var revoked = false;
   document.addEventListener("htmx:ws:close", function () {
     socket = null;
-    setStatus("lost", "Connection lost — reconnecting…");
+    if (!revoked) setStatus("lost", "Connection lost — reconnecting…");
   });
   document.addEventListener("htmx:ws:before:message:incoming", function (evt) {
     var data = evt.detail.message.data;
@@ -105,6 +106,7 @@
     try { msg = JSON.parse(data); } catch (e) { return; }
     if (msg.type === "clock") onClock(msg);
     if (msg.type === "error") setStatus("live", msg.message);
+    if (msg.type === "revoked") { revoked = true; setStatus("lost", msg.message); }
     evt.detail.cancelled = true;
   });
 

@@ -1,0 +1,74 @@
+"""Attendance and credit per person, as the learner, the certificate and the exports show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from server.domain.agenda import Schedule, ScheduledItem
+from server.domain.attendance import attendance, full_attendance_minutes
+from server.domain.course_state import CourseState
+from server.domain.people import Person
+from server.domain.roles import Role
+
+
+@dataclass(frozen=True)
+class ItemAttendance:
+    s: ScheduledItem
+    minutes: float
+
+    @property
+    def share(self) -> float:
+        return min(1.0, self.minutes / (self.s.duration.total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class CreditReport:
+    person: Person
+    items: tuple[ItemAttendance, ...]
+    credit_minutes: float
+    possible_minutes: float
+    earned: float
+    cap: float
+    evaluated: bool
+    claimed: float | None
+    claimed_on: date | None
+
+    @property
+    def may_claim(self) -> bool:
+        return self.person.role is Role.LEARNER and self.evaluated and self.earned > 0
+
+    @property
+    def full_completion(self) -> bool:
+        """For ABP MOC: evaluation submitted and credit claimed."""
+        return self.evaluated and self.claimed is not None
+
+    @property
+    def abp_points(self) -> float | None:
+        return self.claimed if self.full_completion and self.person.reg.abp_id else None
+
+    @property
+    def first_last(self) -> tuple[str, str]:
+        parts = self.person.name.rsplit(" ", 1)
+        return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
+
+
+def credit_report(state: CourseState, schedule: Schedule, pid: str, now: datetime) -> CreditReport:
+    people = state.people
+    person = people.by_id[pid]
+    att = attendance(people.intervals.get(pid, ()), people.open_since.get(pid), now, schedule)
+    items = tuple(
+        ItemAttendance(s, att.per_item.get(s.id, 0.0)) for s in schedule.items if s.start < now
+    )
+    claim = people.claims.get(pid)
+    return CreditReport(
+        person=person,
+        items=items,
+        credit_minutes=att.credit_minutes,
+        possible_minutes=full_attendance_minutes(schedule),
+        earned=att.earned,
+        cap=schedule.course.credits.ama_pra_category_1,
+        evaluated=pid in people.evaluated,
+        claimed=claim[0] if claim else None,
+        claimed_on=claim[1].astimezone(schedule.tz).date() if claim else None,
+    )

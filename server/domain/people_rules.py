@@ -1,0 +1,217 @@
+"""Commands and events about people: the roster, personal links, presence, evaluation, credit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from server.domain.agenda import Schedule
+from server.domain.attendance import CREDIT_STEP, attendance
+from server.domain.errors import DomainError, PermissionDenied
+from server.domain.events import Event, NewEvent
+from server.domain.people import PeopleState, Person, Registration
+from server.domain.roles import Actor, Role, require
+
+DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
+EVERYONE = frozenset(Role)
+
+EVENT_TYPES = frozenset(
+    {
+        "person.registered",
+        "person.updated",
+        "link.reissued",
+        "link.revoked",
+        "presence.joined",
+        "presence.left",
+        "presence.reset",
+        "evaluation.completed",
+        "credit.claimed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ImportRoster:
+    """Register new people and update changed ones; unchanged rows produce no events."""
+
+    registrations: tuple[Registration, ...]
+
+
+@dataclass(frozen=True)
+class ReissueLink:
+    person_id: str
+
+
+@dataclass(frozen=True)
+class RevokeLink:
+    person_id: str
+
+
+@dataclass(frozen=True)
+class Connect:
+    connection_id: str
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    connection_id: str
+
+
+@dataclass(frozen=True)
+class ResetPresence:
+    """At server start: connections open in the log died with the previous process."""
+
+
+@dataclass(frozen=True)
+class RecordEvaluation:
+    person_id: str
+    form: str = "course"
+
+
+@dataclass(frozen=True)
+class ClaimCredit:
+    credits: float
+
+
+PeopleCommand = (
+    ImportRoster
+    | ReissueLink
+    | RevokeLink
+    | Connect
+    | Disconnect
+    | ResetPresence
+    | RecordEvaluation
+    | ClaimCredit
+)
+PEOPLE_COMMANDS = (
+    ImportRoster,
+    ReissueLink,
+    RevokeLink,
+    Connect,
+    Disconnect,
+    ResetPresence,
+    RecordEvaluation,
+    ClaimCredit,
+)
+
+
+def _person(people: PeopleState, pid: str) -> Person:
+    p = people.get(pid)
+    if p is None:
+        raise DomainError("No such person on this course.")
+    return p
+
+
+def decide_people(
+    people: PeopleState, schedule: Schedule, command: PeopleCommand, actor: Actor, now: datetime
+) -> list[NewEvent]:
+    """The events of a people command; raises PermissionDenied or DomainError if not allowed."""
+    if isinstance(command, ImportRoster):
+        require(actor, DIRECTOR_ONLY, "import the registration list")
+        out = []
+        for reg in command.registrations:
+            existing = people.get(reg.id)
+            if existing is None:
+                out.append(NewEvent("person.registered", actor.id, now, reg.as_data()))
+            elif existing.reg != reg:
+                out.append(NewEvent("person.updated", actor.id, now, reg.as_data()))
+        return out
+    if isinstance(command, ReissueLink):
+        require(actor, DIRECTOR_ONLY, "issue personal links")
+        p = _person(people, command.person_id)
+        data = {"person": p.id, "version": p.link_version + 1}
+        return [NewEvent("link.reissued", actor.id, now, data)]
+    if isinstance(command, RevokeLink):
+        require(actor, DIRECTOR_ONLY, "revoke personal links")
+        p = _person(people, command.person_id)
+        if p.revoked:
+            raise DomainError(f"{p.name}'s link is already revoked.")
+        if p.id == actor.id:
+            raise DomainError("You cannot revoke your own link.")
+        return [NewEvent("link.revoked", actor.id, now, {"person": p.id})]
+    if isinstance(command, Connect | Disconnect):
+        p = _person(people, actor.id)
+        if p.revoked:
+            raise PermissionDenied("This personal link has been revoked.")
+        cid = command.connection_id
+        if isinstance(command, Connect):
+            if cid in p.connections:
+                return []
+            return [NewEvent("presence.joined", p.id, now, {"person": p.id, "conn": cid})]
+        if cid not in p.connections:
+            return []
+        return [NewEvent("presence.left", p.id, now, {"person": p.id, "conn": cid})]
+    if isinstance(command, ResetPresence):
+        require(actor, DIRECTOR_ONLY, "reset presence")
+        if not any(p.connections for p in people.by_id.values()):
+            return []
+        return [NewEvent("presence.reset", actor.id, now, {})]
+    if isinstance(command, RecordEvaluation):
+        if actor.id != command.person_id:
+            require(actor, DIRECTOR_ONLY, "record someone else's evaluation")
+        p = _person(people, command.person_id)
+        if p.id in people.evaluated:
+            return []
+        data = {"person": p.id, "form": command.form}
+        return [NewEvent("evaluation.completed", actor.id, now, data)]
+    if isinstance(command, ClaimCredit):
+        require(actor, frozenset({Role.LEARNER}), "claim credit")
+        p = _person(people, actor.id)
+        if p.id not in people.evaluated:
+            raise DomainError("Please submit the course evaluation before claiming credit.")
+        c = command.credits
+        if c <= 0 or abs(c / CREDIT_STEP - round(c / CREDIT_STEP)) > 1e-9:
+            raise DomainError(f"Claim credit in steps of {CREDIT_STEP:.2f}, not {c}.")
+        att = attendance(
+            people.intervals.get(p.id, ()), people.open_since.get(p.id), now, schedule
+        )
+        if c > att.earned + 1e-9:
+            raise DomainError(f"You may claim up to {att.earned:.2f} credits, not {c:.2f}.")
+        return [NewEvent("credit.claimed", p.id, now, {"person": p.id, "credits": c})]
+    raise DomainError(f"Unknown command {type(command).__name__}")
+
+
+def _close(people: PeopleState, pid: str, at: datetime) -> PeopleState:
+    since = people.open_since.get(pid)
+    if since is None:
+        return people
+    spells = (*people.intervals.get(pid, ()), (since, at))
+    open_since = {k: v for k, v in people.open_since.items() if k != pid}
+    return replace(people, intervals={**people.intervals, pid: spells}, open_since=open_since)
+
+
+def apply_people(people: PeopleState, e: Event) -> PeopleState:
+    d = e.data
+    if e.type in ("person.registered", "person.updated"):
+        reg = Registration.from_data(d)
+        existing = people.get(reg.id)
+        p = existing.with_registration(reg) if existing else Person(reg)
+        return people.with_person(p)
+    if e.type == "link.reissued":
+        p = people.by_id[str(d["person"])]
+        return people.with_person(replace(p, link_version=int(d["version"]), revoked=False))
+    if e.type == "link.revoked":
+        p = people.by_id[str(d["person"])]
+        people = people.with_person(replace(p, revoked=True, connections=frozenset()))
+        return _close(people, p.id, e.at)
+    if e.type == "presence.joined":
+        p = people.by_id[str(d["person"])]
+        if not p.connections:
+            people = replace(people, open_since={**people.open_since, p.id: e.at})
+        return people.with_person(replace(p, connections=p.connections | {str(d["conn"])}))
+    if e.type == "presence.left":
+        p = people.by_id[str(d["person"])]
+        p = replace(p, connections=p.connections - {str(d["conn"])})
+        people = people.with_person(p)
+        return people if p.connections else _close(people, p.id, e.at)
+    if e.type == "presence.reset":
+        for pid in list(people.open_since):
+            people = _close(people, pid, e.at)
+        by_id = {k: replace(v, connections=frozenset()) for k, v in people.by_id.items()}
+        return replace(people, by_id=by_id)
+    if e.type == "evaluation.completed":
+        return replace(people, evaluated=people.evaluated | {str(d["person"])})
+    if e.type == "credit.claimed":
+        claim = (float(d["credits"]), e.at)
+        return replace(people, claims={**people.claims, str(d["person"]): claim})
+    return people

@@ -1,0 +1,91 @@
+"""What the director exports for the accreditor: attendance per item and credit per learner.
+
+CSV cells that a spreadsheet would run as a formula (starting with = + - @ or a tab/CR) are
+prefixed with an apostrophe, so a name like "=HYPERLINK(…)" stays text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from server.credit import credit_report
+from server.domain.agenda import Schedule, utc_z
+from server.domain.course_state import CourseState
+from server.domain.roles import Role
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def attendance_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for p in state.people.of_role(Role.LEARNER):
+        report = credit_report(state, schedule, p.id, now)
+        for ia in report.items:
+            rows.append(
+                {
+                    "email": p.reg.email,
+                    "name": p.name,
+                    "day": ia.s.item.day,
+                    "item": ia.s.item.title,
+                    "kind": ia.s.item.kind.value,
+                    "start": utc_z(ia.s.start),
+                    "end": utc_z(ia.s.end),
+                    "minutes_present": round(ia.minutes, 1),
+                    "credit_bearing": ia.s.item.credit_bearing,
+                }
+            )
+    return rows
+
+
+def credit_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for p in state.people.of_role(Role.LEARNER):
+        r = credit_report(state, schedule, p.id, now)
+        first, last = r.first_last
+        rows.append(
+            {
+                "email": p.reg.email,
+                "name": p.name,
+                "discipline": p.reg.discipline.value,
+                "track": p.reg.track.value,
+                "credit_minutes": round(r.credit_minutes, 1),
+                "credits_earned": r.earned,
+                "evaluation_completed": r.evaluated,
+                "credits_claimed": r.claimed,
+                "claimed_on": r.claimed_on.isoformat() if r.claimed_on else None,
+                "abp_id": p.reg.abp_id,
+                "first_name": first,
+                "last_name": last,
+                "dob_mmdd": p.reg.dob_mmdd,
+                "abp_completion_date": r.claimed_on.isoformat()
+                if r.abp_points is not None and r.claimed_on
+                else None,
+                "abp_moc_points": r.abp_points,
+            }
+        )
+    return rows
+
+
+def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(list(rows), indent=2, ensure_ascii=False)
+    if fmt != "csv":
+        raise ValueError(f"unknown format {fmt!r} (csv or json)")
+    out = io.StringIO()
+    if rows:
+        w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: "" if v is None else safe_cell(v) for k, v in row.items()})
+    return out.getvalue()

@@ -1,0 +1,57 @@
+"""Who is on the course and who is online, grouped for the staff pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.domain.people import PeopleState, Person, Track
+from server.domain.roles import Role
+
+ROLE_ORDER = (Role.FACILITATOR, Role.SP, Role.LEARNER, Role.DIRECTOR)
+ROLE_HEADINGS = {
+    Role.FACILITATOR: "Facilitators",
+    Role.SP: "Simulated-patient actors",
+    Role.LEARNER: "Learners",
+    Role.DIRECTOR: "Course directors",
+}
+
+
+@dataclass(frozen=True)
+class Group:
+    role: Role
+    heading: str
+    people: tuple[Person, ...]
+
+    @property
+    def online(self) -> int:
+        return sum(1 for p in self.people if p.online)
+
+
+@dataclass(frozen=True)
+class PeopleView:
+    track: str  # "adult", "pediatric" or "all"
+    groups: tuple[Group, ...]
+    evaluated: frozenset[str]
+    claims: dict[str, tuple[float, datetime]]
+
+    @property
+    def online(self) -> int:
+        return sum(g.online for g in self.groups)
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.people) for g in self.groups)
+
+
+def in_track(p: Person, track: str) -> bool:
+    return track == "all" or p.reg.track in (Track(track), Track.BOTH)
+
+
+def build_people_view(people: PeopleState, track: str = "all") -> PeopleView:
+    groups = []
+    for role in ROLE_ORDER:
+        members = tuple(p for p in people.of_role(role) if in_track(p, track))
+        if members:
+            groups.append(Group(role, ROLE_HEADINGS[role], members))
+    return PeopleView(track, tuple(groups), people.evaluated, dict(people.claims))

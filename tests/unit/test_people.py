@@ -1,0 +1,226 @@
+"""People: idempotent import, links, presence, attendance with reconnect gaps, credit rules."""
+
+from datetime import timedelta
+
+import pytest
+
+from server.content import load_course
+from server.domain.agenda import build_schedule
+from server.domain.attendance import credits_for, merged_spells
+from server.domain.course_state import CourseState, apply, decide
+from server.domain.errors import DomainError, PermissionDenied
+from server.domain.events import Event
+from server.domain.people_rules import (
+    ClaimCredit,
+    Connect,
+    Disconnect,
+    ImportRoster,
+    RecordEvaluation,
+    ReissueLink,
+    ResetPresence,
+    RevokeLink,
+)
+from server.domain.roles import CLI_ACTOR, Actor, Role
+from server.domain.roster import parse_roster
+
+BASE = build_schedule(load_course())
+DAY1 = BASE.items[0].start  # 10:00 ET on day 1
+ROSTER = """name,email,role,discipline,track
+Lee Learner,lee@example.org,learner,nurse,adult
+Fran Facilitator,fran@example.org,facilitator,physician,adult
+"""
+
+
+def regs(text=ROSTER):
+    return tuple(parse_roster(text).registrations)
+
+
+class Course:
+    """Feeds commands through decide and apply, as the service does, at a chosen instant."""
+
+    def __init__(self):
+        self.state = CourseState()
+
+    def do(self, command, actor=CLI_ACTOR, at=DAY1):
+        new = decide(self.state, BASE, command, actor, at)
+        for e in new:
+            self.state = apply(
+                self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data)
+            )
+        return new
+
+    def person(self, email):
+        return self.state.people.by_id[self.state.people.by_email[email]]
+
+
+@pytest.fixture
+def course():
+    c = Course()
+    c.do(ImportRoster(regs()))
+    return c
+
+
+def lee(course):
+    p = course.person("lee@example.org")
+    return Actor(p.id, p.role)
+
+
+def at(minutes):
+    return DAY1 + timedelta(minutes=minutes)
+
+
+def test_reimporting_the_same_roster_changes_nothing(course):
+    assert course.do(ImportRoster(regs())) == []
+
+
+def test_an_edited_row_updates_that_person_only(course):
+    edited = ROSTER.replace("Lee Learner,lee@example.org,learner,nurse,adult",
+                            "Lee Learner,lee@example.org,learner,nurse,pediatric")
+    events = course.do(ImportRoster(regs(edited)))
+    assert [e.type for e in events] == ["person.updated"]
+    assert course.person("lee@example.org").reg.track.value == "pediatric"
+
+
+def test_reissue_and_revoke_change_the_link(course):
+    pid = course.person("lee@example.org").id
+    course.do(ReissueLink(pid))
+    assert course.person("lee@example.org").link_version == 1
+    course.do(RevokeLink(pid))
+    assert course.person("lee@example.org").revoked
+    with pytest.raises(DomainError, match="already revoked"):
+        course.do(RevokeLink(pid))
+    course.do(ReissueLink(pid))  # a new link un-revokes
+    p = course.person("lee@example.org")
+    assert not p.revoked and p.link_version == 2
+
+
+def test_a_revoked_person_cannot_connect(course):
+    course.do(RevokeLink(course.person("lee@example.org").id))
+    with pytest.raises(PermissionDenied, match="revoked"):
+        course.do(Connect("c1"), lee(course))
+
+
+def test_presence_counts_connections(course):
+    course.do(Connect("a"), lee(course))
+    course.do(Connect("b"), lee(course), at(1))
+    assert course.person("lee@example.org").online
+    course.do(Disconnect("a"), lee(course), at(2))
+    assert course.person("lee@example.org").online  # still one tab open
+    course.do(Disconnect("b"), lee(course), at(3))
+    assert not course.person("lee@example.org").online
+    assert course.state.people.intervals[lee(course).id] == ((at(0), at(3)),)
+
+
+def test_a_server_restart_closes_open_presence(course):
+    course.do(Connect("a"), lee(course))
+    course.do(ResetPresence(), CLI_ACTOR, at(10))
+    assert not course.person("lee@example.org").online
+    assert course.state.people.intervals[lee(course).id] == ((at(0), at(10)),)
+
+
+def test_gaps_of_two_minutes_or_less_count_as_present():
+    t = DAY1
+    spells = [(t, t + timedelta(minutes=10)), (t + timedelta(minutes=12), t + timedelta(minutes=20))]
+    assert merged_spells(spells) == [(t, t + timedelta(minutes=20))]
+    spells[1] = (t + timedelta(minutes=12, seconds=1), t + timedelta(minutes=20))
+    assert len(merged_spells(spells)) == 2
+
+
+@pytest.mark.parametrize(
+    ("minutes", "credits"), [(0, 0), (14.9, 0), (15, 0.25), (59, 0.75), (60, 1), (974, 16), (2000, 16)]
+)
+def test_credit_is_quarter_steps_rounded_down_and_capped(minutes, credits):
+    assert credits_for(minutes, cap=16.0) == credits
+
+
+def present(course, actor, start, end):
+    course.do(Connect(f"c{start}"), actor, start)
+    course.do(Disconnect(f"c{start}"), actor, end)
+
+
+def test_a_learner_who_misses_part_of_a_day_earns_only_what_they_attended(course):
+    from server.credit import credit_report
+
+    me = lee(course)
+    # Day 1: present 10:00-11:15 (two plenaries), away over the break and the first track
+    # session, back 12:10-12:30 (20 min of it), a 90 s drop at 12:20 that still counts.
+    present(course, me, at(0), at(75))
+    present(course, me, at(130), at(140))
+    present(course, me, at(140) + timedelta(seconds=90), at(150))
+    r = credit_report(course.state, BASE, me.id, at(24 * 60))
+    assert r.credit_minutes == pytest.approx(75 + 20)
+    assert r.earned == 1.5  # 95 minutes -> 1.58 -> 1.5
+
+
+def test_breaks_lunch_and_transitions_earn_nothing(course):
+    from server.credit import credit_report
+
+    me = lee(course)
+    present(course, me, at(75), at(90))  # the 11:15-11:30 break
+    assert credit_report(course.state, BASE, me.id, at(600)).credit_minutes == 0
+
+
+def test_claiming_needs_the_evaluation_and_at_most_what_was_earned(course):
+    me = lee(course)
+    present(course, me, at(0), at(75))  # 1.25 credits
+    with pytest.raises(DomainError, match="course evaluation"):
+        course.do(ClaimCredit(1.0), me, at(600))
+    course.do(RecordEvaluation(me.id), me, at(600))
+    with pytest.raises(DomainError, match=r"up to 1\.25"):
+        course.do(ClaimCredit(1.5), me, at(600))
+    with pytest.raises(DomainError, match=r"steps of 0\.25"):
+        course.do(ClaimCredit(1.1), me, at(600))
+    course.do(ClaimCredit(1.25), me, at(600))
+    assert course.state.people.claims[me.id][0] == 1.25
+
+
+def test_permission_matrix_for_people_commands(course):
+    fran = course.person("fran@example.org")
+    learner, facilitator = lee(course), Actor(fran.id, Role.FACILITATOR)
+    pid = learner.id
+    director_only = [ImportRoster(regs()), ReissueLink(pid), RevokeLink(fran.id), ResetPresence()]
+    for actor in (learner, facilitator, Actor("s", Role.SP)):
+        for command in director_only:
+            with pytest.raises(PermissionDenied):
+                decide(course.state, BASE, command, actor, DAY1)
+    with pytest.raises(PermissionDenied):  # nobody records someone else's evaluation...
+        decide(course.state, BASE, RecordEvaluation(pid), facilitator, DAY1)
+    decide(course.state, BASE, RecordEvaluation(pid), learner, DAY1)  # ...but their own
+    decide(course.state, BASE, RecordEvaluation(pid), CLI_ACTOR, DAY1)  # or the director
+    with pytest.raises(PermissionDenied, match="learner"):
+        decide(course.state, BASE, ClaimCredit(1), facilitator, DAY1)
+
+
+def test_state_is_rebuilt_exactly_from_the_stored_events():
+    from server.domain.course_state import replay
+
+    c = Course()
+    stored = []
+    c.do(ImportRoster(regs()))
+    me = Actor(c.person("lee@example.org").id, Role.LEARNER)
+    present(c, me, at(0), at(30))
+    c.do(RecordEvaluation(me.id), me, at(40))
+    seq = 0
+    fresh = Course()
+    for command, actor, when in [
+        (ImportRoster(regs()), CLI_ACTOR, DAY1),
+        (Connect(f"c{at(0)}"), me, at(0)),
+        (Disconnect(f"c{at(0)}"), me, at(30)),
+        (RecordEvaluation(me.id), me, at(40)),
+    ]:
+        for e in decide(fresh.state, BASE, command, actor, when):
+            seq += 1
+            stored.append(Event(seq, e.type, e.actor, e.at, e.data))
+            fresh.state = apply(fresh.state, stored[-1])
+    assert replay(stored) == c.state
+
+
+def test_a_stranger_cannot_connect(course):
+    with pytest.raises(DomainError, match="No such person"):
+        course.do(Connect("x"), Actor("nobody", Role.LEARNER))
+
+
+def test_reconnecting_with_the_same_connection_id_is_idempotent(course):
+    course.do(Connect("a"), lee(course))
+    assert course.do(Connect("a"), lee(course)) == []
+    assert course.do(Disconnect("zzz"), lee(course)) == []

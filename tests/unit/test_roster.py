@@ -1,0 +1,79 @@
+"""Roster CSV validation: every bad row reported by its line in the file, with the reason."""
+
+from server.domain.people import Discipline, Track
+from server.domain.roles import Role
+from server.domain.roster import parse_roster
+
+HEADER = "name,email,role,discipline,track,team,abp_id,dob_mmdd\n"
+
+
+def lines(problems):
+    return {p.line: p.reason for p in problems}
+
+
+def test_a_good_roster():
+    r = parse_roster(HEADER + "Ana Ruiz,Ana@Example.org,learner,Nurse,adult,Team A,,\n")
+    assert not r.problems
+    (line, reg), = r.rows
+    assert line == 2
+    assert reg.email == "ana@example.org" and reg.role is Role.LEARNER
+    assert reg.discipline is Discipline.NURSE and reg.track is Track.ADULT and reg.team == "Team A"
+
+
+def test_every_bad_row_is_reported_with_its_line_and_reason():
+    text = HEADER + (
+        "Ok One,one@example.org,learner,nurse,adult,,,\n"          # 2
+        ",two@example.org,learner,nurse,adult,,,\n"                # 3 missing name
+        "Bad Role,three@example.org,surgeon,nurse,adult,,,\n"      # 4 unknown role
+        "Bad Mail,not-an-email,learner,nurse,adult,,,\n"           # 5 malformed email
+        "Dup,ONE@example.org,learner,nurse,adult,,,\n"             # 6 duplicate email
+        "Bad Disc,six@example.org,learner,surgeon,adult,,,\n"      # 7 unknown discipline
+        "Bad Track,seven@example.org,learner,nurse,geriatric,,,\n" # 8 unknown track
+        "Short,eight@example.org,learner\n"                        # 9 wrong field count
+        "Bad Abp,nine@example.org,learner,physician,pediatric,,AB12,\n"  # 10
+        "Bad Dob,ten@example.org,learner,physician,pediatric,,123,02-30\n"  # 11
+    )
+    r = parse_roster(text)
+    got = lines(r.problems)
+    assert set(got) == {3, 4, 5, 6, 7, 8, 9, 10, 11}
+    assert "missing name" in got[3]
+    assert "unknown role 'surgeon'" in got[4] and "learner, facilitator, sp, director" in got[4]
+    assert "malformed email" in got[5]
+    assert "duplicate email one@example.org (first on line 2)" in got[6]
+    assert "unknown discipline" in got[7]
+    assert "unknown track 'geriatric'" in got[8]
+    assert "3 fields" in got[9]
+    assert "digits only" in got[10]
+    assert "not a real month and day" in got[11]
+    assert [line for line, _ in r.rows] == [2]
+
+
+def test_line_numbers_count_quoted_newlines_and_blank_lines():
+    text = HEADER + '"Multi\nLine Name",a@example.org,learner,nurse,adult,,,\n\nX,bad,learner,nurse,adult,,,\n'
+    r = parse_roster(text)
+    assert r.rows[0][0] == 2
+    assert lines(r.problems) == {5: "malformed email 'bad'"}
+
+
+def test_header_problems_stop_the_import():
+    r = parse_roster("name,email,role,track,favourite_colour\nA,a@example.org,learner,adult,red\n")
+    assert not r.rows
+    assert [p.line for p in r.problems] == [1, 1]
+    assert "lacks column(s): discipline" in r.problems[0].reason
+    assert "unknown column(s): favourite_colour" in r.problems[1].reason
+
+
+def test_an_empty_file_and_a_byte_order_mark():
+    assert "empty" in parse_roster("").problems[0].reason
+    r = parse_roster("\ufeff" + HEADER + "A B,a@example.org,sp,other,both,,,\n")
+    assert not r.problems and r.rows[0][1].role is Role.SP
+
+
+def test_dob_formats_are_normalised():
+    r = parse_roster(HEADER + "A B,a@example.org,learner,physician,pediatric,,42,4/5\n")
+    assert r.rows[0][1].dob_mmdd == "04-05" and r.rows[0][1].abp_id == "42"
+
+
+def test_columns_may_come_in_any_order_and_optional_ones_may_be_absent():
+    r = parse_roster("email,track,name,discipline,role\na@example.org,adult,A B,chaplain,learner\n")
+    assert r.rows[0][1].name == "A B" and r.rows[0][1].team is None
