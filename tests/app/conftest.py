@@ -55,3 +55,12 @@ def sign_in(c: TestClient, email: str) -> str:
 
 def sign_in_director(c: TestClient) -> str:
     return sign_in(c, "director@example.org")
+
+
+def session(c: TestClient, email: str) -> dict[str, str]:
+    """Headers carrying `email`'s session cookie, for one request or socket (the client's own
+    cookie jar is left alone, so one test can act as several people)."""
+    people = c.app.state.service.state.people
+    p = people.by_id[person_id(email)]
+    value = c.app.state.signer.session_value(p.id, p.link_version)
+    return {"cookie": f"companion_session={value}"}

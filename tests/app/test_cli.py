@@ -81,3 +81,63 @@ def test_bad_arguments_get_a_clear_error(capsys, args, message):
     code, _, err = run(capsys, "agenda", "--json", *args)
     assert code == 2
     assert message in err
+
+
+ROSTER = """name,email,role,discipline,track,team,abp_id,dob_mmdd
+Dana Director,director@example.org,director,physician,both,,,
+Lee Learner,lee@example.org,learner,nurse,adult,,,
+=HYPERLINK("http://x"),formula@example.org,learner,physician,pediatric,,123,04-30
+"""
+BAD = ROSTER + "No Email,,learner,nurse,adult,,,\nWrong,w@example.org,learner,dentist,adult,,,\n"
+
+
+def test_roster_check_lists_every_bad_row_and_exits_non_zero(capsys, tmp_path):
+    f = tmp_path / "roster.csv"
+    f.write_text(BAD)
+    code, out, _ = run(capsys, "roster", "check", str(f))
+    assert code == 1
+    assert f"{f}:line 5: missing email" in out
+    assert f"{f}:line 6: unknown discipline 'dentist'" in out
+    assert "3 good rows, 2 problems" in out
+    f.write_text(ROSTER)
+    assert run(capsys, "roster", "check", str(f))[0] == 0
+
+
+def test_roster_import_is_idempotent_and_updates_edited_rows(capsys, tmp_path):
+    f = tmp_path / "roster.csv"
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    f.write_text(BAD)
+    code, out, _ = run(capsys, "roster", "import", str(f), "--store", store)
+    assert code == 1 and "Imported 3 new, updated 0, 0 unchanged; 2 bad rows" in out
+    f.write_text(ROSTER)
+    code, out, _ = run(capsys, "roster", "import", str(f), "--store", store)
+    assert code == 0 and "Imported 0 new, updated 0, 3 unchanged" in out
+    f.write_text(ROSTER.replace("Lee Learner,lee@example.org,learner,nurse,adult",
+                                "Lee Learner,lee@example.org,learner,nurse,both"))
+    code, out, _ = run(capsys, "roster", "import", str(f), "--store", store)
+    assert "Imported 0 new, updated 1, 2 unchanged" in out
+
+
+def test_links_and_exports(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_SECRET", "s3cret")
+    f = tmp_path / "roster.csv"
+    f.write_text(ROSTER)
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    run(capsys, "roster", "import", str(f), "--store", store)
+    code, out, _ = run(capsys, "links", "--json", "--store", store, "--base-url", "https://c.example")
+    links = json.loads(out)
+    assert code == 0 and {x["role"] for x in links} == {"director", "learner"}
+    assert all(x["link"].startswith("https://c.example/join/") for x in links)
+    code, out, _ = run(capsys, "export", "credits", "--format", "csv", "--store", store)
+    assert code == 0
+    assert out.splitlines()[0].startswith("email,name,discipline,track,credit_minutes")
+    assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out  # formula injection guarded
+    code, out, _ = run(capsys, "export", "attendance", "--format", "json", "--store", store,
+                       "--at", "2026-05-16T00:00:00Z")
+    rows = json.loads(out)
+    assert len(rows) == 2 * 30 and all(r["minutes_present"] == 0 for r in rows)
+
+
+def test_a_missing_roster_file_is_a_clear_error(capsys, tmp_path):
+    code, _, err = run(capsys, "roster", "check", str(tmp_path / "nope.csv"))
+    assert code == 2 and "cannot read" in err

@@ -100,6 +100,10 @@
     if (!revoked) setStatus("lost", "Connection lost — reconnecting…");
   });
   document.addEventListener("htmx:ws:before:message:incoming", function (evt) {
+    if (!socket && evt.detail.connection) {
+      socket = evt.detail.connection.socket;
+      if (!revoked) setStatus("live", "Live");
+    }
     var data = evt.detail.message.data;
     if (typeof data !== "string" || data.charAt(0) !== "{") return;
     var msg;
@@ -110,7 +114,19 @@
     evt.detail.cancelled = true;
   });
 
-  new MutationObserver(function () { localize(document); tick(); })
+  // A pushed partial replaces its <details>; keep each one open or closed as the viewer left it.
+  var openState = {};
+  document.addEventListener("toggle", function (evt) {
+    if (evt.target.id) openState[evt.target.id] = evt.target.open;
+  }, true);
+  function restoreOpen() {
+    Object.keys(openState).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.open !== openState[id]) el.open = openState[id];
+    });
+  }
+
+  new MutationObserver(function () { restoreOpen(); localize(document); tick(); })
     .observe(document.body, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     var z = document.querySelector(".your-zone");
