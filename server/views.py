@@ -253,6 +253,47 @@ async def claim(request: Request) -> Response:
     )
 
 
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+
+
+async def import_roster(request: Request) -> Response:
+    """The registration list uploaded from the director's page: good rows in, bad rows listed."""
+    from server.domain.people_rules import ImportRoster
+    from server.domain.roster import parse_roster
+
+    actor = current_actor(request)
+    if actor is None or actor.role is not Role.DIRECTOR:
+        return _flash(request, "Only the course director may import the roster.", True, 403)
+    async with request.form(max_files=1, max_fields=5) as form:
+        upload = form.get("roster")
+        if upload is None or isinstance(upload, str):
+            return _flash(request, "Choose a CSV file to import.", True, 422)
+        raw = await upload.read(MAX_ROSTER_BYTES + 1)
+    if len(raw) > MAX_ROSTER_BYTES:
+        return _flash(request, "That file is larger than 2 MB; is it the right one?", True, 422)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _flash(request, "That file is not UTF-8 text; save it as CSV (UTF-8).", True, 422)
+    roster = parse_roster(text)
+    try:
+        events = await _service(request).execute(
+            ImportRoster(tuple(roster.registrations)), actor
+        )
+    except StoreError as e:
+        return _flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503)
+    new = sum(1 for e in events if e.type == "person.registered")
+    text = (
+        f"Imported {new} new, updated {len(events) - new}, "
+        f"{len(roster.rows) - len(events)} unchanged."
+    )
+    if roster.problems:
+        listed = "; ".join(str(p) for p in roster.problems[:20])
+        more = f" (and {len(roster.problems) - 20} more)" if len(roster.problems) > 20 else ""
+        text += f" {len(roster.problems)} rows not imported: {listed}{more}."
+    return _flash(request, text, bool(roster.problems))
+
+
 async def clock_next(request: Request) -> Response:
     actor = current_actor(request)
     if actor is None or actor.role is not Role.DIRECTOR:
@@ -319,6 +360,7 @@ routes = [
     Route("/director/delay", delay, methods=["POST"]),
     Route("/director/announce", announce, methods=["POST"]),
     Route("/director/clock/next", clock_next, methods=["POST"]),
+    Route("/director/roster", import_roster, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
