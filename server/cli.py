@@ -321,6 +321,24 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_groups_assign(args: argparse.Namespace) -> int:
+    from server.domain.groups import Settings as GroupSettings
+    from server.grouping import as_json, assign_roster, report, zoom_csv
+
+    roster = _read_roster(args.roster)
+    for problem in roster.problems:
+        print(f"{args.roster}:{problem} (left out)", file=sys.stderr)
+    settings = GroupSettings(args.min_size, args.max_size, args.teams)
+    assignment = assign_roster(roster.registrations, settings, args.seed)
+    if args.zoom_csv:
+        Path(args.zoom_csv).write_text(zoom_csv(assignment), encoding="utf-8")
+    if args.json:
+        print(json.dumps(as_json(assignment), indent=2, ensure_ascii=False))
+    else:
+        print(report(assignment))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from server.exports import attendance_rows, credit_rows, render
 
@@ -399,6 +417,18 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--json", action="store_true")
     li.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server's address")
     li.set_defaults(func=cmd_links)
+
+    g = sub.add_parser("groups", help="form balanced interprofessional small groups")
+    gsub = g.add_subparsers(dest="groups_command", required=True)
+    ga = gsub.add_parser("assign", help="assign a roster's learners to groups")
+    ga.add_argument("--roster", required=True, help="registration list (CSV)")
+    ga.add_argument("--seed", type=int, default=0, help="same seed, same groups")
+    ga.add_argument("--json", action="store_true")
+    ga.add_argument("--zoom-csv", metavar="FILE", help="also write Zoom's pre-assignment CSV")
+    ga.add_argument("--min-size", type=int, default=6)
+    ga.add_argument("--max-size", type=int, default=8)
+    ga.add_argument("--teams", choices=["together", "spread"], default="together")
+    ga.set_defaults(func=cmd_groups_assign)
 
     ex = sub.add_parser("export", help="attendance or credits for the accreditor")
     ex.add_argument("what", choices=["attendance", "credits"])

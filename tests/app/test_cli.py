@@ -141,3 +141,37 @@ def test_links_and_exports(capsys, tmp_path, monkeypatch):
 def test_a_missing_roster_file_is_a_clear_error(capsys, tmp_path):
     code, _, err = run(capsys, "roster", "check", str(tmp_path / "nope.csv"))
     assert code == 2 and "cannot read" in err
+
+
+def test_groups_assign_prints_the_documented_json_and_zoom_csv(capsys, tmp_path):
+    from tests.servers import ROOT
+
+    zoom = tmp_path / "zoom.csv"
+    roster = str(ROOT / "scenarios/demo/roster.csv")
+    code, out, _ = run(capsys, "groups", "assign", "--roster", roster, "--seed", "4", "--json",
+                       "--zoom-csv", str(zoom))
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"groups", "unassigned"}
+    g = data["groups"][0]
+    assert set(g) == {"name", "track", "facilitator", "sp", "members"}
+    assert g["track"] in ("adult", "pediatric")
+    assert set(g["members"][0]) == {"email", "discipline", "team"}
+    emails = [m["email"] for grp in data["groups"] for m in grp["members"]]
+    assert len(emails) == len(set(emails)) == 30
+    lines = zoom.read_text().splitlines()
+    assert lines[0] == "Pre-assign Room Name,Email Address"
+    rooms = dict(reversed(line.split(",")) for line in lines[1:])
+    assert all(rooms[m["email"]] == grp["name"] for grp in data["groups"] for m in grp["members"])
+    code, again, _ = run(capsys, "groups", "assign", "--roster", roster, "--seed", "4", "--json")
+    assert again == out  # same seed, same groups
+    code, text, _ = run(capsys, "groups", "assign", "--roster", roster)
+    assert "Quality:" in text and "Adult 1" in text
+
+
+def test_groups_assign_refuses_impossible_bounds(capsys):
+    from tests.servers import ROOT
+
+    code, _, err = run(capsys, "groups", "assign", "--roster",
+                       str(ROOT / "scenarios/demo/roster.csv"), "--min-size", "9")
+    assert code == 2 and "minimum" in err

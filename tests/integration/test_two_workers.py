@@ -93,7 +93,7 @@ async def test_an_announcement_through_one_worker_reaches_a_page_on_the_other(re
             assert "7 min late" in await next_containing(ws, "7 min late", timeout=3)
     with companion(*args, env=env) as c:
         health = json.loads(urllib.request.urlopen(c + "/healthz").read())
-        assert health["store"] == "redis" and health["people"] == 38
+        assert health["store"] == "redis" and health["people"] == 40
 
 
 async def test_serve_with_two_workers_on_one_port_shares_the_course(redis_url):

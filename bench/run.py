@@ -1,0 +1,80 @@
+"""Run every benchmark on this machine and write BENCHMARKS.md.
+
+    uv run python -m bench.run            # full sizes, repeated; figures are medians
+    uv run python -m bench.run --quick    # tiny sizes (the test suite runs this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import groups
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}"
+
+
+def table(result: dict[str, Any]) -> str:
+    cols = result["columns"]
+    out = [f"## {result['title']}", "", f"Goal: {result['goal']}.", ""]
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|" + "---|" * len(cols))
+    for row in result["rows"]:
+        out.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+    out.append("")
+    out += [f"{n}" for n in result.get("notes", [])]
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.run", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmarks run")
+    p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    args = p.parse_args(argv)
+    results = []
+    if args.quick:
+        results.append(groups.run([50, 200], repeats=2))
+    else:
+        results.append(groups.run([200, 2000, 10000], repeats=7))
+    command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
+    text = [
+        "# Benchmarks",
+        "",
+        f"Machine: {machine()}.",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Command: `{command}`.",
+        "Figures are medians of repeated runs in one invocation.",
+        "",
+    ]
+    text += [table(r) for r in results]
+    Path(args.output).write_text("\n".join(text))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
