@@ -18,8 +18,10 @@ from server.domain.agenda import Course, Schedule, build_schedule
 from server.domain.course_state import Command, CourseState, apply, decide
 from server.domain.errors import DomainError
 from server.domain.events import Event
+from server.domain.people import person_id
 from server.domain.people_rules import ResetPresence
 from server.domain.roles import CLI_ACTOR, Actor
+from server.live import audiences
 from server.live.agenda_view import AgendaView, build_agenda_view
 from server.live.hub import Connection, Hub
 from server.live.people_view import PeopleView, build_people_view
@@ -28,20 +30,7 @@ from server.store import EventStore, SeqConflict
 
 log = logging.getLogger("companion.course")
 
-AGENDA = "agenda"
-DIRECTOR = "director"
-PRESENCE = "presence:"  # + adult, pediatric or all
-# Partials of the agenda audience, one template each; their root ids are stable.
-AGENDA_PARTIALS = ("_now.html", "_next.html", "_schedule.html", "_announcements.html")
-PEOPLE_EVENTS = ("person.", "link.", "presence.", "evaluation.", "credit.")
 APPEND_RETRIES = 5
-
-
-def audiences_touched(event_type: str) -> tuple[str, ...]:
-    """Which audiences' partials an event can change (prefixes of audience keys)."""
-    if event_type.startswith(PEOPLE_EVENTS):
-        return (PRESENCE, DIRECTOR)
-    return (AGENDA,)
 
 
 class CourseService:
@@ -62,6 +51,7 @@ class CourseService:
         # The latest render of each audience's partials: what its connections were last sent.
         self._rendered: dict[str, dict[str, str]] = {}
         self._dirty: set[str] = set()
+        self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
         self.boundaries_pushed = 0
 
@@ -116,9 +106,14 @@ class CourseService:
             return
         for e in fresh:
             self.state = apply(self.state, e)
-            self._dirty.update(audiences_touched(e.type))
+            self._dirty.update(audiences.touched(e.type))
             if e.type == "link.revoked":
                 self._kick(str(e.data["person"]))
+            if e.type.startswith(audiences.REROUTING):
+                if e.type == "person.updated":
+                    self._reroute.add(person_id(str(e.data["email"])))
+                else:
+                    self._reroute.add(str(e.data.get("person") or "*"))
         if any(e.type.startswith("agenda.") for e in fresh):
             self.schedule = self.state.schedule(self.base)
             self._wake.set()  # the schedule moved: aim the timer again
@@ -137,7 +132,25 @@ class CourseService:
     def _refresh_dirty(self) -> None:
         self._refresh_scheduled = False
         dirty, self._dirty = self._dirty, set()
+        reroute, self._reroute = self._reroute, set()
+        if reroute:
+            self._reroute_connections(reroute)
         self.refresh(tuple(dirty))
+
+    def _reroute_connections(self, people: set[str]) -> None:
+        """Give each affected socket the audiences its person now has, and a fresh snapshot."""
+        for conn in list(self.hub.connections):
+            if conn.person is None or ("*" not in people and conn.person not in people):
+                continue
+            p = self.state.people.get(conn.person)
+            if p is None:
+                continue
+            wanted = frozenset(audiences.audiences_for(self, Actor(p.id, p.role)))
+            if wanted != conn.audiences:
+                self.hub.leave(conn)
+                conn.audiences = wanted
+                self.hub.join(conn)
+                conn.resync()
 
     def _kick(self, person: str) -> None:
         message = json.dumps({"type": "revoked", "message": "Your personal link was revoked."})
@@ -208,16 +221,7 @@ class CourseService:
         return build_people_view(self.state.people, track)
 
     def render_audience(self, audience: str) -> dict[str, str]:
-        r = self.renderer.render
-        if audience == AGENDA:
-            v = self.agenda_view()
-            return {t: r(t, v=v, oob=True) for t in AGENDA_PARTIALS}
-        if audience.startswith(PRESENCE):
-            pv = self.people_view(audience.removeprefix(PRESENCE))
-            return {"_presence.html": r("_presence.html", pv=pv, oob=True)}
-        if audience == DIRECTOR:
-            return {"_people.html": r("_people.html", pv=self.people_view(), oob=True)}
-        return {}
+        return audiences.render_audience(self, audience)
 
     def refresh(self, prefixes: tuple[str, ...] = ("",)) -> None:
         """Re-render the audiences (with viewers) whose keys start with one of `prefixes`, the
@@ -225,7 +229,7 @@ class CourseService:
         live = self.hub.audiences()
         for audience in [a for a in self._rendered if a not in live and a.startswith(prefixes)]:
             del self._rendered[audience]  # nobody sees it: render afresh when someone does
-        ordered = sorted(live, key=lambda a: a != AGENDA)
+        ordered = sorted(live, key=lambda a: a != audiences.AGENDA)
         for audience in ordered:
             if not audience.startswith(prefixes):
                 continue
@@ -237,13 +241,13 @@ class CourseService:
                 self.hub.publish(audience, changed)
 
     def snapshot(self, conn: Connection) -> list[str]:
-        """Everything `conn` shows, as messages: the clock first, then each audience's partials."""
-        messages = [self.clock_message()]
+        """Everything `conn` shows, as two messages: the clock, then every partial it follows."""
+        parts = []
         for audience in sorted(conn.audiences):
             if audience not in self._rendered:
                 self._rendered[audience] = self.render_audience(audience)
-            messages.append("".join(self._rendered[audience].values()))
-        return messages
+            parts.extend(self._rendered[audience].values())
+        return [self.clock_message(), "".join(parts)]
 
     def clock_message(self, t0: float | None = None) -> str:
         """Course time for the page's countdowns: epoch ms, speed, and the ping it answers."""

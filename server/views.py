@@ -22,6 +22,18 @@ from server.domain.course_state import Announce, Command, DelayRunningItem
 from server.domain.errors import DomainError
 from server.domain.people_rules import ClaimCredit, RecordEvaluation, ReissueLink, RevokeLink
 from server.domain.roles import ROLE_LABELS, Actor, Role
+from server.domain.rooms import (
+    AssignGroups,
+    ChooseTrack,
+    ClaimHelp,
+    LockMember,
+    MoveMember,
+    Rebalance,
+    RequestHelp,
+    ResolveHelp,
+    learner_track,
+)
+from server.live.audiences import audiences_for, render_audience
 from server.live.endpoint import live
 from server.live.render import STATIC
 from server.sessions import person_for, session_actor
@@ -52,22 +64,25 @@ def current_actor(request: Request) -> Actor | None:
 
 
 def _page(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
+    """A page: the same partials its live socket will push, rendered for this viewer."""
     svc = _service(request)
     actor = current_actor(request)
     me = svc.state.people.get(actor.id) if actor else None
+    parts: dict[str, str] = {}
+    for audience in audiences_for(svc, actor):
+        for template_name, html in render_audience(svc, audience, oob=False).items():
+            parts[template_name] = parts.get(template_name, "") + html
     context: dict[str, Any] = {
         "course": svc.course,
         "v": svc.agenda_view(),
+        "parts": parts,
         "oob": False,
         "clock_mode": svc.clock.describe(),
         "rehearsal": isinstance(svc.clock, RehearsalClock),
         "me": me,
         "role_label": ROLE_LABELS[me.role] if me else None,
+        "my_track": learner_track(svc.state.rooms, me) if me else None,
     }
-    if actor and actor.role is Role.DIRECTOR:
-        context["pv"] = svc.people_view()
-    elif me and actor and actor.role is Role.FACILITATOR:
-        context["pv"] = svc.people_view("all" if me.reg.track.value == "both" else me.reg.track)
     html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)
 
@@ -77,8 +92,12 @@ def message_page(request: Request, heading: str, text: str, status: int) -> HTML
     return HTMLResponse(html, status_code=status)
 
 
-def _flash(request: Request, text: str, error: bool = False, status: int = 200) -> HTMLResponse:
-    html = _service(request).renderer.render("_flash.html", flash=text, flash_error=error)
+def _flash(
+    request: Request, text: str, error: bool = False, status: int = 200, flash_id: str = ""
+) -> HTMLResponse:
+    html = _service(request).renderer.render(
+        "_flash.html", flash=text, flash_error=error, flash_id=flash_id
+    )
     return HTMLResponse(html, status_code=status)
 
 
@@ -169,19 +188,25 @@ async def _command(
     request: Request,
     build: Callable[[FormData], Command],
     done: Callable[[Command], str],
+    flash_id: str = "",
 ) -> Response:
+    """Parse a form into a command, run it as the signed-in person, answer with a flash."""
     actor = current_actor(request)
     if actor is None:
-        return _flash(request, "Your session has ended; open your personal link again.", True, 403)
+        return _flash(
+            request, "Your session has ended; open your personal link again.", True, 403, flash_id
+        )
     form = await request.form()
     try:
         command = build(form)
         await _service(request).execute(command, actor)
     except (DomainError, ValueError, KeyError) as e:
-        return _flash(request, str(e).strip("'\""), True, 422)
+        return _flash(request, str(e).strip("'\""), True, 422, flash_id)
     except StoreError as e:
-        return _flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503)
-    return _flash(request, done(command))
+        return _flash(
+            request, f"Not saved: {e}. Please try again in a moment.", True, 503, flash_id
+        )
+    return _flash(request, done(command), flash_id=flash_id)
 
 
 def _int(form: FormData, name: str, label: str) -> int:
@@ -209,7 +234,77 @@ async def delay(request: Request) -> Response:
 
 async def announce(request: Request) -> Response:
     return await _command(
-        request, lambda f: Announce(str(f.get("text", ""))), lambda c: "Announcement sent."
+        request,
+        lambda f: Announce(str(f.get("text", "")), str(f.get("track", "")) or None),
+        lambda c: "Message sent.",
+    )
+
+
+# --- breakouts -------------------------------------------------------------------------------
+
+
+async def groups_assign(request: Request) -> Response:
+    def build(f: FormData) -> Command:
+        return AssignGroups(
+            seed=_int(f, "seed", "Seed"),
+            min_size=_int(f, "min_size", "The smallest size"),
+            max_size=_int(f, "max_size", "The largest size"),
+            teams=str(f.get("teams", "together")),
+        )
+
+    return await _command(request, build, lambda c: "Small groups formed.")
+
+
+async def groups_move(request: Request) -> Response:
+    return await _command(
+        request,
+        lambda f: MoveMember(str(f["person"]), str(f["group"])),
+        lambda c: f"Moved to {c.group}.",  # type: ignore[union-attr]
+    )
+
+
+async def groups_lock(request: Request) -> Response:
+    pid = request.path_params["person_id"]
+    return await _command(
+        request,
+        lambda f: LockMember(pid, str(f.get("locked", "1")) == "1"),
+        lambda c: "Locked in place." if c.locked else "Unlocked.",  # type: ignore[union-attr]
+    )
+
+
+async def groups_rebalance(request: Request) -> Response:
+    return await _command(request, lambda f: Rebalance(), lambda c: "Groups rebalanced.")
+
+
+async def choose_track(request: Request) -> Response:
+    return await _command(
+        request,
+        lambda f: ChooseTrack(str(f.get("track", ""))),
+        lambda c: f"You will join the {c.track} sessions.",  # type: ignore[union-attr]
+        flash_id="track-result",
+    )
+
+
+async def request_help(request: Request) -> Response:
+    return await _command(
+        request,
+        lambda f: RequestHelp(str(f.get("note", ""))),
+        lambda c: "A facilitator has been called.",
+        flash_id="help-result",
+    )
+
+
+async def claim_help(request: Request) -> Response:
+    hid = int(request.path_params["help_id"])
+    return await _command(
+        request, lambda f: ClaimHelp(hid), lambda c: "It's yours.", flash_id="help-result"
+    )
+
+
+async def resolve_help(request: Request) -> Response:
+    hid = int(request.path_params["help_id"])
+    return await _command(
+        request, lambda f: ResolveHelp(hid), lambda c: "Marked done.", flash_id="help-result"
     )
 
 
@@ -361,6 +456,14 @@ routes = [
     Route("/director/announce", announce, methods=["POST"]),
     Route("/director/clock/next", clock_next, methods=["POST"]),
     Route("/director/roster", import_roster, methods=["POST"]),
+    Route("/director/groups/assign", groups_assign, methods=["POST"]),
+    Route("/director/groups/move", groups_move, methods=["POST"]),
+    Route("/director/groups/rebalance", groups_rebalance, methods=["POST"]),
+    Route("/director/groups/lock/{person_id}", groups_lock, methods=["POST"]),
+    Route("/me/track", choose_track, methods=["POST"]),
+    Route("/help", request_help, methods=["POST"]),
+    Route("/help/{help_id:int}/claim", claim_help, methods=["POST"]),
+    Route("/help/{help_id:int}/resolve", resolve_help, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),

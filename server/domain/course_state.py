@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from server.domain import people_rules as pr
+from server.domain import rooms as rr
 from server.domain.agenda import MAX_DELAY_MINUTES, Schedule
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
@@ -29,6 +30,7 @@ class Announcement:
     at: datetime
     text: str
     by: str
+    track: str | None = None  # None: everyone; "adult" or "pediatric": that track's rooms
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class CourseState:
     delays: tuple[Delay, ...] = ()
     announcements: tuple[Announcement, ...] = ()
     people: PeopleState = field(default_factory=PeopleState)
+    rooms: rr.RoomsState = field(default_factory=rr.RoomsState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -58,10 +61,13 @@ def apply(state: CourseState, event: Event) -> CourseState:
         d = Delay(str(event.data["item_id"]), int(event.data["minutes"]), event.at)
         return replace(state, delays=(*state.delays, d))
     if event.type == "announcement.sent":
-        a = Announcement(event.seq, event.at, str(event.data["text"]), event.actor)
+        track = event.data.get("track")
+        a = Announcement(event.seq, event.at, str(event.data["text"]), event.actor, track)
         return replace(state, announcements=(*state.announcements, a))
     if event.type in pr.EVENT_TYPES:
         return replace(state, people=pr.apply_people(state.people, event))
+    if event.type in rr.EVENT_TYPES:
+        return replace(state, rooms=rr.apply_rooms(state.rooms, event))
     return state
 
 
@@ -85,9 +91,10 @@ class DelayRunningItem:
 @dataclass(frozen=True)
 class Announce:
     text: str
+    track: str | None = None  # everyone, or only the "adult" or "pediatric" track
 
 
-Command = DelayRunningItem | Announce | pr.PeopleCommand
+Command = DelayRunningItem | Announce | pr.PeopleCommand | rr.RoomsCommand
 
 
 def decide(
@@ -118,7 +125,18 @@ def decide(
             raise DomainError(
                 f"An announcement may be at most {MAX_ANNOUNCEMENT} characters ({len(text)} given)."
             )
-        return [NewEvent("announcement.sent", actor.id, now, {"text": text})]
+        if command.track not in (None, "adult", "pediatric"):
+            raise DomainError(f"Send to everyone, adult or pediatric, not {command.track!r}.")
+        body: dict[str, str] = {"text": text}
+        if command.track:
+            body["track"] = command.track
+        return [NewEvent("announcement.sent", actor.id, now, body)]
     if isinstance(command, pr.PEOPLE_COMMANDS):
-        return pr.decide_people(state.people, state.schedule(base), command, actor, now)
+        events = pr.decide_people(state.people, state.schedule(base), command, actor, now)
+        if isinstance(command, pr.Connect) and events:
+            events += rr.late_joiner_events(state.rooms, state.people, actor.id, actor.id, now)
+        return events
+    if isinstance(command, rr.ROOMS_COMMANDS):
+        schedule = state.schedule(base)
+        return rr.decide_rooms(state.rooms, state.people, schedule, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import SESSION_COOKIE
-from server.course import AGENDA, DIRECTOR, PRESENCE, CourseService
+from server.course import CourseService
 from server.domain.errors import DomainError
 from server.domain.people_rules import Connect, Disconnect
-from server.domain.roles import Actor, Role
+from server.domain.roles import Actor
+from server.live.audiences import audiences_for
 from server.live.hub import Connection
 from server.sessions import session_actor
 from server.store import StoreError
@@ -35,19 +36,6 @@ def same_origin(origin: str | None, host: str | None) -> bool:
 
 def error(message: str) -> str:
     return json.dumps({"type": "error", "message": message})
-
-
-def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
-    """What a viewer's page shows live, by role: the information barrier starts here."""
-    if actor is None:
-        return [AGENDA]
-    if actor.role is Role.DIRECTOR:
-        return [AGENDA, DIRECTOR]
-    if actor.role is Role.FACILITATOR:
-        person = service.state.people.get(actor.id)
-        track = person.reg.track.value if person else "all"
-        return [AGENDA, PRESENCE + ("all" if track == "both" else track)]
-    return [AGENDA]
 
 
 async def live(ws: WebSocket) -> None:

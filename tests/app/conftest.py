@@ -23,11 +23,15 @@ Kim Learner,kim@example.org,learner,physician,pediatric,,123456,04-30
 
 
 def make_client(
-    tmp_path, seconds_before_first: float, speed: float = 1.0, clock_class=RehearsalClock
+    tmp_path,
+    seconds_before_first: float,
+    speed: float = 1.0,
+    clock_class=RehearsalClock,
+    roster_text: str = ROSTER,
 ) -> TestClient:
     clock = clock_class(FIRST.start - timedelta(seconds=seconds_before_first), speed)
     roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
+    roster.write_text(roster_text)
     settings = Settings(
         store_url=f"sqlite:///{tmp_path / 'log.db'}",
         secret="test-secret",

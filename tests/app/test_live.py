@@ -83,7 +83,7 @@ def test_cross_origin_socket_is_refused(client):
     import pytest
     from starlette.websockets import WebSocketDisconnect
 
-    with pytest.raises(WebSocketDisconnect) as e:  # noqa: SIM117
+    with pytest.raises(WebSocketDisconnect) as e:
         with client.websocket_connect("/live", headers={"origin": "http://evil.example"}) as ws:
             ws.receive_text()
     assert e.value.code == 1008

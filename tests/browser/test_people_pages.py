@@ -58,3 +58,26 @@ def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_p
             timeout=5000,
         )
         staff_ctx.close()
+
+
+def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_path):
+    env = {"COMPANION_SECRET": "browser-test"}
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(ROSTER), "--store", store, env=env)
+    # Four seconds before the first adult/pediatric split (11:30 ET on Day 1).
+    with companion("--store", store, "--rehearsal-start", "2026-05-13T15:29:56Z", env=env) as url:
+        links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+        link = next(x["link"] for x in links if x["email"] == "avery.whitfield@example.org")
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.goto(link)
+        page.wait_for_selector("#conn-status.conn-live")
+        assert "Break" in page.inner_text("#where")
+        page.evaluate("window.__sameDocument = true")
+        page.wait_for_function(
+            "document.querySelector('#where .where-label').textContent.includes('Pediatric session')",
+            timeout=10_000,
+        )
+        assert page.evaluate("window.__sameDocument") is True
+        assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text("#where")
+        ctx.close()

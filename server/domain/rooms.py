@@ -1,0 +1,438 @@
+"""Breakouts: who is in which small group, where each person should be now, and help calls.
+
+The agenda, not a host, decides the room: during a split item a learner is in their track's
+session; during a small-group or practice item, in their small group; otherwise in the plenary
+or on a break. Group membership is stable across the days and changes only by events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from server.domain.agenda import Kind, Schedule, ScheduledItem
+from server.domain.errors import DomainError
+from server.domain.events import Event, NewEvent
+from server.domain.groups import Member, Settings, Staff, assign
+from server.domain.people import PeopleState, Person, Track
+from server.domain.roles import Actor, Role, require
+
+DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
+GROUP_KINDS = frozenset({Kind.SMALL_GROUP, Kind.PRACTICE})
+MAX_HELP_NOTE = 300
+
+EVENT_TYPES = frozenset(
+    {
+        "groups.assigned",
+        "member.placed",
+        "member.unplaced",
+        "member.locked",
+        "track.chosen",
+        "help.requested",
+        "help.claimed",
+        "help.resolved",
+    }
+)
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    track: str
+    facilitator: str | None
+    sps: tuple[str, ...]
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HelpCall:
+    id: int  # the seq of the request event
+    person: str
+    room: str
+    note: str
+    at: datetime
+    claimed_by: str | None = None
+    resolved: bool = False
+
+
+@dataclass(frozen=True)
+class RoomsState:
+    groups: Mapping[str, GroupInfo] = field(default_factory=dict)
+    member_of: Mapping[str, str] = field(default_factory=dict)
+    locked: frozenset[str] = frozenset()
+    chosen_track: Mapping[str, str] = field(default_factory=dict)
+    help: tuple[HelpCall, ...] = ()
+
+    def group_of(self, pid: str) -> GroupInfo | None:
+        name = self.member_of.get(pid)
+        if name is not None:
+            return self.groups[name]
+        for g in self.groups.values():  # staff
+            if g.facilitator == pid or pid in g.sps:
+                return g
+        return None
+
+    def staff_groups(self, pid: str) -> list[GroupInfo]:
+        return [g for g in self.groups.values() if g.facilitator == pid or pid in g.sps]
+
+    def open_help(self) -> list[HelpCall]:
+        return [h for h in self.help if not h.resolved]
+
+
+def learner_track(rooms: RoomsState, p: Person) -> str:
+    """A learner's track: as registered, or for "both" as chosen (adult until they choose)."""
+    if p.reg.track is Track.BOTH:
+        return rooms.chosen_track.get(p.id, Track.ADULT.value)
+    return p.reg.track.value
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a person should be at an instant."""
+
+    kind: str  # "plenary", "track", "group", "break", "none"
+    room: str  # a stable key: "plenary", "track:adult", "group:Adult 1", "break", "none"
+    label: str
+    item: ScheduledItem | None
+
+
+def place_of(
+    rooms: RoomsState, people: PeopleState, schedule: Schedule, pid: str, now: datetime
+) -> Place:
+    """Where `pid` belongs at `now`: the agenda's item decides the kind of room."""
+    item = schedule.current(now)
+    if item is None:
+        return Place("none", "none", "Nothing is scheduled right now", None)
+    kind = item.item.kind
+    if kind in (Kind.BREAK, Kind.LUNCH, Kind.TRANSITION):
+        return Place("break", "break", item.item.title, item)
+    p = people.get(pid)
+    if kind is Kind.TRACK_SESSION and item.item.split_by_track and p is not None:
+        track = learner_track(rooms, p) if p.role is Role.LEARNER else p.reg.track.value
+        if track == Track.BOTH.value:
+            return Place("track", "track:all", "Adult and pediatric sessions", item)
+        return Place("track", f"track:{track}", f"{track.capitalize()} session", item)
+    if kind in GROUP_KINDS and p is not None:
+        g = rooms.group_of(pid)
+        if g is not None:
+            return Place("group", f"group:{g.name}", f"Small group {g.name}", item)
+        if rooms.groups:
+            return Place("none", "none", "Not in a small group yet", item)
+    return Place("plenary", "plenary", "Plenary (everyone together)", item)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignGroups:
+    seed: int = 0
+    min_size: int = 6
+    max_size: int = 8
+    teams: str = "together"
+
+
+@dataclass(frozen=True)
+class ChooseTrack:
+    track: str
+
+
+@dataclass(frozen=True)
+class MoveMember:
+    person_id: str
+    group: str
+
+
+@dataclass(frozen=True)
+class LockMember:
+    person_id: str
+    locked: bool = True
+
+
+@dataclass(frozen=True)
+class Rebalance:
+    """Take never-seen learners out of groups and even out sizes, leaving locked people."""
+
+
+@dataclass(frozen=True)
+class RequestHelp:
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimHelp:
+    help_id: int
+
+
+@dataclass(frozen=True)
+class ResolveHelp:
+    help_id: int
+
+
+RoomsCommand = (
+    AssignGroups
+    | ChooseTrack
+    | MoveMember
+    | LockMember
+    | Rebalance
+    | RequestHelp
+    | ClaimHelp
+    | ResolveHelp
+)
+ROOMS_COMMANDS = (
+    AssignGroups,
+    ChooseTrack,
+    MoveMember,
+    LockMember,
+    Rebalance,
+    RequestHelp,
+    ClaimHelp,
+    ResolveHelp,
+)
+
+
+def _learners(people: PeopleState) -> list[Person]:
+    return [p for p in people.of_role(Role.LEARNER) if not p.revoked]
+
+
+def smallest_group(rooms: RoomsState, track: str, exclude: str | None = None) -> str | None:
+    candidates = [g for g in rooms.groups.values() if g.track == track and g.name != exclude]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda g: (len(g.members), g.name)).name
+
+
+def late_joiner_events(
+    rooms: RoomsState, people: PeopleState, pid: str, actor: str, now: datetime
+) -> list[NewEvent]:
+    """A learner with no group, once groups exist, goes to the smallest group of their track."""
+    p = people.get(pid)
+    if p is None or p.role is not Role.LEARNER or not rooms.groups or pid in rooms.member_of:
+        return []
+    target = smallest_group(rooms, learner_track(rooms, p))
+    if target is None:
+        return []
+    data = {"person": pid, "group": target, "reason": "late"}
+    return [NewEvent("member.placed", actor, now, data)]
+
+
+def decide_rooms(
+    rooms: RoomsState,
+    people: PeopleState,
+    schedule: Schedule,
+    command: RoomsCommand,
+    actor: Actor,
+    now: datetime,
+) -> list[NewEvent]:
+    """The events of a breakout command; raises PermissionDenied or DomainError if not allowed."""
+    if isinstance(command, AssignGroups):
+        require(actor, DIRECTOR_ONLY, "form the small groups")
+        members = [
+            Member(p.id, p.reg.discipline.value, learner_track(rooms, p), p.reg.team)
+            for p in _learners(people)
+        ]
+        staff = [
+            Staff(p.id, p.reg.track.value)
+            for p in people.of_role(Role.FACILITATOR)
+            if not p.revoked
+        ]
+        sps = [Staff(p.id, p.reg.track.value) for p in people.of_role(Role.SP) if not p.revoked]
+        settings = Settings(command.min_size, command.max_size, command.teams)
+        a = assign(members, staff, sps, settings, command.seed)
+        data = {
+            "groups": [
+                {
+                    "name": g.name,
+                    "track": g.track,
+                    "facilitator": g.facilitator,
+                    "sps": list(g.sps),
+                    "members": [m.email for m in g.members],
+                }
+                for g in a.groups
+            ],
+            "notes": list(a.notes),
+            "score": round(a.score, 4),
+        }
+        return [NewEvent("groups.assigned", actor.id, now, data)]
+    if isinstance(command, ChooseTrack):
+        p = people.get(actor.id)
+        if p is None or p.role is not Role.LEARNER:
+            raise DomainError("Only a learner chooses a track.")
+        if p.reg.track is not Track.BOTH:
+            raise DomainError(f"You are registered for the {p.reg.track.value} track only.")
+        if command.track not in (Track.ADULT.value, Track.PEDIATRIC.value):
+            raise DomainError(f"Choose adult or pediatric, not {command.track!r}.")
+        out = [NewEvent("track.chosen", p.id, now, {"person": p.id, "track": command.track})]
+        g = rooms.group_of(p.id)
+        if g is not None and g.track != command.track and p.id not in rooms.locked:
+            target = smallest_group(rooms, command.track)
+            if target is not None:
+                data = {"person": p.id, "group": target, "reason": "track"}
+                out.append(NewEvent("member.placed", p.id, now, data))
+        return out
+    if isinstance(command, MoveMember):
+        require(actor, DIRECTOR_ONLY, "move people between groups")
+        p = people.get(command.person_id)
+        if p is None or p.role is not Role.LEARNER:
+            raise DomainError("Only learners move between small groups.")
+        g = rooms.groups.get(command.group)
+        if g is None:
+            raise DomainError(f"There is no group named {command.group!r}.")
+        if g.track != learner_track(rooms, p):
+            raise DomainError(
+                f"{p.name} is on the {learner_track(rooms, p)} track; "
+                f"{g.name} is a {g.track} group."
+            )
+        if rooms.member_of.get(p.id) == g.name:
+            return []
+        data = {"person": p.id, "group": g.name, "reason": "moved"}
+        return [NewEvent("member.placed", actor.id, now, data)]
+    if isinstance(command, LockMember):
+        require(actor, DIRECTOR_ONLY, "lock people in place")
+        if command.person_id not in rooms.member_of:
+            raise DomainError("Only someone in a group can be locked in place.")
+        if (command.person_id in rooms.locked) == command.locked:
+            return []
+        data = {"person": command.person_id, "locked": command.locked}
+        return [NewEvent("member.locked", actor.id, now, data)]
+    if isinstance(command, Rebalance):
+        require(actor, DIRECTOR_ONLY, "rebalance the groups")
+        return _rebalance(rooms, people, actor.id, now)
+    if isinstance(command, RequestHelp):
+        p = people.get(actor.id)
+        if p is None or p.role not in (Role.LEARNER, Role.SP):
+            raise DomainError("Help calls come from learners and SP actors.")
+        note = " ".join(command.note.split())
+        if len(note) > MAX_HELP_NOTE:
+            raise DomainError(f"Keep the note under {MAX_HELP_NOTE} characters.")
+        if any(h.person == p.id for h in rooms.open_help()):
+            raise DomainError("Your call for help is already waiting; a facilitator is coming.")
+        room = place_of(rooms, people, schedule, p.id, now).room
+        data = {"person": p.id, "room": room, "note": note}
+        return [NewEvent("help.requested", p.id, now, data)]
+    if isinstance(command, ClaimHelp | ResolveHelp):
+        require(actor, frozenset({Role.FACILITATOR, Role.DIRECTOR}), "answer help calls")
+        call = next((h for h in rooms.help if h.id == command.help_id), None)
+        if call is None:
+            raise DomainError("No such help call.")
+        if call.resolved:
+            raise DomainError("That call has already been answered.")
+        if isinstance(command, ClaimHelp):
+            if call.claimed_by is not None:
+                who = people.get(call.claimed_by)
+                raise DomainError(f"{who.name if who else 'Someone'} already took this call.")
+            return [NewEvent("help.claimed", actor.id, now, {"help": call.id, "by": actor.id})]
+        return [NewEvent("help.resolved", actor.id, now, {"help": call.id, "by": actor.id})]
+    raise DomainError(f"Unknown command {type(command).__name__}")
+
+
+def _rebalance(rooms: RoomsState, people: PeopleState, actor: str, now: datetime) -> list[NewEvent]:
+    if not rooms.groups:
+        raise DomainError("There are no groups yet.")
+    out: list[NewEvent] = []
+    sizes: dict[str, list[str]] = {n: list(g.members) for n, g in rooms.groups.items()}
+    for name, members in sizes.items():
+        for pid in list(members):
+            p = people.get(pid)
+            seen = p is not None and (p.online or pid in people.intervals)
+            if not seen and pid not in rooms.locked:
+                members.remove(pid)
+                out.append(
+                    NewEvent(
+                        "member.unplaced",
+                        actor,
+                        now,
+                        {"person": pid, "reason": "no-show", "group": name},
+                    )
+                )
+    for track in ("adult", "pediatric"):
+        names = sorted(n for n, g in rooms.groups.items() if g.track == track)
+        while names:
+            big = max(names, key=lambda n: (len(sizes[n]), n))
+            small = min(names, key=lambda n: (len(sizes[n]), n))
+            if len(sizes[big]) - len(sizes[small]) <= 1:
+                break
+            movable = [pid for pid in sizes[big] if pid not in rooms.locked]
+            if not movable:
+                names.remove(big)
+                continue
+            # Move the one whose discipline the small group lacks most.
+            have = Counter(_discipline(people, x) for x in sizes[small])
+            pid = min(movable, key=lambda x: (have[_discipline(people, x)], x))
+            sizes[big].remove(pid)
+            sizes[small].append(pid)
+            data = {"person": pid, "group": small, "reason": "rebalance"}
+            out.append(NewEvent("member.placed", actor, now, data))
+    return out
+
+
+def _discipline(people: PeopleState, pid: str) -> str:
+    p = people.get(pid)
+    return p.reg.discipline.value if p else ""
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def _without(rooms: RoomsState, pid: str) -> RoomsState:
+    name = rooms.member_of.get(pid)
+    if name is None:
+        return rooms
+    g = rooms.groups[name]
+    g = replace(g, members=tuple(m for m in g.members if m != pid))
+    member_of = {k: v for k, v in rooms.member_of.items() if k != pid}
+    return replace(rooms, groups={**rooms.groups, name: g}, member_of=member_of)
+
+
+def apply_rooms(rooms: RoomsState, e: Event) -> RoomsState:
+    d = e.data
+    if e.type == "groups.assigned":
+        groups = {
+            str(g["name"]): GroupInfo(
+                str(g["name"]),
+                str(g["track"]),
+                g.get("facilitator"),
+                tuple(g["sps"]),
+                tuple(g["members"]),
+            )
+            for g in d["groups"]
+        }
+        member_of = {m: n for n, g in groups.items() for m in g.members}
+        return replace(rooms, groups=groups, member_of=member_of, locked=frozenset())
+    if e.type == "member.placed":
+        pid, name = str(d["person"]), str(d["group"])
+        rooms = _without(rooms, pid)
+        g = rooms.groups[name]
+        g = replace(g, members=(*g.members, pid))
+        return replace(
+            rooms, groups={**rooms.groups, name: g}, member_of={**rooms.member_of, pid: name}
+        )
+    if e.type == "member.unplaced":
+        rooms = _without(rooms, str(d["person"]))
+        return replace(rooms, locked=rooms.locked - {str(d["person"])})
+    if e.type == "member.locked":
+        pid = str(d["person"])
+        return replace(rooms, locked=rooms.locked | {pid} if d["locked"] else rooms.locked - {pid})
+    if e.type == "track.chosen":
+        return replace(
+            rooms, chosen_track={**rooms.chosen_track, str(d["person"]): str(d["track"])}
+        )
+    if e.type == "help.requested":
+        call = HelpCall(e.seq, str(d["person"]), str(d["room"]), str(d["note"]), e.at)
+        return replace(rooms, help=(*rooms.help, call))
+    if e.type in ("help.claimed", "help.resolved"):
+        hid = int(d["help"])
+        calls = tuple(
+            (
+                replace(h, claimed_by=str(d["by"]))
+                if e.type == "help.claimed"
+                else replace(h, resolved=True)
+            )
+            if h.id == hid
+            else h
+            for h in rooms.help
+        )
+        return replace(rooms, help=calls)
+    return rooms

@@ -1,0 +1,121 @@
+"""Audiences: which live partials each viewer's page follows, and how each audience renders.
+
+An audience is a key shared by every viewer who sees the same bytes. What a role may not see
+is never part of its audiences, so it is never rendered into its socket: the information
+barrier lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from server.domain.roles import Actor, Role
+from server.domain.rooms import learner_track
+from server.live.rooms_view import (
+    HELP,
+    NEWS,
+    PLACE,
+    ROOM,
+    ROOMS,
+    build_help,
+    build_room,
+    build_rooms,
+    build_where,
+    place_key,
+)
+
+if TYPE_CHECKING:
+    from server.course import CourseService
+
+AGENDA = "agenda"
+DIRECTOR = "director"
+PRESENCE = "presence:"  # + adult, pediatric or all
+# Partials of the agenda audience, one template each; their root ids are stable.
+AGENDA_PARTIALS = ("_now.html", "_next.html", "_schedule.html")
+
+# Which audiences an event can change, by the event type's prefix.
+_TOUCHES = {
+    "agenda.": (AGENDA, PLACE, ROOMS),
+    "announcement.": (NEWS,),
+    "person.": (PRESENCE, DIRECTOR, ROOM, ROOMS, PLACE),
+    "link.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
+    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
+    "evaluation.": (DIRECTOR,),
+    "credit.": (DIRECTOR,),
+    "groups.": (PLACE, ROOM, ROOMS),
+    "member.": (PLACE, ROOM, ROOMS),
+    "track.": (PLACE, ROOM, ROOMS),
+    "help.": (HELP, ROOM, ROOMS),
+}
+# Events after which a person's sockets may need other audiences.
+REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated")
+
+
+def touched(event_type: str) -> tuple[str, ...]:
+    for prefix, audiences in _TOUCHES.items():
+        if event_type.startswith(prefix):
+            return audiences
+    return ()
+
+
+def staff_track(service: CourseService, pid: str) -> str:
+    p = service.state.people.get(pid)
+    track = p.reg.track.value if p else "all"
+    return "all" if track == "both" else track
+
+
+def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
+    """The audiences of a viewer's page, by role."""
+    if actor is None:
+        return [AGENDA, NEWS + "all"]
+    state = service.state
+    if actor.role is Role.DIRECTOR:
+        return [AGENDA, NEWS + "director", DIRECTOR, ROOMS, HELP + "all"]
+    if actor.role is Role.FACILITATOR:
+        track = staff_track(service, actor.id)
+        rooms = [ROOM + g.name for g in state.rooms.staff_groups(actor.id)]
+        return [AGENDA, NEWS + track, PRESENCE + track, HELP + track, *rooms]
+    p = state.people.get(actor.id)
+    if actor.role is Role.SP:
+        rooms = [ROOM + g.name for g in state.rooms.staff_groups(actor.id)]
+        return [AGENDA, NEWS + staff_track(service, actor.id), *rooms]
+    track = learner_track(state.rooms, p) if p else "all"
+    return [AGENDA, NEWS + track, place_key(state, actor.id)]
+
+
+def render_audience(service: CourseService, audience: str, oob: bool = True) -> dict[str, str]:
+    """Each partial of `audience`, rendered once, keyed by template."""
+    r = service.renderer.render
+    state = service.state
+    if audience == AGENDA:
+        v = service.agenda_view()
+        return {t: r(t, v=v, oob=oob) for t in AGENDA_PARTIALS}
+    if audience.startswith(NEWS):
+        who = audience.removeprefix(NEWS)
+        v = service.agenda_view()
+        shown = tuple(
+            a for a in reversed(state.announcements)
+            if who == "director" or a.track is None or a.track == who
+        )[:5]
+        return {"_announcements.html": r("_announcements.html", v=replace(v, announcements=shown),
+                                         oob=oob)}
+    if audience.startswith(PRESENCE):
+        pv = service.people_view(audience.removeprefix(PRESENCE))
+        return {"_presence.html": r("_presence.html", pv=pv, oob=oob)}
+    if audience == DIRECTOR:
+        return {"_people.html": r("_people.html", pv=service.people_view(), oob=oob)}
+    if audience.startswith(PLACE):
+        w = build_where(state, service.schedule, audience, service.clock.now())
+        return {"_where.html": r("_where.html", w=w, v=service.agenda_view(), oob=oob)}
+    if audience.startswith(ROOM):
+        room = build_room(state, audience.removeprefix(ROOM))
+        return {"_room.html": r("_room.html", room=room, oob=oob)} if room else {}
+    if audience == ROOMS:
+        learners = state.people.of_role(Role.LEARNER)
+        return {"_rooms.html": r("_rooms.html", rooms=build_rooms(state), learners=learners,
+                                 state=state, oob=oob)}
+    if audience.startswith(HELP):
+        hv = build_help(state, audience.removeprefix(HELP))
+        return {"_help.html": r("_help.html", hv=hv, oob=oob)}
+    return {}

@@ -1,0 +1,143 @@
+"""What the breakout partials show: where to be, a group's room, every room at a glance, help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.domain.agenda import Schedule, ScheduledItem
+from server.domain.course_state import CourseState
+from server.domain.people import Person
+from server.domain.rooms import GroupInfo, HelpCall, Place, place_of
+
+PLACE = "place:"  # + a group's room key ("group:Adult 1") or a track ("track:adult")
+ROOM = "room:"  # + group name: that group's roster for its staff
+ROOMS = "rooms"  # every room at a glance (the director)
+HELP = "help:"  # + adult, pediatric or all
+NEWS = "news:"  # + adult, pediatric or all: announcements for that audience
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower())
+
+
+@dataclass(frozen=True)
+class WhereView:
+    key: str
+    place: Place
+    group: GroupInfo | None
+    members: tuple[Person, ...]
+    facilitator: Person | None
+    sps: tuple[Person, ...]
+    item: ScheduledItem | None
+
+
+def place_key(state: CourseState, pid: str) -> str:
+    """The audience a learner's "where to be" follows: their group if they have one, else their
+    track. Everyone in a group shares a track, so the group's key decides every item."""
+    g = state.rooms.group_of(pid)
+    if g is not None:
+        return f"{PLACE}group:{g.name}"
+    p = state.people.get(pid)
+    from server.domain.rooms import learner_track
+
+    track = learner_track(state.rooms, p) if p else "adult"
+    return f"{PLACE}track:{track}"
+
+
+def build_where(state: CourseState, schedule: Schedule, key: str, now: datetime) -> WhereView:
+    target = key.removeprefix(PLACE)
+    people = state.people
+    group = None
+    if target.startswith("group:"):
+        group = state.rooms.groups.get(target.removeprefix("group:"))
+    # Any member stands for the whole audience: they share group and track.
+    if group is not None and group.members:
+        place = place_of(state.rooms, people, schedule, group.members[0], now)
+    else:
+        track = target.removeprefix("track:")
+        stand_in = next(
+            (
+                p.id
+                for p in people.by_id.values()
+                if p.role.value == "learner"
+                and p.reg.track.value == track
+                and state.rooms.group_of(p.id) is None
+            ),
+            None,
+        )
+        place = (
+            place_of(state.rooms, people, schedule, stand_in, now)
+            if stand_in
+            else Place("plenary", "plenary", "Plenary (everyone together)", schedule.current(now))
+        )
+    members = tuple(people.by_id[m] for m in group.members if m in people.by_id) if group else ()
+    fac = people.get(group.facilitator) if group and group.facilitator else None
+    sps = tuple(people.by_id[s] for s in group.sps if s in people.by_id) if group else ()
+    return WhereView(key, place, group, members, fac, sps, schedule.current(now))
+
+
+@dataclass(frozen=True)
+class RoomView:
+    group: GroupInfo
+    members: tuple[Person, ...]
+    facilitator: Person | None
+    sps: tuple[Person, ...]
+    locked: frozenset[str]
+    help: tuple[HelpCall, ...]
+
+    @property
+    def online(self) -> int:
+        return sum(1 for p in self.members if p.online)
+
+    @property
+    def dom_id(self) -> str:
+        return "room-" + slug(self.group.name)
+
+
+def build_room(state: CourseState, name: str) -> RoomView | None:
+    g = state.rooms.groups.get(name)
+    if g is None:
+        return None
+    people = state.people
+    members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
+    calls = tuple(h for h in state.rooms.open_help() if h.person in g.members or h.person in g.sps)
+    return RoomView(
+        g,
+        members,
+        people.get(g.facilitator) if g.facilitator else None,
+        tuple(people.by_id[s] for s in g.sps if s in people.by_id),
+        state.rooms.locked,
+        calls,
+    )
+
+
+def build_rooms(state: CourseState) -> list[RoomView]:
+    rooms = [build_room(state, n) for n in sorted(state.rooms.groups)]
+    return [r for r in rooms if r is not None]
+
+
+@dataclass(frozen=True)
+class HelpView:
+    track: str
+    calls: tuple[tuple[HelpCall, Person | None, Person | None], ...]  # call, asker, claimer
+
+
+def build_help(state: CourseState, track: str) -> HelpView:
+    from server.domain.rooms import learner_track
+
+    people = state.people
+    out = []
+    for h in state.rooms.open_help():
+        asker = people.get(h.person)
+        if asker is None:
+            continue
+        t = (
+            learner_track(state.rooms, asker)
+            if asker.role.value == "learner"
+            else (asker.reg.track.value)
+        )
+        if track != "all" and t not in (track, "both"):
+            continue
+        out.append((h, asker, people.get(h.claimed_by) if h.claimed_by else None))
+    return HelpView(track, tuple(out))

@@ -1,0 +1,167 @@
+"""Breakouts in the domain: forming groups, where each person is, moves, locks, help calls."""
+
+from datetime import timedelta
+
+import pytest
+
+from server.content import load_course
+from server.domain.agenda import build_schedule
+from server.domain.course_state import CourseState, apply, decide
+from server.domain.errors import DomainError, PermissionDenied
+from server.domain.events import Event
+from server.domain.people_rules import Connect, Disconnect, ImportRoster
+from server.domain.roles import CLI_ACTOR, Actor, Role
+from server.domain.rooms import (
+    AssignGroups,
+    ChooseTrack,
+    ClaimHelp,
+    LockMember,
+    MoveMember,
+    Rebalance,
+    RequestHelp,
+    ResolveHelp,
+    place_of,
+)
+from server.domain.roster import parse_roster
+from tests.servers import ROOT
+
+BASE = build_schedule(load_course())
+DAY1 = BASE.items[0].start
+ROSTER = tuple(parse_roster((ROOT / "scenarios/demo/roster.csv").read_text()).registrations)
+
+
+def when(day, hhmm):
+    h, m = map(int, hhmm.split(":"))
+    return DAY1 + timedelta(days=day - 1, hours=h - 10, minutes=m)
+
+
+class Course:
+    def __init__(self):
+        self.state = CourseState()
+
+    def do(self, command, actor=CLI_ACTOR, at=DAY1):
+        new = decide(self.state, BASE, command, actor, at)
+        for e in new:
+            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
+        return new
+
+    def actor(self, email):
+        p = self.state.people.by_id[self.state.people.by_email[email]]
+        return Actor(p.id, p.role)
+
+    def place(self, email, at):
+        pid = self.actor(email).id
+        return place_of(self.state.rooms, self.state.people, BASE, pid, at)
+
+
+@pytest.fixture
+def course():
+    c = Course()
+    c.do(ImportRoster(ROSTER))
+    c.do(AssignGroups(seed=3))
+    return c
+
+
+ADULT = "priya.raman@example.org"
+PEDS = "avery.whitfield@example.org"
+BOTH = "noah.castellano@example.org"  # registered for both tracks
+
+
+def test_groups_cover_every_learner_once(course):
+    groups = course.state.rooms.groups
+    members = [m for g in groups.values() for m in g.members]
+    learners = [p.id for p in course.state.people.of_role(Role.LEARNER)]
+    assert sorted(members) == sorted(learners)
+    assert all(g.facilitator for g in groups.values())
+
+
+def test_the_agenda_decides_the_room(course):
+    assert course.place(ADULT, when(1, "10:05")).room == "plenary"
+    assert course.place(ADULT, when(1, "11:20")).kind == "break"
+    assert course.place(ADULT, when(1, "11:35")).room == "track:adult"
+    assert course.place(PEDS, when(1, "11:35")).room == "track:pediatric"
+    group = course.state.rooms.member_of[course.actor(ADULT).id]
+    assert course.place(ADULT, when(1, "16:05")).room == f"group:{group}"  # small group
+    assert course.place(ADULT, when(2, "11:30")).room == f"group:{group}"  # practice
+    assert course.place(ADULT, when(2, "16:50")).room == "plenary"  # large group close
+    assert course.place(ADULT, when(3, "20:00")).kind == "none"
+
+
+def test_a_both_track_learner_goes_adult_until_they_choose(course):
+    me = course.actor(BOTH)
+    assert course.place(BOTH, when(1, "11:35")).room == "track:adult"
+    events = course.do(ChooseTrack("pediatric"), me)
+    assert course.place(BOTH, when(1, "11:35")).room == "track:pediatric"
+    # and their small group follows the track they chose
+    assert [e.type for e in events] == ["track.chosen", "member.placed"]
+    assert course.state.rooms.group_of(me.id).track == "pediatric"
+    with pytest.raises(DomainError, match="adult track only"):
+        course.do(ChooseTrack("pediatric"), course.actor(ADULT))
+
+
+def test_the_director_moves_a_learner_within_their_track(course):
+    me = course.actor(ADULT)
+    here = course.state.rooms.member_of[me.id]
+    other = next(n for n, g in course.state.rooms.groups.items() if g.track == "adult" and n != here)
+    course.do(MoveMember(me.id, other))
+    assert course.state.rooms.member_of[me.id] == other
+    assert me.id not in course.state.rooms.groups[here].members
+    peds = next(n for n, g in course.state.rooms.groups.items() if g.track == "pediatric")
+    with pytest.raises(DomainError, match="adult track"):
+        course.do(MoveMember(me.id, peds))
+    with pytest.raises(PermissionDenied):
+        course.do(MoveMember(me.id, here), course.actor("dana.whitcombe@example.org"))
+
+
+def test_rebalancing_takes_out_no_shows_and_keeps_locked_people(course):
+    rooms = course.state.rooms
+    seen = [pid for g in rooms.groups.values() if g.track == "adult" for pid in g.members[:3]]
+    locked_absent = next(pid for g in rooms.groups.values() if g.track == "adult"
+                         for pid in g.members[3:])
+    for pid in seen:
+        course.do(Connect(f"c-{pid}"), Actor(pid, Role.LEARNER))
+    course.do(LockMember(locked_absent))
+    course.do(Rebalance())
+    rooms = course.state.rooms
+    adult = [g for g in rooms.groups.values() if g.track == "adult"]
+    placed = {m for g in adult for m in g.members}
+    assert set(seen) <= placed and locked_absent in placed
+    assert len(placed) == len(seen) + 1
+    sizes = [len(g.members) for g in adult]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_a_late_joiner_lands_in_the_smallest_group_of_their_track(course):
+    extra = parse_roster("name,email,role,discipline,track\nLate Comer,late@example.org,learner,chaplain,pediatric\n")
+    course.do(ImportRoster(tuple(extra.registrations)))
+    me = course.actor("late@example.org")
+    assert me.id not in course.state.rooms.member_of
+    smallest = min((g for g in course.state.rooms.groups.values() if g.track == "pediatric"),
+                   key=lambda g: (len(g.members), g.name)).name
+    events = course.do(Connect("c1"), me)
+    assert [e.type for e in events] == ["presence.joined", "member.placed"]
+    assert course.state.rooms.member_of[me.id] == smallest
+    course.do(Disconnect("c1"), me)
+    assert [e.type for e in course.do(Connect("c2"), me)] == ["presence.joined"]
+
+
+def test_the_first_facilitator_to_claim_a_help_call_takes_it(course):
+    me = course.actor(ADULT)
+    course.do(RequestHelp("  audio   not working "), me, when(2, "11:30"))
+    call = course.state.rooms.open_help()[0]
+    assert call.note == "audio not working" and call.room.startswith("group:")
+    with pytest.raises(DomainError, match="already waiting"):
+        course.do(RequestHelp(), me, when(2, "11:31"))
+    dana, rafael = course.actor("dana.whitcombe@example.org"), course.actor("rafael.ibarra@example.org")
+    course.do(ClaimHelp(call.id), dana)
+    with pytest.raises(DomainError, match="Dana Whitcombe already took"):
+        course.do(ClaimHelp(call.id), rafael)
+    course.do(ResolveHelp(call.id), dana)
+    assert course.state.rooms.open_help() == []
+    with pytest.raises(PermissionDenied):
+        course.do(ClaimHelp(call.id), me)
+
+
+def test_forming_groups_needs_the_director(course):
+    with pytest.raises(PermissionDenied):
+        course.do(AssignGroups(), course.actor("dana.whitcombe@example.org"))
