@@ -242,7 +242,7 @@ class CourseService:
 
     def snapshot(self, conn: Connection) -> list[str]:
         """Everything `conn` shows, as two messages: the clock, then every partial it follows."""
-        parts = []
+        parts: list[str] = []
         for audience in sorted(conn.audiences):
             if audience not in self._rendered:
                 self._rendered[audience] = self.render_audience(audience)
