@@ -339,6 +339,21 @@ def cmd_groups_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scenarios_check(args: argparse.Namespace) -> int:
+    from server.scenarios import ROLEPLAYS, load_library, load_scenario
+
+    path = Path(args.path) if args.path else ROLEPLAYS
+    if path.is_file():
+        s = load_scenario(path)
+        print(f"{path}: ok ({s.title})")
+        return 0
+    cases = load_library(path)
+    for s in sorted(cases.values(), key=lambda s: (s.track, s.skill.value, s.id)):
+        print(f"ok  {s.track:9} {s.skill.value:45} {s.id}")
+    print(f"{len(cases)} cases valid in {path}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from server.exports import attendance_rows, credit_rows, render
 
@@ -429,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--max-size", type=int, default=8)
     ga.add_argument("--teams", choices=["together", "spread"], default="together")
     ga.set_defaults(func=cmd_groups_assign)
+
+    sc = sub.add_parser("scenarios", help="the role-play case library")
+    scsub = sc.add_subparsers(dest="scenarios_command", required=True)
+    scc = scsub.add_parser("check", help="validate a case file or a folder of cases")
+    scc.add_argument("path", nargs="?", help="file or folder (default scenarios/roleplays)")
+    scc.set_defaults(func=cmd_scenarios_check)
 
     ex = sub.add_parser("export", help="attendance or credits for the accreditor")
     ex.add_argument("what", choices=["attendance", "credits"])

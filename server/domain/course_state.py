@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from server.domain import people_rules as pr
+from server.domain import roleplay as rp
 from server.domain import rooms as rr
 from server.domain.agenda import MAX_DELAY_MINUTES, Schedule
 from server.domain.errors import DomainError
@@ -42,6 +43,7 @@ class CourseState:
     announcements: tuple[Announcement, ...] = ()
     people: PeopleState = field(default_factory=PeopleState)
     rooms: rr.RoomsState = field(default_factory=rr.RoomsState)
+    roleplays: rp.RoleplaysState = field(default_factory=rp.RoleplaysState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -68,6 +70,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, people=pr.apply_people(state.people, event))
     if event.type in rr.EVENT_TYPES:
         return replace(state, rooms=rr.apply_rooms(state.rooms, event))
+    if event.type in rp.EVENT_TYPES:
+        return replace(state, roleplays=rp.apply_roleplays(state.roleplays, event))
     return state
 
 
@@ -94,7 +98,7 @@ class Announce:
     track: str | None = None  # everyone, or only the "adult" or "pediatric" track
 
 
-Command = DelayRunningItem | Announce | pr.PeopleCommand | rr.RoomsCommand
+Command = DelayRunningItem | Announce | pr.PeopleCommand | rr.RoomsCommand | rp.RoleplayCommand
 
 
 def decide(
@@ -136,6 +140,9 @@ def decide(
         if isinstance(command, pr.Connect) and events:
             events += rr.late_joiner_events(state.rooms, state.people, actor.id, actor.id, now)
         return events
+    if isinstance(command, rp.ROLEPLAY_COMMANDS):
+        roleplay = state.roleplays.of(command.group)
+        return rp.decide_roleplay(roleplay, state.rooms, command, actor, now)
     if isinstance(command, rr.ROOMS_COMMANDS):
         schedule = state.schedule(base)
         return rr.decide_rooms(state.rooms, state.people, schedule, command, actor, now)

@@ -1,0 +1,169 @@
+"""Role-play cases as data: one YAML file per case in scenarios/roleplays/, strictly validated.
+
+Every error names the file, the field path and the line. Unknown fields are refused, so a typo
+never silently drops part of a script.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from server.content import SCENARIOS
+from server.yamlfile import ContentError, Problem, load_yaml, validate
+
+ROLEPLAYS = SCENARIOS / "roleplays"
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Line = Annotated[str, Field(min_length=1, max_length=500)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class Skill(StrEnum):
+    DELIVERING_SERIOUS_NEWS = "delivering_serious_news"
+    EXPLORING_VALUES = "exploring_values_and_making_recommendations"
+    PAIN = "pain"
+    DYSPNEA = "dyspnea"
+    GI = "gi_symptoms"
+    MOOD = "depression_anxiety_adjustment"
+    DYING = "caring_for_the_dying_patient"
+
+
+SYMPTOM_SKILLS = frozenset({Skill.PAIN, Skill.DYSPNEA, Skill.GI, Skill.MOOD, Skill.DYING})
+
+
+class Framework(StrEnum):
+    SPIKES = "SPIKES"
+    REMAP = "REMAP"
+    NURSE = "NURSE"
+    SICG = "Serious Illness Conversation Guide"
+
+
+class Forthcoming(StrEnum):
+    GUARDED = "guarded"
+    SOMEWHAT = "somewhat"
+    OPEN = "open"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DoorNote(_Strict):
+    setting: Text
+    clinician_knows: Text
+    task: Text
+    time_minutes: int = Field(ge=3, le=60)
+
+
+class Hidden(_Strict):
+    info: Text
+    reveal_when: Text
+
+
+class CueLevel(_Strict):
+    description: Text
+    example_lines: list[Line] = Field(min_length=1, max_length=8)
+
+
+class CueLadder(_Strict):
+    low: CueLevel
+    medium: CueLevel
+    high: CueLevel
+
+
+class Portrayal(_Strict):
+    who: Line
+    age: int = Field(ge=0, le=110)
+    relationship: Line
+    affect: Text
+    forthcoming: Forthcoming
+    facts_known: list[Line] = Field(min_length=1)
+    hidden: list[Hidden] = Field(min_length=1)
+    cue_ladder: CueLadder
+    opening_line: Line
+    wants: Text
+
+
+class Parent(_Strict):
+    role: Line
+    hope: Text
+    worry: Text
+
+
+class Child(_Strict):
+    age: Line
+    developmental_stage: Text
+    present: bool
+    parents: list[Parent] = Field(min_length=1, max_length=4)
+
+
+class Beat(_Strict):
+    id: Slug
+    title: Line
+    actor_prompts: list[Line] = Field(min_length=1)
+
+
+class StopRules(_Strict):
+    safe_word: Annotated[str, Field(min_length=2, max_length=40)]
+    sp_halts_when: list[Line] = Field(min_length=1)
+    facilitator_halts_when: list[Line] = Field(min_length=1)
+
+
+class Scenario(_Strict):
+    id: Slug
+    title: Line
+    track: Annotated[str, Field(pattern=r"^(adult|pediatric)$")]
+    skill: Skill
+    frameworks: list[Framework] = Field(min_length=1)
+    citation: Text
+    door_note: DoorNote
+    portrayal: Portrayal
+    child: Child | None = None
+    beats: list[Beat] = Field(min_length=3, max_length=12)
+    goal_suggestions: list[Line] = Field(min_length=2)
+    debrief_points: list[Line] = Field(min_length=2)
+    stop_rules: StopRules
+
+    @model_validator(mode="after")
+    def _pediatric_needs_child(self) -> Scenario:
+        if self.track == "pediatric" and self.child is None:
+            raise ValueError("a pediatric case needs a `child` section")
+        if self.track == "adult" and self.child is not None:
+            raise ValueError("an adult case has no `child` section")
+        ids = [b.id for b in self.beats]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"beat ids must be unique: {ids}")
+        return self
+
+
+def load_scenario(path: Path) -> Scenario:
+    data, node = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(path, [Problem("", "expected a mapping of scenario fields", 1)])
+    scenario = validate(Scenario, path, data, node)
+    if scenario.id != path.stem:
+        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
+    return scenario
+
+
+def load_library(folder: Path = ROLEPLAYS) -> dict[str, Scenario]:
+    """Every case in `folder`, by id. Raises ContentError listing the problems of every file."""
+    cases: dict[str, Scenario] = {}
+    errors: list[ContentError] = []
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise ContentError(folder, [Problem("", "no scenario files (*.yaml) here")])
+    for f in files:
+        try:
+            s = load_scenario(f)
+        except ContentError as e:
+            errors.append(e)
+            continue
+        cases[s.id] = s
+    if errors:
+        raise ContentError(folder, [Problem("", str(e)) for e in errors])
+    return cases
