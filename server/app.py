@@ -21,6 +21,7 @@ from server.content import COURSE_FILE, load_course
 from server.course import CourseService
 from server.domain.agenda import Course
 from server.domain.people import Person
+from server.scenarios import ROLEPLAYS, load_library
 from server.store import open_store
 from server.views import routes
 
@@ -39,6 +40,7 @@ class Settings:
     public_url: str = ""
     on_ready: Callable[[CourseService, Signer], None] | None = None
     roster: str | None = None  # a roster CSV imported at start (the demo's)
+    scenarios_dir: Path | None = None  # role-play cases (default scenarios/roleplays)
 
 
 class SameOriginPosts:
@@ -74,12 +76,14 @@ async def import_roster_file(service: CourseService, path: Path) -> None:
 
 def create_app(settings: Settings) -> Starlette:
     course = settings.course or load_course(settings.course_file)
+    library = load_library(settings.scenarios_dir or ROLEPLAYS)  # refuse to start on a bad case
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store_url)
         await store.open()
         service = CourseService(course, store, settings.clock)
+        service.library = library
         await service.start()
         if settings.roster:
             await import_roster_file(service, Path(settings.roster))

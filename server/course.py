@@ -26,6 +26,7 @@ from server.live.agenda_view import AgendaView, build_agenda_view
 from server.live.hub import Connection, Hub
 from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
+from server.scenarios import Scenario
 from server.store import EventStore, SeqConflict
 
 log = logging.getLogger("companion.course")
@@ -54,6 +55,7 @@ class CourseService:
         self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
         self.boundaries_pushed = 0
+        self.library: dict[str, Scenario] = {}  # role-play cases by id
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from server.course import CourseService
 from server.credit import credit_report
 from server.domain.agenda import item_summary, utc_z
 from server.domain.course_state import Announce, Command, DelayRunningItem
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, PermissionDenied
 from server.domain.people_rules import ClaimCredit, RecordEvaluation, ReissueLink, RevokeLink
 from server.domain.roles import ROLE_LABELS, Actor, Role
 from server.domain.rooms import (
@@ -200,6 +200,8 @@ async def _command(
     try:
         command = build(form)
         await _service(request).execute(command, actor)
+    except PermissionDenied as e:
+        return _flash(request, str(e), True, 403, flash_id)
     except (DomainError, ValueError, KeyError) as e:
         return _flash(request, str(e).strip("'\""), True, 422, flash_id)
     except StoreError as e:
@@ -389,6 +391,66 @@ async def import_roster(request: Request) -> Response:
     return _flash(request, text, bool(roster.problems))
 
 
+# --- role-play -------------------------------------------------------------------------------
+
+
+def _roleplay_command(request: Request, group: str, action: str, form: FormData) -> Command:
+    """The role-play command an action names. A learner's own forms carry no learner field:
+    the signed-in person is the one volunteering."""
+    from server.domain import roleplay as rp
+
+    actor = current_actor(request)
+    learner = str(form.get("learner") or (actor.id if actor else ""))
+    if action == "start":
+        case = _service(request).library.get(str(form.get("scenario", "")))
+        if case is None:
+            raise DomainError("Choose a case from the library.")
+        beats = tuple(b.id for b in case.beats)
+        return rp.StartRoleplay(group, case.id, case.track, beats, case.door_note.time_minutes)
+    simple: dict[str, Callable[[], Command]] = {
+        "begin": lambda: rp.BeginTurn(group, learner, str(form.get("goal", ""))),
+        "tagin": lambda: rp.TagIn(group, learner, str(form.get("goal", ""))),
+        "timeout": lambda: rp.TimeOut(group),
+        "timein": lambda: rp.TimeIn(group),
+        "rewind": lambda: rp.Rewind(group, str(form.get("beat", ""))),
+        "beat": lambda: rp.ReachBeat(group, str(form.get("beat", ""))),
+        "intensity": lambda: rp.SetIntensity(group, _int(form, "level", "Intensity")),
+        "cue": lambda: rp.SendCue(group, str(form.get("text", ""))),
+        "end-turn": lambda: rp.EndTurn(group),
+        "end": lambda: rp.EndRoleplay(group),
+    }
+    if action not in simple:
+        raise DomainError(f"Unknown role-play action {action!r}.")
+    return simple[action]()
+
+
+ROLEPLAY_DONE = {
+    "start": "Case started: brief the group, then choose the hot seat.",
+    "begin": "Turn started.",
+    "tagin": "Tagged in.",
+    "timeout": "Time-out.",
+    "timein": "Scene resumed.",
+    "rewind": "Rewound.",
+    "beat": "Moved on.",
+    "intensity": "Intensity set.",
+    "cue": "Cue sent to the SP.",
+    "end-turn": "Turn ended: time to debrief.",
+    "end": "Case finished.",
+}
+
+
+async def roleplay_action(request: Request) -> Response:
+    group = request.path_params["group"]
+    action = request.path_params["action"]
+    dom = "".join(c if c.isalnum() else "-" for c in group.lower())
+    return await _command(
+        request,
+        lambda f: _roleplay_command(request, group, action, f),
+        lambda c: ROLEPLAY_DONE.get(action, "Done."),
+        flash_id=f"rp-result-{dom}",
+    )
+
+
 async def clock_next(request: Request) -> Response:
     actor = current_actor(request)
     if actor is None or actor.role is not Role.DIRECTOR:
@@ -462,6 +524,7 @@ routes = [
     Route("/director/groups/lock/{person_id}", groups_lock, methods=["POST"]),
     Route("/me/track", choose_track, methods=["POST"]),
     Route("/help", request_help, methods=["POST"]),
+    Route("/rp/{group}/{action}", roleplay_action, methods=["POST"]),
     Route("/help/{help_id:int}/claim", claim_help, methods=["POST"]),
     Route("/help/{help_id:int}/resolve", resolve_help, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from server.domain.roles import Actor, Role
 from server.domain.rooms import learner_track
+from server.live.roleplay_view import build_roleplay_view
 from server.live.rooms_view import (
     HELP,
     NEWS,
     PLACE,
     ROOM,
     ROOMS,
+    RP,
     build_help,
     build_room,
     build_rooms,
@@ -34,19 +36,32 @@ PRESENCE = "presence:"  # + adult, pediatric or all
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("_now.html", "_next.html", "_schedule.html")
 
+# One template per role's view of a role-play; only the SP and facilitator ones hold the script.
+ROLEPLAY_TEMPLATES = {
+    "learner": "_rp_learner.html",
+    "sp": "_rp_sp.html",
+    "facilitator": "_rp_facilitator.html",
+}
+
 # Which audiences an event can change, by the event type's prefix.
 _TOUCHES = {
     "agenda.": (AGENDA, PLACE, ROOMS),
     "announcement.": (NEWS,),
     "person.": (PRESENCE, DIRECTOR, ROOM, ROOMS, PLACE),
     "link.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
-    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
+    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS, RP),
     "evaluation.": (DIRECTOR,),
     "credit.": (DIRECTOR,),
-    "groups.": (PLACE, ROOM, ROOMS),
-    "member.": (PLACE, ROOM, ROOMS),
-    "track.": (PLACE, ROOM, ROOMS),
+    "groups.": (PLACE, ROOM, ROOMS, RP),
+    "member.": (PLACE, ROOM, ROOMS, RP),
+    "track.": (PLACE, ROOM, ROOMS, RP),
     "help.": (HELP, ROOM, ROOMS),
+    "roleplay.": (RP, ROOMS),
+    "turn.": (RP, ROOMS),
+    "scene.": (RP, ROOMS),
+    "beat.": (RP,),
+    "intensity.": (RP,),
+    "cue.": (RP,),
 }
 # Events after which a person's sockets may need other audiences.
 REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated")
@@ -74,14 +89,20 @@ def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
         return [AGENDA, NEWS + "director", DIRECTOR, ROOMS, HELP + "all"]
     if actor.role is Role.FACILITATOR:
         track = staff_track(service, actor.id)
-        rooms = [ROOM + g.name for g in state.rooms.staff_groups(actor.id)]
+        groups = state.rooms.staff_groups(actor.id)
+        rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:facilitator" for g in groups]
         return [AGENDA, NEWS + track, PRESENCE + track, HELP + track, *rooms]
     p = state.people.get(actor.id)
     if actor.role is Role.SP:
-        rooms = [ROOM + g.name for g in state.rooms.staff_groups(actor.id)]
+        groups = state.rooms.staff_groups(actor.id)
+        rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:sp" for g in groups]
         return [AGENDA, NEWS + staff_track(service, actor.id), *rooms]
     track = learner_track(state.rooms, p) if p else "all"
-    return [AGENDA, NEWS + track, place_key(state, actor.id)]
+    own = [AGENDA, NEWS + track, place_key(state, actor.id)]
+    group = state.rooms.group_of(actor.id)
+    if group is not None:
+        own.append(f"{RP}{group.name}:learner")
+    return own
 
 
 def render_audience(service: CourseService, audience: str, oob: bool = True) -> dict[str, str]:
@@ -115,6 +136,12 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         learners = state.people.of_role(Role.LEARNER)
         return {"_rooms.html": r("_rooms.html", rooms=build_rooms(state), learners=learners,
                                  state=state, oob=oob)}
+    if audience.startswith(RP):
+        group, _, role = audience.removeprefix(RP).rpartition(":")
+        view = build_roleplay_view(state, service.library, group, service.clock.now())
+        if view is None or role not in ROLEPLAY_TEMPLATES:
+            return {}
+        return {ROLEPLAY_TEMPLATES[role]: r(ROLEPLAY_TEMPLATES[role], r=view, oob=oob)}
     if audience.startswith(HELP):
         hv = build_help(state, audience.removeprefix(HELP))
         return {"_help.html": r("_help.html", hv=hv, oob=oob)}

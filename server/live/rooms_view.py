@@ -15,6 +15,7 @@ ROOM = "room:"  # + group name: that group's roster for its staff
 ROOMS = "rooms"  # every room at a glance (the director)
 HELP = "help:"  # + adult, pediatric or all
 NEWS = "news:"  # + adult, pediatric or all: announcements for that audience
+RP = "rp:"  # + group + ":learner", ":sp" or ":facilitator": that role's view of a role-play
 
 
 def slug(text: str) -> str:

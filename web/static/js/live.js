@@ -53,6 +53,11 @@
       var text = fmtRemaining(Date.parse(el.getAttribute("data-until")) - now);
       if (el.textContent !== text) el.textContent = text;
     });
+    document.querySelectorAll("[data-elapsed-since]").forEach(function (el) {
+      var s = Math.max(0, Math.floor((now - Date.parse(el.getAttribute("data-elapsed-since"))) / 1000));
+      var text = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      if (el.textContent !== text) el.textContent = text;
+    });
   }
 
   var hm = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });

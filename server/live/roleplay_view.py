@@ -1,0 +1,116 @@
+"""What each role sees of a group's role-play. Built per audience; SP-only content is only ever
+placed in the SP's and the facilitator's views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.domain.course_state import CourseState
+from server.domain.people import Person
+from server.domain.roleplay import Phase, Roleplay, Turn, suggest_next
+from server.scenarios import Beat, CueLevel, Scenario
+
+INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}
+PHASE_LABELS = {
+    Phase.IDLE: "No role-play yet",
+    Phase.BRIEFING: "Briefing",
+    Phase.RUNNING: "Scene running",
+    Phase.TIMEOUT: "Time-out",
+    Phase.DEBRIEF: "Debrief",
+    Phase.DONE: "Case finished",
+}
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    turn: Turn
+    learner: Person | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LearnerOrder:
+    person: Person
+    turns: int
+    seconds: float
+    online: bool
+
+
+@dataclass(frozen=True)
+class RoleplayView:
+    group: str
+    dom: str  # a stable id fragment for the group
+    rp: Roleplay
+    scenario: Scenario | None
+    hot_seat: Person | None
+    suggestion: Person | None
+    members: tuple[Person, ...]
+    beat: Beat | None
+    beat_number: int
+    intensity_name: str
+    cue_level: CueLevel | None
+    turns: tuple[TurnRow, ...]
+    order: tuple[LearnerOrder, ...]
+    library: tuple[Scenario, ...]  # cases of this group's track (for the facilitator)
+    elapsed_since: datetime | None  # the running turn's clock, as a start instant
+    elapsed_seconds: float
+
+    @property
+    def phase_label(self) -> str:
+        return PHASE_LABELS[self.rp.phase]
+
+    @property
+    def target_seconds(self) -> int:
+        return self.rp.minutes * 60
+
+
+def build_roleplay_view(
+    state: CourseState, library: dict[str, Scenario], group: str, now: datetime
+) -> RoleplayView | None:
+    g = state.rooms.groups.get(group)
+    if g is None:
+        return None
+    people = state.people
+    rp = state.roleplays.of(group)
+    scenario = library.get(rp.scenario) if rp.scenario else None
+    members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
+    beat = None
+    number = 0
+    if scenario and rp.beat:
+        for i, b in enumerate(scenario.beats, start=1):
+            if b.id == rp.beat:
+                beat, number = b, i
+    cue_level = None
+    if scenario:
+        ladder = scenario.portrayal.cue_ladder
+        cue_level = {1: ladder.low, 2: ladder.medium, 3: ladder.high}[rp.intensity]
+    suggestion_id = suggest_next(rp, list(g.members))
+    t = rp.turn
+    used = t.seconds_used(now) if t else 0.0
+    since = now - timedelta(seconds=used) if t and t.running_since else None
+    per: dict[str, float] = {}
+    for turn in rp.turns:
+        per[turn.learner] = per.get(turn.learner, 0.0) + turn.seconds_used(now)
+    return RoleplayView(
+        group=group,
+        dom="".join(c if c.isalnum() else "-" for c in group.lower()),
+        rp=rp,
+        scenario=scenario,
+        hot_seat=people.get(rp.hot_seat) if rp.hot_seat else None,
+        suggestion=people.get(suggestion_id) if suggestion_id else None,
+        members=members,
+        beat=beat,
+        beat_number=number,
+        intensity_name=INTENSITY_NAMES[rp.intensity],
+        cue_level=cue_level,
+        turns=tuple(TurnRow(x, people.get(x.learner), x.seconds_used(now)) for x in rp.turns),
+        order=tuple(
+            LearnerOrder(p, rp.turns_of(p.id), per.get(p.id, 0.0), p.online) for p in members
+        ),
+        library=tuple(
+            sorted((s for s in library.values() if s.track == g.track), key=lambda s: s.title)
+        ),
+        elapsed_since=since,
+        elapsed_seconds=used,
+    )
