@@ -78,9 +78,8 @@ class CourseService:
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         for conn in list(self.hub.connections):
             conn.close()
 
@@ -180,8 +179,11 @@ class CourseService:
             if target is None:
                 target = self.schedule.next_boundary(self.clock.now())
             timeout = self.clock.real_seconds_until(target) if target else None
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that arrives as the wait ends, and shutdown then waits for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             try:
                 target = self._after_wait(target)
             except Exception:

@@ -79,7 +79,8 @@ async def live(ws: WebSocket) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         if actor is not None:
-            await _presence(service, Disconnect(conn_id), actor)
+            # Shielded: a server shutting the socket's task down must still record the leave.
+            await asyncio.shield(_presence(service, Disconnect(conn_id), actor))
 
 
 async def _presence(service: CourseService, command: Connect | Disconnect, actor: Actor) -> None:

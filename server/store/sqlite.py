@@ -141,4 +141,5 @@ class SQLiteStore:
             # by another process on the same file (the command line importing a roster).
             async with cond:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(cond.wait(), EXTERNAL_POLL_SECONDS)
+                    async with asyncio.timeout(EXTERNAL_POLL_SECONDS):
+                        await cond.wait()
