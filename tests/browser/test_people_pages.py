@@ -81,3 +81,48 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
         assert page.evaluate("window.__sameDocument") is True
         assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text("#where")
         ctx.close()
+
+
+def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path):
+    env = {"COMPANION_SECRET": "browser-test"}
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(ROSTER), "--store", store, env=env)
+    # Day 2, 11:20 ET: the "Delivering Serious News -- Practice" block.
+    with companion("--store", store, "--rehearsal-start", "2026-05-14T15:20:00Z", env=env) as url:
+        links = {x["email"]: x["link"] for x in
+                 json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))}
+        director = browser.new_context().new_page()
+        director.goto(links["director@example.org"])
+        director.wait_for_selector("#conn-status.conn-live")
+        director.fill("input[name=min_size]", "6")
+        director.click("#rooms button[type=submit]")
+        director.wait_for_selector(".tile")
+
+        # The facilitator and the SP of the first adult group.
+        fac_ctx, sp_ctx = browser.new_context(), browser.new_context()
+        sp_page = sp_ctx.new_page()
+        sp_page.goto(links["walter.greaves@example.org"])  # adult SP actor
+        sp_page.wait_for_selector("#conn-status.conn-live")
+        group = sp_page.locator(".teleprompter .eyebrow").first.text_content().split("·")[1].strip()
+        facilitator = director.inner_text(f".tile[aria-label='{group}'] .pmeta").split(" · ")[0]
+        fac_email = next(e for e in links if e.startswith(facilitator.lower().replace(" ", ".")))
+        fac = fac_ctx.new_page()
+        fac.goto(links[fac_email])
+        fac.wait_for_selector("#conn-status.conn-live")
+
+        fac.click(".rp-facilitator button:has-text('Start this case')")
+        sp_page.wait_for_selector(".teleprompter .tp-who")
+        fac.fill(".rp-facilitator input[name=goal]", "Ask before telling")
+        fac.click(".rp-facilitator button:has-text('Begin turn')")
+        sp_page.wait_for_selector(".teleprompter .rp-phase-running")
+        fac.click(".rp-facilitator button.big:has-text('Time-out')")
+        sp_page.wait_for_selector(".teleprompter .rp-phase-timeout", timeout=5000)
+        assert "Time-out" in sp_page.inner_text(".teleprompter .rp-phase")
+        fac.click(".rp-facilitator button:has-text('high')")
+        sp_page.wait_for_selector(".teleprompter .intensity-high", timeout=5000)
+        fac.fill(".rp-facilitator input[name=text]", "Look away and go quiet")
+        fac.click(".rp-facilitator button:has-text('Send cue')")
+        sp_page.wait_for_selector(".tp-cues .cue.latest:has-text('Look away and go quiet')", timeout=5000)
+        sp_page.screenshot(path=str(tmp_path / "sp.png"))
+        for c in (fac_ctx, sp_ctx):
+            c.close()
