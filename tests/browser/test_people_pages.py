@@ -118,9 +118,12 @@ def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path)
         fac.click(".rp-facilitator button.big:has-text('Time-out')")
         sp_page.wait_for_selector(".teleprompter .rp-phase-timeout", timeout=5000)
         assert "Time-out" in sp_page.inner_text(".teleprompter .rp-phase")
+        # Half-way through typing a cue, a push replaces the controls: the words stay.
+        fac.type(".rp-facilitator input[name=text]", "Look away and go quiet")
         fac.click(".rp-facilitator button:has-text('high')")
         sp_page.wait_for_selector(".teleprompter .intensity-high", timeout=5000)
-        fac.fill(".rp-facilitator input[name=text]", "Look away and go quiet")
+        fac.wait_for_selector(".rp-facilitator button.current:has-text('high')")
+        assert fac.input_value(".rp-facilitator input[name=text]") == "Look away and go quiet"
         fac.click(".rp-facilitator button:has-text('Send cue')")
         sp_page.wait_for_selector(".tp-cues .cue.latest:has-text('Look away and go quiet')", timeout=5000)
         sp_page.screenshot(path=str(tmp_path / "sp.png"))

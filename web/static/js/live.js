@@ -131,7 +131,39 @@
     });
   }
 
-  new MutationObserver(function () { restoreOpen(); localize(document); tick(); })
+  // A pushed partial also replaces any form inside it. Keep what the person was typing (and
+  // where the cursor was) until they send it.
+  var typing = {};
+  var focusKey = null;
+  function fieldKey(el) {
+    var form = el.closest("form");
+    var action = form && (form.getAttribute("hx-post") || form.getAttribute("action"));
+    return action && el.name ? action + "|" + el.name : null;
+  }
+  document.addEventListener("input", function (evt) {
+    var key = fieldKey(evt.target);
+    if (key && evt.target.type !== "hidden") typing[key] = evt.target.value;
+  }, true);
+  document.addEventListener("focusin", function (evt) { focusKey = fieldKey(evt.target); }, true);
+  document.addEventListener("submit", function (evt) {
+    var action = evt.target.getAttribute("hx-post") || evt.target.getAttribute("action");
+    Object.keys(typing).forEach(function (k) { if (k.indexOf(action + "|") === 0) delete typing[k]; });
+  }, true);
+  function restoreTyping() {
+    Object.keys(typing).forEach(function (key) {
+      var parts = key.split("|");
+      var form = document.querySelector('form[hx-post="' + CSS.escape(parts[0]) + '"]');
+      var field = form && form.querySelector('[name="' + CSS.escape(parts[1]) + '"]');
+      if (!field || field.value === typing[key]) return;
+      if (field.tagName === "SELECT" || field.value === "") field.value = typing[key];
+      if (key === focusKey && document.activeElement === document.body) {
+        field.focus();
+        if (field.setSelectionRange && field.type === "text") field.setSelectionRange(field.value.length, field.value.length);
+      }
+    });
+  }
+
+  new MutationObserver(function () { restoreOpen(); restoreTyping(); localize(document); tick(); })
     .observe(document.body, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     var z = document.querySelector(".your-zone");
