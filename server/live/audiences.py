@@ -49,7 +49,7 @@ _TOUCHES = {
     "announcement.": (NEWS,),
     "person.": (PRESENCE, DIRECTOR, ROOM, ROOMS, PLACE),
     "link.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
-    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS, RP),
+    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS, RP, PLACE),
     "evaluation.": (DIRECTOR,),
     "credit.": (DIRECTOR,),
     "groups.": (PLACE, ROOM, ROOMS, RP),

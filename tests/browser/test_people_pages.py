@@ -111,7 +111,7 @@ def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path)
         fac.wait_for_selector("#conn-status.conn-live")
 
         fac.click(".rp-facilitator button:has-text('Start this case')")
-        sp_page.wait_for_selector(".teleprompter .tp-who")
+        sp_page.wait_for_selector(".teleprompter .rp-title")
         fac.fill(".rp-facilitator input[name=goal]", "Ask before telling")
         fac.click(".rp-facilitator button:has-text('Begin turn')")
         sp_page.wait_for_selector(".teleprompter .rp-phase-running")
