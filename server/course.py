@@ -27,7 +27,7 @@ from server.live.hub import Connection, Hub
 from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
 from server.scenarios import Scenario
-from server.store import EventStore, SeqConflict
+from server.store import EventStore, SeqConflict, StoreUnavailable
 
 log = logging.getLogger("companion.course")
 
@@ -56,6 +56,7 @@ class CourseService:
         self._refresh_scheduled = False
         self.boundaries_pushed = 0
         self.library: dict[str, Scenario] = {}  # role-play cases by id
+        self.store_ok = True  # False while the log cannot be reached: pages say so
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -97,6 +98,9 @@ class CourseService:
                 except SeqConflict:
                     self._apply_stored(await self.store.read(self.course.id, self.state.seq))
                     continue
+                except StoreUnavailable:
+                    self._store_state(False)
+                    raise
                 self._apply_stored(stored)
                 return stored
             raise DomainError("The course is very busy right now; please try again.")
@@ -167,9 +171,29 @@ class CourseService:
                     self._apply_stored([e])
             except asyncio.CancelledError:
                 raise
+            except Exception as e:
+                log.warning("the course log is unreachable (%s); retrying", e)
+                self._store_state(False)
+                await self._await_store()
+
+    async def _await_store(self) -> None:
+        """Probe the log every second until it answers; then catch up and say so."""
+        while True:
+            await asyncio.sleep(1)
+            try:
+                missed = await self.store.read(self.course.id, self.state.seq)
             except Exception:
-                log.exception("tailing the course log failed; retrying")
-                await asyncio.sleep(1)
+                continue
+            self._apply_stored(missed)
+            self._store_state(True)
+            return
+
+    def _store_state(self, ok: bool) -> None:
+        """Every page says when the log cannot be reached, and again when it is back."""
+        if ok != self.store_ok:
+            self.store_ok = ok
+            self._dirty.add(audiences.AGENDA)
+            self._schedule_refresh()
 
     # --- the agenda timer --------------------------------------------------------------------
 

@@ -493,7 +493,7 @@ async def agenda_ics_view(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     svc = _service(request)
     body = {
-        "status": "ok",
+        "status": "ok" if svc.store_ok else "degraded: the course log is unreachable",
         "course": svc.course.id,
         "seq": svc.state.seq,
         "clock": svc.clock.describe(),

@@ -38,10 +38,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20) -
 
 @contextmanager
 def companion(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, port: int = 0
 ) -> Iterator[str]:
-    """Run `companion serve ARGS` on a free port; yields its base URL."""
-    port = free_port()
+    """Run `companion serve ARGS` on `port` (default: a free one); yields its base URL."""
+    port = port or free_port()
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]
     log = tempfile.NamedTemporaryFile(prefix="companion-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(

@@ -8,6 +8,7 @@ expected sequence number first: two workers can never both append after the same
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -64,6 +65,14 @@ class RedisStore:
             await self._redis.aclose()
             self._redis = None
 
+    async def _drop_connections(self) -> None:
+        """After a failure, pooled connections may all be dead (Redis restarted): drop them so
+        the next command opens a fresh one. (Commands are not retried blindly: an append whose
+        reply was lost must be re-decided on fresh state, never sent twice.)"""
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect()
+
     @property
     def redis(self) -> aioredis.Redis:
         if self._redis is None:
@@ -81,6 +90,7 @@ class RedisStore:
         try:
             status, seq = await self._append(keys=list(self._keys(course)), args=args)
         except (RedisError, OSError) as e:
+            await self._drop_connections()
             raise _unavailable(e) from None
         if int(status) != 0:
             raise SeqConflict(expected_seq, int(seq))
@@ -99,6 +109,7 @@ class RedisStore:
         try:
             rows: Any = await self.redis.xrange(stream, min=f"({after_seq}-0" if after_seq else "-")
         except (RedisError, OSError) as e:
+            await self._drop_connections()
             raise _unavailable(e) from None
         return [self._decode(i, f) for i, f in rows]
 
@@ -110,6 +121,7 @@ class RedisStore:
             try:
                 reply: Any = await self.redis.xread({stream: last}, block=TAIL_BLOCK_MS, count=500)
             except (RedisError, OSError) as e:
+                await self._drop_connections()
                 raise _unavailable(e) from None
             for _name, rows in reply or []:
                 for entry_id, fields in rows:

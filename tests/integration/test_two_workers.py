@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.servers import ROOT, companion
+from tests.servers import ROOT, companion, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +123,28 @@ def test_several_workers_on_sqlite_are_refused(capsys):
 
     assert main(["serve", "--workers", "2", "--store", "sqlite:///x.db"]) == 2
     assert "needs a shared store" in capsys.readouterr().err
+
+
+async def test_a_restarted_worker_resyncs_its_pages_with_nothing_lost(redis_url):
+    fresh_course(redis_url)
+    args = ("--store", redis_url, "--rehearsal-start", START)
+    port_b = free_port()
+    with companion(*args, env=SECRET) as a:
+        cookie = director_cookie(a, redis_url)
+        with companion(*args, env=SECRET, port=port_b) as b:
+            ws = await websockets.connect(b.replace("http", "ws") + "/live")
+            await ws.recv(), await ws.recv()
+            await asyncio.to_thread(post, a, "/director/announce", cookie, text="First")
+            await next_containing(ws, "First")
+        # Worker B is gone: its page loses the socket. Meanwhile, work goes on through A.
+        with pytest.raises(websockets.ConnectionClosed):
+            async with asyncio.timeout(5):
+                while True:
+                    await ws.recv()
+        await asyncio.to_thread(post, a, "/director/announce", cookie, text="While B was down")
+        with companion(*args, env=SECRET, port=port_b) as b:
+            ws = await websockets.connect(b.replace("http", "ws") + "/live")  # the page reconnects
+            await ws.recv()
+            snapshot = await ws.recv()
+            assert "First" in snapshot and "While B was down" in snapshot
+            await ws.close()
