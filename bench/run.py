@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import groups
+from bench import fanout, groups
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     if args.quick:
         results.append(groups.run([50, 200], repeats=2))
+        results.append(fanout.run([20], repeats=1))
     else:
         results.append(groups.run([200, 2000, 10000], repeats=7))
+        results.append(fanout.run([500, 2000, 5000], repeats=3))
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",

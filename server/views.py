@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -459,11 +460,17 @@ async def clock_next(request: Request) -> Response:
     nxt = svc.schedule.next(svc.clock.now())
     if nxt is None:
         return _flash(request, "Nothing more on the agenda.", True, 422)
+    form = await request.form()
     try:
-        svc.jump_clock(nxt.start)
-    except DomainError as e:
+        # A lead lets a rehearsal watch the change happen: "10 s before the next item".
+        lead = _int(form, "lead", "Lead") if form.get("lead") else 0
+        if not 0 <= lead <= 600:
+            raise ValueError("Lead must be 0 to 600 seconds.")
+        svc.jump_clock(nxt.start - timedelta(seconds=lead))
+    except (DomainError, ValueError) as e:
         return _flash(request, str(e), True, 422)
-    return _flash(request, f"Clock moved to the start of “{nxt.item.title}”.")
+    before = f"{lead} s before" if lead else "the start of"
+    return _flash(request, f"Clock moved to {before} “{nxt.item.title}”.")
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -498,6 +505,7 @@ async def healthz(request: Request) -> Response:
         "seq": svc.state.seq,
         "clock": svc.clock.describe(),
         "now": utc_z(svc.clock.now()),
+        "now_epoch": svc.clock.now().timestamp(),
         "connections": len(svc.hub.connections),
         "people": len(svc.state.people.by_id),
         "online": sum(1 for p in svc.state.people.by_id.values() if p.online),

@@ -34,7 +34,7 @@ AGENDA = "agenda"
 DIRECTOR = "director"
 PRESENCE = "presence:"  # + adult, pediatric or all
 # Partials of the agenda audience, one template each; their root ids are stable.
-AGENDA_PARTIALS = ("_status.html", "_now.html", "_next.html", "_schedule.html")
+AGENDA_PARTIALS = ("_status.html", "_now.html", "_next.html")
 
 # One template per role's view of a role-play; only the SP and facilitator ones hold the script.
 ROLEPLAY_TEMPLATES = {
@@ -111,7 +111,14 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
     state = service.state
     if audience == AGENDA:
         v = service.agenda_view()
-        return {t: r(t, v=v, oob=oob, store_ok=service.store_ok) for t in AGENDA_PARTIALS}
+        out = {t: r(t, v=v, oob=oob, store_ok=service.store_ok) for t in AGENDA_PARTIALS}
+        if oob:
+            # Each day is pushed on its own: at a boundary only the day that changed goes out.
+            for day in v.days:
+                out[f"_day.html#{day.number}"] = r("_day.html", v=v, day=day, oob=True)
+        else:
+            out["_schedule.html"] = r("_schedule.html", v=v, oob=False)
+        return out
     if audience.startswith(NEWS):
         who = audience.removeprefix(NEWS)
         v = service.agenda_view()

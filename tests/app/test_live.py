@@ -20,7 +20,7 @@ def test_first_message_is_the_clock_then_a_full_snapshot(client):
         clock = json.loads(ws.receive_text())
         assert clock["type"] == "clock" and clock["speed"] == 1.0
         snap = ws.receive_text()
-        for root in ('id="now"', 'id="next"', 'id="schedule"', 'id="announcements"'):
+        for root in ('id="now"', 'id="next"', 'id="day-1"', 'id="day-3"', 'id="announcements"'):
             assert root in snap
         assert 'hx-swap-oob="true"' in snap
         assert "The course has not started yet" in snap
@@ -96,7 +96,7 @@ def test_director_delay_reaches_every_page(tmp_path):
             ws.receive_text(), ws.receive_text()
             r = c.post("/director/delay", data={"minutes": "10"})
             assert r.status_code == 200 and "Delayed the running item by 10 minutes" in r.text
-            msg = read_until(ws, 'id="schedule"')
+            msg = read_until(ws, 'id="day-1"')
             assert "10 min late" in msg  # The Frame of Palliative Care now starts 10:40
             assert "10:40 AM" in msg
 

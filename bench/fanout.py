@@ -1,0 +1,246 @@
+"""Live fan-out: N signed-in learner pages, an agenda boundary crossed on the rehearsal clock.
+
+For each size, the load generator (this process) connects N learners to one `companion serve`
+worker and measures, for each, the delay from the boundary instant to receiving the partial that
+shows the new item. The same client code then measures a minimal `websockets` broadcast server
+sending a message of the same size to the same number of clients (bench/baseline_server.py).
+Server memory per connection is the growth of the server's RSS while the N pages connect,
+divided by N. Clients and servers share this machine's two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from server.auth import Signer
+from server.content import load_course
+from server.domain.agenda import build_schedule, utc_z
+from server.domain.people import person_id
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret"
+FIRST = build_schedule(load_course()).items[0]  # Day 1, 10:00 ET: the boundary we cross
+NEEDLE = "Welcome to the Core Principles"
+DISCIPLINES = ["physician", "nurse", "social_worker", "chaplain", "pharmacist"]
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def roster(n: int, folder: Path) -> Path:
+    lines = ["name,email,role,discipline,track", "Director,director@bench.org,director,other,both"]
+    for i in range(n):
+        track = "adult" if i % 3 else "pediatric"
+        lines.append(f"Learner {i},l{i}@bench.org,learner,{DISCIPLINES[i % 5]},{track}")
+    path = folder / "roster.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextlib.contextmanager
+def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            return
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+async def connect_all(url: str, headers: list[dict[str, str] | None]) -> list[Any]:
+    """Open every page, in batches so the accept queue is not flooded."""
+    conns: list[Any] = []
+    for i in range(0, len(headers), 200):
+        batch = headers[i : i + 200]
+        conns += await asyncio.gather(*(
+            websockets.connect(url, additional_headers=h, max_size=2**22, ping_interval=None,
+                               open_timeout=60)
+            for h in batch
+        ))
+    return conns
+
+
+SIZES: list[int] = []  # bytes of the boundary message, as received
+
+
+async def first_containing(ws: Any, needle: str, deadline: float) -> float:
+    """The wall-clock time at which `ws` received a message containing `needle`."""
+    while True:
+        msg = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.time()))
+        if needle in msg:
+            SIZES.append(len(msg.encode()))
+            return time.time()
+
+
+async def drain(ws: Any, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout=seconds)
+
+
+async def run_companion(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        store = f"sqlite:///{folder / 'log.db'}"
+        env = {"COMPANION_SECRET": SECRET}
+        subprocess.run([sys.executable, "-m", "server.cli", "roster", "import",
+                        str(roster(n, folder)), "--store", store],
+                       cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+        port = free_port()
+        # Far from the boundary while pages connect; then the clock is moved to just before it.
+        start = utc_z(FIRST.start - timedelta_seconds(3600))
+        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
+               "--rehearsal-start", start]
+        with process(cmd, env) as proc:
+            base = f"http://127.0.0.1:{port}"
+            wait_http(base)
+            rss0 = rss_kib(proc.pid)
+            signer = Signer(SECRET)
+            cookies = [signer.session_value(person_id(f"l{i}@bench.org")) for i in range(n)]
+            headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
+            conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)
+            await asyncio.gather(*(drain(c, 1.0) for c in conns))
+            rss1 = rss_kib(proc.pid)
+            # Move the rehearsal clock to 3 s before the boundary (as the director would).
+            director = signer.session_value(person_id("director@bench.org"))
+            req = urllib.request.Request(base + "/director/clock/next", method="POST",
+                                         data=b"lead=3",
+                                         headers={"Cookie": f"companion_session={director}"})
+            urllib.request.urlopen(req).read()
+            # The jump itself pushes the present to every page; let that burst pass.
+            await asyncio.gather(*(drain(c, 1.0) for c in conns))
+            health = json.loads(urllib.request.urlopen(base + "/healthz").read())
+            offset = health["now_epoch"] - time.time()  # course time minus wall time
+            boundary = FIRST.start.timestamp() - offset
+            deadline = boundary + 30
+            got = await asyncio.gather(*(first_containing(c, NEEDLE, deadline) for c in conns),
+                                       return_exceptions=True)
+            delays = [(t - boundary) * 1000 for t in got if isinstance(t, float)]
+            await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    return summary(delays, n, (rss1 - rss0) / n)
+
+
+def timedelta_seconds(s: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=s)
+
+
+def summary(delays: list[float], n: int, kib_per_conn: float) -> dict[str, float]:
+    if not delays:
+        return {"received": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan"),
+                "kib": kib_per_conn}
+    return {
+        "received": len(delays) / n,
+        "p50": statistics.median(delays),
+        "p99": percentile(delays, 99),
+        "max": max(delays),
+        "kib": kib_per_conn,
+    }
+
+
+async def run_baseline(n: int, size: int) -> dict[str, float]:
+    port = free_port()
+    with process([sys.executable, "-m", "bench.baseline_server", str(port)]) as proc:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "ready"
+        rss0 = rss_kib(proc.pid)
+        conns = await connect_all(f"ws://127.0.0.1:{port}/", [None] * n)
+        rss1 = rss_kib(proc.pid)
+        at = time.time() + 2.0
+        async with websockets.connect(f"ws://127.0.0.1:{port}/control") as control:
+            await control.send(json.dumps({"at": at, "bytes": size}))
+            got = await asyncio.gather(*(first_containing(c, "x", at + 30) for c in conns),
+                                       return_exceptions=True)
+            await control.recv()
+        delays = [(t - at) * 1000 for t in got if isinstance(t, float)]
+        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
+    return summary(delays, n, (rss1 - rss0) / n)
+
+
+def run(sizes: list[int], repeats: int) -> dict[str, Any]:
+    raise_fd_limit()
+    rows = []
+    for n in sizes:
+        SIZES.clear()
+        ours = [asyncio.run(run_companion(n)) for _ in range(repeats)]
+        size = int(statistics.median(SIZES)) if SIZES else 1000  # the same bytes, for fairness
+        base = [asyncio.run(run_baseline(n, size)) for _ in range(repeats)]
+        med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
+        p99, bp99 = med(ours, "p99"), med(base, "p99")
+        rows.append({
+            "pages": n,
+            "message_bytes": size,
+            "p50_ms": round(med(ours, "p50"), 1),
+            "p99_ms": round(p99, 1),
+            "max_ms": round(med(ours, "max"), 1),
+            "received": f"{med(ours, 'received'):.0%}",
+            "KiB_per_page": round(med(ours, "kib"), 1),
+            "baseline_p50_ms": round(med(base, "p50"), 1),
+            "baseline_p99_ms": round(bp99, 1),
+            "p99_ratio": round(p99 / bp99, 2) if bp99 else float("nan"),
+        })
+    return {
+        "title": "Live fan-out at an agenda boundary",
+        "goal": ("p99 within 1.5× of the websockets baseline at every size, under 100 ms at 5,000, "
+                 "under 20 KiB per connection"),
+        "columns": list(rows[0]),
+        "rows": rows,
+        "notes": [__doc__.split("\n\n", 1)[1].strip().replace("\n", " "),
+                  f"Medians of {repeats} runs per size."],
+    }
