@@ -172,3 +172,13 @@ def test_health_and_agenda_endpoints(client):
     ics = client.get("/agenda.ics")
     assert ics.headers["content-type"].startswith("text/calendar")
     assert "TZID=America/New_York" in ics.text and "BEGIN:VTIMEZONE" in ics.text
+
+
+def test_pages_carry_security_headers_and_a_strict_csp(client):
+    r = client.get("/")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in r.text  # no inline scripts anywhere

@@ -29,6 +29,22 @@ def page(browser):
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # Anything the Content Security Policy blocks is a defect too.
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     yield pg
     ctx.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def wait_true(page, expression: str, timeout: float = 10.0) -> None:
+    """Wait until `expression` is true in the page. (Playwright's wait_for_function compiles the
+    expression inside the page, which our Content Security Policy rightly forbids; evaluate does
+    not.)"""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"still false after {timeout} s: {expression}")

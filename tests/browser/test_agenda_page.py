@@ -6,6 +6,7 @@ import pytest
 
 from server.content import load_course
 from server.domain.agenda import build_schedule, utc_z
+from tests.browser.conftest import wait_true
 from tests.servers import companion
 
 pytestmark = pytest.mark.browser
@@ -23,14 +24,9 @@ def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself
         assert "not started yet" in page.inner_text("#now")
         page.evaluate("window.__sameDocument = true")
         first = page.inner_text("#now .countdown")
-        page.wait_for_function(
-            f"document.querySelector('#now .countdown').textContent !== {first!r}", timeout=3000
-        )
+        wait_true(page, f"document.querySelector('#now .countdown').textContent !== {first!r}", 3.0)
         # At 10:00 ET the server pushes the new item; the page changes without a reload.
-        page.wait_for_function(
-            "document.querySelector('#now .now-title').textContent.includes('Welcome')",
-            timeout=10_000,
-        )
+        wait_true(page, "document.querySelector('#now .now-title').textContent.includes('Welcome')", 10.0)
         assert page.evaluate("window.__sameDocument") is True
         now_text = page.inner_text("#now")
         assert "10:00 AM" in now_text and "EDT" in now_text
@@ -38,8 +34,6 @@ def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself
         c1 = page.inner_text("#now .countdown")
         assert c1 in ("30:00", "29:59", "29:58")
         # The countdown ticks on (browsers may slow timers of a background page to once a second).
-        page.wait_for_function(
-            f"document.querySelector('#now .countdown').textContent !== {c1!r}", timeout=3000
-        )
+        wait_true(page, f"document.querySelector('#now .countdown').textContent !== {c1!r}", 3.0)
         assert page.inner_text("#now .countdown").startswith("29:")
         assert page.locator("#schedule li.current").inner_text().count("Welcome") == 1

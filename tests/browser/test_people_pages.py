@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.browser.conftest import wait_true
 from tests.servers import ROOT, companion
 
 pytestmark = pytest.mark.browser
@@ -45,18 +46,12 @@ def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_p
         assert "Priya Raman · learner" in page.inner_text(".topbar")
         assert page.locator("#presence").count() == 0  # learners do not see presence
 
-        staff.wait_for_function(
-            "document.querySelector('.person[data-person] .pname') && "
+        wait_true(staff, "document.querySelector('.person[data-person] .pname') && "
             "[...document.querySelectorAll('.person.online .pname')]"
-            ".some(e => e.textContent === 'Priya Raman')",
-            timeout=5000,
-        )
+            ".some(e => e.textContent === 'Priya Raman')", 5.0)
         learner_ctx.close()  # she closes her laptop
-        staff.wait_for_function(
-            "![...document.querySelectorAll('.person.online .pname')]"
-            ".some(e => e.textContent === 'Priya Raman')",
-            timeout=5000,
-        )
+        wait_true(staff, "![...document.querySelectorAll('.person.online .pname')]"
+            ".some(e => e.textContent === 'Priya Raman')", 5.0)
         staff_ctx.close()
 
 
@@ -74,10 +69,7 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
         page.wait_for_selector("#conn-status.conn-live")
         assert "Break" in page.inner_text("#where")
         page.evaluate("window.__sameDocument = true")
-        page.wait_for_function(
-            "document.querySelector('#where .where-label').textContent.includes('Pediatric session')",
-            timeout=10_000,
-        )
+        wait_true(page, "document.querySelector('#where .where-label').textContent.includes('Pediatric session')", 10.0)
         assert page.evaluate("window.__sameDocument") is True
         assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text("#where")
         ctx.close()
