@@ -126,8 +126,8 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         host=args.host,
         port=args.port,
         ws_max_size=64 * 1024,
-        ws_ping_interval=15,
-        ws_ping_timeout=15,
+        ws_ping_interval=PING_SECONDS,
+        ws_ping_timeout=PING_SECONDS,
         log_level="warning",
         lifespan="on",
     )
@@ -174,8 +174,8 @@ def _serve_workers(
         host=args.host,
         port=args.port,
         ws_max_size=64 * 1024,
-        ws_ping_interval=15,
-        ws_ping_timeout=15,
+        ws_ping_interval=PING_SECONDS,
+        ws_ping_timeout=PING_SECONDS,
         log_level="warning",
     )
     return 0
@@ -217,6 +217,9 @@ def _clock(args: argparse.Namespace) -> Clock:
 
 
 DEFAULT_STORE = "sqlite:///data/companion.db"
+# Pages are pinged this often; one that does not answer within as long again has gone (a closed
+# laptop, a dropped network) and its leave is recorded.
+PING_SECONDS = float(os.environ.get("COMPANION_WS_PING", "15"))
 
 
 def _store_url(args: argparse.Namespace) -> str:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -25,6 +26,29 @@ from server.store import StoreError
 log = logging.getLogger("companion.live")
 
 MAX_MESSAGE = 16 * 1024
+RATE = 20.0  # messages per second a page may send, sustained
+BURST = 40.0  # and in a burst
+
+
+class RateLimit:
+    """A token bucket per connection: a page that floods the socket is told to slow down and its
+    excess messages are dropped, so it cannot crowd out anyone else."""
+
+    def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.last = time.monotonic()
+        self.dropped = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.dropped += 1
+        return False
 
 
 def same_origin(origin: str | None, host: str | None) -> bool:
@@ -64,9 +88,14 @@ async def live(ws: WebSocket) -> None:
     writer = asyncio.create_task(conn.run())
     if actor is not None:
         await _presence(service, Connect(conn_id), actor)
+    limit = RateLimit()
     try:
         while True:
             text = await ws.receive_text()
+            if not limit.allow():
+                if limit.dropped == 1 or limit.dropped % 100 == 0:
+                    conn.offer(error("Too many messages from this page; some were ignored."))
+                continue
             reply = handle(service, text)
             if reply:
                 conn.offer(reply)

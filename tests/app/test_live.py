@@ -182,3 +182,18 @@ def test_pages_carry_security_headers_and_a_strict_csp(client):
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "<script>" not in r.text  # no inline scripts anywhere
+
+
+def test_a_page_that_floods_the_socket_is_slowed_and_stays_connected(client):
+    with client.websocket_connect("/live") as ws:
+        ws.receive_text(), ws.receive_text()
+        for n in range(120):
+            ws.send_text(json.dumps({"type": "clock", "t0": n}))
+        replies = [json.loads(ws.receive_text()) for _ in range(41)]
+        answered = [r for r in replies if r["type"] == "clock"]
+        errors = [r for r in replies if r["type"] == "error"]
+        assert 35 <= len(answered) <= 41  # the burst allowance, then the rest is dropped
+        assert errors and "Too many messages" in errors[0]["message"]
+        time.sleep(1.0)  # the bucket refills
+        ws.send_text(json.dumps({"type": "clock", "t0": 999}))
+        assert json.loads(read_until(ws, '"t0": 999'))["t0"] == 999
