@@ -133,19 +133,28 @@ async def drain(ws: Any, seconds: float) -> None:
             await asyncio.wait_for(ws.recv(), timeout=seconds)
 
 
-async def run_companion(n: int) -> dict[str, float]:
+async def run_companion(
+    n: int, store_url: str | None = None, workers: int = 1, lead: float = 0.0
+) -> dict[str, float]:
+    """One run. With `lead`, the server starts `lead` seconds before the boundary and the clock
+    is left alone (several workers each keep their own clock, started together); without, it
+    starts an hour before and the director moves it to 3 s before once every page is open."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        store = f"sqlite:///{folder / 'log.db'}"
+        store = store_url or f"sqlite:///{folder / 'log.db'}"
+        if store_url:
+            import redis
+
+            redis.Redis.from_url(store_url).flushdb()
         env = {"COMPANION_SECRET": SECRET}
         subprocess.run([sys.executable, "-m", "server.cli", "roster", "import",
                         str(roster(n, folder)), "--store", store],
                        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
         port = free_port()
         # Far from the boundary while pages connect; then the clock is moved to just before it.
-        start = utc_z(FIRST.start - timedelta_seconds(3600))
+        start = utc_z(FIRST.start - timedelta_seconds(lead or 3600))
         cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
-               "--rehearsal-start", start]
+               "--rehearsal-start", start, "--workers", str(workers)]
         with process(cmd, env) as proc:
             base = f"http://127.0.0.1:{port}"
             wait_http(base)
@@ -158,14 +167,18 @@ async def run_companion(n: int) -> dict[str, float]:
             rss1 = rss_kib(proc.pid)
             # Move the rehearsal clock to 3 s before the boundary (as the director would).
             director = signer.session_value(person_id("director@bench.org"))
-            req = urllib.request.Request(base + "/director/clock/next", method="POST",
-                                         data=b"lead=3",
-                                         headers={"Cookie": f"companion_session={director}"})
-            urllib.request.urlopen(req).read()
-            # The jump itself pushes the present to every page; let that burst pass.
-            await asyncio.gather(*(drain(c, 1.0) for c in conns))
+            if not lead:
+                req = urllib.request.Request(base + "/director/clock/next", method="POST",
+                                             data=b"lead=3",
+                                             headers={"Cookie": f"companion_session={director}"})
+                urllib.request.urlopen(req).read()
+                # The jump itself pushes the present to every page; let that burst pass.
+                await asyncio.gather(*(drain(c, 1.0) for c in conns))
+            t0 = time.time()
             health = json.loads(urllib.request.urlopen(base + "/healthz").read())
-            offset = health["now_epoch"] - time.time()  # course time minus wall time
+            offset = health["now_epoch"] - (t0 + time.time()) / 2  # course minus wall time
+            if lead and FIRST.start.timestamp() - offset < time.time():
+                raise RuntimeError(f"{n} pages took longer than the {lead} s lead to connect")
             boundary = FIRST.start.timestamp() - offset
             deadline = boundary + 30
             got = await asyncio.gather(*(first_containing(c, NEEDLE, deadline) for c in conns),
@@ -211,6 +224,35 @@ async def run_baseline(n: int, size: int) -> dict[str, float]:
         delays = [(t - at) * 1000 for t in got if isinstance(t, float)]
         await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
     return summary(delays, n, (rss1 - rss0) / n)
+
+
+def run_workers(n: int, repeats: int) -> dict[str, Any]:
+    """The same boundary with one worker and with two, both on one Redis."""
+    from tests.redis_server import redis_server
+
+    raise_fd_limit()
+    lead = 10.0 + n / 200  # long enough for every page to connect first
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
+        for workers in (1, 2):
+            runs = [asyncio.run(run_companion(n, url, workers, lead)) for _ in range(repeats)]
+            rows.append({
+                "workers": workers,
+                "pages": n,
+                "p50_ms": round(statistics.median(r["p50"] for r in runs), 1),
+                "p99_ms": round(statistics.median(r["p99"] for r in runs), 1),
+                "max_ms": round(statistics.median(r["max"] for r in runs), 1),
+                "received": f"{statistics.median(r['received'] for r in runs):.0%}",
+            })
+    return {
+        "title": "Scale-out: one worker versus two over Redis",
+        "goal": "every page receives the boundary; delivery no slower with two workers",
+        "columns": list(rows[0]),
+        "rows": rows,
+        "notes": [f"Same boundary, same load generator, Redis store for both; medians of {repeats} "
+                  "runs. On this 2-core machine the load generator shares the cores with both "
+                  "workers, so a second worker can only help as far as a core is free."],
+    }
 
 
 def run(sizes: list[int], repeats: int) -> dict[str, Any]:

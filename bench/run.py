@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         results.append(groups.run([50, 200], repeats=2))
         results.append(fanout.run([20], repeats=1))
+        results.append(fanout.run_workers(20, repeats=1))
     else:
         results.append(groups.run([200, 2000, 10000], repeats=7))
         results.append(fanout.run([500, 2000, 5000], repeats=3))
+        results.append(fanout.run_workers(2000, repeats=3))
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",
