@@ -1,0 +1,73 @@
+"""Every role's page, checked with axe-core in Debian's Chromium: no serious or critical
+accessibility violations."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, companion
+
+pytestmark = pytest.mark.browser
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
+ENV = {"COMPANION_SECRET": "a11y-test"}
+
+
+def cli(*args):
+    r = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True,
+                       text=True, env={**os.environ, **ENV}, cwd=ROOT)
+    assert r.returncode == 0, r.stderr + r.stdout
+    return r.stdout
+
+
+def serious(page) -> list[str]:
+    # evaluate() runs through the DevTools protocol, which the page's CSP does not govern.
+    page.evaluate(AXE)
+    result = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))"
+    )
+    return list(result)
+
+
+def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(ROSTER), "--store", store)
+    # Day 2, 11:20 ET: the practice block, where every page shows the most.
+    with companion("--store", store, "--rehearsal-start", "2026-05-14T15:20:00Z", env=ENV) as url:
+        links = {x["email"]: x["link"] for x in
+                 json.loads(cli("links", "--json", "--store", store, "--base-url", url))}
+        ctx = browser.new_context()
+        director = ctx.new_page()
+        director.goto(links["director@example.org"])
+        director.wait_for_selector("#conn-status.conn-live")
+        director.click("#rooms button[type=submit]")
+        director.wait_for_selector(".tile")
+        ctx.close()
+        pages = {
+            "public agenda": url + "/",
+            "director": links["director@example.org"],
+            "facilitator": links["dana.whitcombe@example.org"],
+            "SP actor": links["june.castillo@example.org"],
+            "learner": links["priya.raman@example.org"],
+            "my credit": None,
+        }
+        found = {}
+        for name, link in pages.items():
+            c = browser.new_context()
+            page = c.new_page()
+            if link is None:  # the learner's attendance and credit page
+                page.goto(links["priya.raman@example.org"])
+                page.goto(url + "/me")
+            else:
+                page.goto(link)
+                page.wait_for_selector("#conn-status.conn-live")
+            found[name] = serious(page)
+            c.close()
+        assert found == {name: [] for name in pages}
