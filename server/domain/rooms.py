@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from server.domain.agenda import Kind, Schedule, ScheduledItem
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
 from server.domain.groups import Member, Settings, Staff, assign
 from server.domain.people import PeopleState, Person, Track
@@ -259,7 +259,7 @@ def decide_rooms(
     if isinstance(command, ChooseTrack):
         p = people.get(actor.id)
         if p is None or p.role is not Role.LEARNER:
-            raise DomainError("Only a learner chooses a track.")
+            raise PermissionDenied("Only a learner chooses a track.")
         if p.reg.track is not Track.BOTH:
             raise DomainError(f"You are registered for the {p.reg.track.value} track only.")
         if command.track not in (Track.ADULT.value, Track.PEDIATRIC.value):
@@ -303,7 +303,7 @@ def decide_rooms(
     if isinstance(command, RequestHelp):
         p = people.get(actor.id)
         if p is None or p.role not in (Role.LEARNER, Role.SP):
-            raise DomainError("Help calls come from learners and SP actors.")
+            raise PermissionDenied("Help calls come from learners and SP actors.")
         note = " ".join(command.note.split())
         if len(note) > MAX_HELP_NOTE:
             raise DomainError(f"Keep the note under {MAX_HELP_NOTE} characters.")

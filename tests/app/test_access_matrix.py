@@ -1,0 +1,102 @@
+"""Access control, the whole matrix: every role against every command over HTTP, and against
+every live view over the WebSocket."""
+
+from datetime import timedelta
+
+import pytest
+
+from server.domain.people import person_id
+from tests.app.conftest import make_client, session
+from tests.app.test_breakouts_app import ROSTER
+
+WHO = {
+    "learner": "l1@example.org",
+    "sp": "sam@example.org",
+    "facilitator": "ada@example.org",
+    "director": "director@example.org",
+}
+DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)
+
+
+@pytest.fixture
+def course(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
+                     roster_text=ROSTER) as c:
+        r = c.post("/director/groups/assign", data={"seed": "1", "min_size": "1",
+                                                    "max_size": "2", "teams": "together"},
+                   headers=session(c, WHO["director"]))
+        assert r.status_code == 200
+        yield c
+
+
+def commands(c):
+    """(path, form, roles allowed) for every command a page can send."""
+    svc = c.app.state.service
+    l2 = person_id("l2@example.org")
+    group = svc.state.rooms.group_of(person_id(WHO["learner"]))
+    other = next(n for n, g in svc.state.rooms.groups.items() if g.track == "adult")
+    case = next(s for s in svc.library.values() if s.track == "adult")
+    only_director = {"director"}
+    return [
+        ("/director/delay", {"minutes": "1"}, only_director),
+        ("/director/announce", {"text": "hello"}, only_director),
+        ("/director/groups/assign", {"seed": "1", "min_size": "1", "max_size": "2"},
+         only_director),
+        ("/director/groups/move", {"person": l2, "group": other}, only_director),
+        ("/director/groups/rebalance", {}, only_director),
+        (f"/director/groups/lock/{l2}", {"locked": "1"}, only_director),
+        (f"/director/people/{l2}/reissue", {}, only_director),
+        (f"/director/people/{l2}/evaluation", {}, only_director),
+        (f"/director/people/{person_id('l4@example.org')}/revoke", {}, only_director),
+        ("/director/clock/next", {}, only_director),
+        ("/me/claim", {"credits": "0.25"}, {"learner"}),
+        ("/me/track", {"track": "adult"}, {"learner"}),
+        ("/help", {"note": "x"}, {"learner", "sp"}),
+        (f"/rp/{group.name}/start", {"scenario": case.id}, {"facilitator", "director"}),
+    ]
+
+
+def test_every_role_against_every_command_over_http(course):
+    c = course
+    rows = commands(c)
+    for path, form, allowed in rows:
+        r = c.post(path, data=form)  # nobody signed in
+        assert r.status_code == 403, ("anonymous", path)
+        for role, email in WHO.items():
+            if role == "facilitator" and path.startswith("/rp/"):
+                continue  # whether Ada facilitates that group is covered by the domain tests
+            r = c.post(path, data=form, headers=session(c, email))
+            if role in allowed:
+                assert r.status_code != 403, (role, path, r.text)
+            else:
+                assert r.status_code == 403, (role, path, r.status_code, r.text)
+
+
+# The live views each role's page follows: the root ids that may, and may not, reach it.
+VIEWS = {
+    None: ({"now", "next", "day-1", "announcements"},
+           {"presence", "people", "rooms", "help", "where", "rp-"}),
+    "learner": ({"now", "where", "rp-"}, {"presence", "people", "rooms", "help", "teleprompter"}),
+    "sp": ({"now", "room-", "teleprompter"}, {"presence", "people", "rooms", "where"}),
+    "facilitator": ({"now", "presence", "help", "room-", "rp-facilitator"},
+                    {"people", "rooms", "teleprompter"}),
+    "director": ({"now", "people", "rooms", "help"}, {"presence", "teleprompter", "where"}),
+}
+
+
+@pytest.mark.parametrize("role", list(VIEWS))
+def test_every_role_sees_its_views_and_only_those_over_the_socket(course, role):
+    c = course
+    headers = session(c, WHO[role]) if role else {}
+    must, never = VIEWS[role]
+    with c.websocket_connect("/live", headers=headers) as ws:
+        ws.receive_text()
+        snapshot = ws.receive_text()
+    for key in must:
+        marker = "teleprompter" if key == "teleprompter" else f'id="{key}'
+        if key == "rp-facilitator":
+            marker = "rp-facilitator"
+        assert marker in snapshot, (role, key)
+    for key in never:
+        marker = "teleprompter" if key == "teleprompter" else f'id="{key}'
+        assert marker not in snapshot, (role, key)
