@@ -37,6 +37,7 @@ from server.domain.rooms import (
 from server.live.audiences import audiences_for, render_audience
 from server.live.endpoint import live
 from server.live.render import STATIC
+from server.live.rooms_view import slug
 from server.sessions import person_for, session_actor
 from server.store import StoreError
 
@@ -443,7 +444,7 @@ ROLEPLAY_DONE = {
 async def roleplay_action(request: Request) -> Response:
     group = request.path_params["group"]
     action = request.path_params["action"]
-    dom = "".join(c if c.isalnum() else "-" for c in group.lower())
+    dom = slug(group)
     return await _command(
         request,
         lambda f: _roleplay_command(request, group, action, f),

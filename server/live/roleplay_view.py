@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from server.domain.course_state import CourseState
 from server.domain.people import Person
 from server.domain.roleplay import Phase, Roleplay, Turn, suggest_next
+from server.live.rooms_view import slug
 from server.scenarios import Beat, CueLevel, Scenario
 
 INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}
@@ -94,7 +95,7 @@ def build_roleplay_view(
         per[turn.learner] = per.get(turn.learner, 0.0) + turn.seconds_used(now)
     return RoleplayView(
         group=group,
-        dom="".join(c if c.isalnum() else "-" for c in group.lower()),
+        dom=slug(group),
         rp=rp,
         scenario=scenario,
         hot_seat=people.get(rp.hot_seat) if rp.hot_seat else None,

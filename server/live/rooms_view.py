@@ -8,7 +8,7 @@ from datetime import datetime
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
 from server.domain.people import Person
-from server.domain.rooms import GroupInfo, HelpCall, Place, place_of
+from server.domain.rooms import GroupInfo, HelpCall, Place, learner_track, place_of
 
 PLACE = "place:"  # + a group's room key ("group:Adult 1") or a track ("track:adult")
 ROOM = "room:"  # + group name: that group's roster for its staff
@@ -40,8 +40,6 @@ def place_key(state: CourseState, pid: str) -> str:
     if g is not None:
         return f"{PLACE}group:{g.name}"
     p = state.people.get(pid)
-    from server.domain.rooms import learner_track
-
     track = learner_track(state.rooms, p) if p else "adult"
     return f"{PLACE}track:{track}"
 
@@ -125,8 +123,6 @@ class HelpView:
 
 
 def build_help(state: CourseState, track: str) -> HelpView:
-    from server.domain.rooms import learner_track
-
     people = state.people
     out = []
     for h in state.rooms.open_help():
