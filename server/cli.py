@@ -343,13 +343,22 @@ def cmd_groups_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios_check(args: argparse.Namespace) -> int:
+    from server.instruments import INSTRUMENTS, load_instrument, load_instruments
     from server.scenarios import ROLEPLAYS, load_library, load_scenario
 
     path = Path(args.path) if args.path else ROLEPLAYS
+    is_instrument = INSTRUMENTS.name in path.resolve().parts
     if path.is_file():
-        s = load_scenario(path)
-        print(f"{path}: ok ({s.title})")
+        thing = load_instrument(path) if is_instrument else load_scenario(path)
+        print(f"{path}: ok ({thing.title})")
         return 0
+    if not args.path or is_instrument:
+        found = load_instruments(INSTRUMENTS if not args.path else path)
+        for inst in found.values():
+            print(f"ok  instrument {inst.id:32} {len(inst.items)} items")
+        print(f"{len(found)} instruments valid in {INSTRUMENTS if not args.path else path}")
+        if is_instrument:
+            return 0
     cases = load_library(path)
     for s in sorted(cases.values(), key=lambda s: (s.track, s.skill.value, s.id)):
         print(f"ok  {s.track:9} {s.skill.value:45} {s.id}")
@@ -450,8 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("scenarios", help="the role-play case library")
     scsub = sc.add_subparsers(dest="scenarios_command", required=True)
-    scc = scsub.add_parser("check", help="validate a case file or a folder of cases")
-    scc.add_argument("path", nargs="?", help="file or folder (default scenarios/roleplays)")
+    scc = scsub.add_parser("check", help="validate cases and instruments (a file or a folder)")
+    scc.add_argument("path", nargs="?",
+                     help="file or folder (default: scenarios/roleplays and scenarios/instruments)")
     scc.set_defaults(func=cmd_scenarios_check)
 
     ex = sub.add_parser("export", help="attendance or credits for the accreditor")

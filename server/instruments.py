@@ -1,0 +1,107 @@
+"""Feedback instruments as data: one YAML file per instrument in scenarios/instruments/.
+
+Each item is one of four kinds: `observed` (observed / partly / not observed / not applicable),
+`scale` (1-5 with labelled anchors), `quote` (words said, with the moment), `text` (free text).
+Validated strictly like the role-play cases; every error names file, field and line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from server.content import SCENARIOS
+from server.yamlfile import ContentError, Problem, load_yaml, validate
+
+INSTRUMENTS = SCENARIOS / "instruments"
+
+Line = Annotated[str, Field(min_length=1, max_length=500)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class ItemKind(StrEnum):
+    OBSERVED = "observed"
+    SCALE = "scale"
+    QUOTE = "quote"
+    TEXT = "text"
+
+
+OBSERVED_CHOICES = ("observed", "partly", "not_observed", "not_applicable")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Item(_Strict):
+    id: Slug
+    kind: ItemKind
+    prompt: Line
+    help: Line | None = None
+    anchors: dict[int, Line] | None = None  # for `scale`: labels for some of 1-5
+
+    @model_validator(mode="after")
+    def _anchors_only_on_scales(self) -> Item:
+        if self.kind is ItemKind.SCALE:
+            if not self.anchors or not set(self.anchors) <= {1, 2, 3, 4, 5}:
+                raise ValueError("a scale item needs anchors for values among 1-5")
+        elif self.anchors is not None:
+            raise ValueError(f"only scale items have anchors, not {self.kind.value} items")
+        return self
+
+
+class Section(_Strict):
+    title: Line
+    items: list[Item] = Field(min_length=1)
+
+
+class Instrument(_Strict):
+    id: Slug
+    title: Line
+    purpose: Line
+    source: Annotated[str, Field(min_length=10, max_length=1000)]  # the published work it follows
+    sections: list[Section] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Instrument:
+        ids = [i.id for s in self.sections for i in s.items]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"item ids must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def items(self) -> list[Item]:
+        return [i for s in self.sections for i in s.items]
+
+
+def load_instrument(path: Path) -> Instrument:
+    data, node = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(path, [Problem("", "expected a mapping of instrument fields", 1)])
+    inst = validate(Instrument, path, data, node)
+    if inst.id != path.stem:
+        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
+    return inst
+
+
+def load_instruments(folder: Path = INSTRUMENTS) -> dict[str, Instrument]:
+    """Every instrument in `folder`, by id; ContentError lists the problems of every file."""
+    found: dict[str, Instrument] = {}
+    errors: list[ContentError] = []
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ContentError(folder, [Problem("", "no instrument files (*.yaml) here")])
+    for f in files:
+        try:
+            inst = load_instrument(f)
+        except ContentError as e:
+            errors.append(e)
+            continue
+        found[inst.id] = inst
+    if errors:
+        raise ContentError(folder, [Problem("", str(e)) for e in errors])
+    return found
