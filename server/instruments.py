@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.content import SCENARIOS
-from server.yamlfile import ContentError, Problem, load_yaml, validate
+from server.yamlfile import load_entry, load_folder
 
 INSTRUMENTS = SCENARIOS / "instruments"
 
@@ -79,29 +79,9 @@ class Instrument(_Strict):
 
 
 def load_instrument(path: Path) -> Instrument:
-    data, node = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ContentError(path, [Problem("", "expected a mapping of instrument fields", 1)])
-    inst = validate(Instrument, path, data, node)
-    if inst.id != path.stem:
-        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
-    return inst
+    return load_entry(Instrument, path, "instrument")
 
 
 def load_instruments(folder: Path = INSTRUMENTS) -> dict[str, Instrument]:
     """Every instrument in `folder`, by id; ContentError lists the problems of every file."""
-    found: dict[str, Instrument] = {}
-    errors: list[ContentError] = []
-    files = sorted(folder.glob("*.yaml"))
-    if not files:
-        raise ContentError(folder, [Problem("", "no instrument files (*.yaml) here")])
-    for f in files:
-        try:
-            inst = load_instrument(f)
-        except ContentError as e:
-            errors.append(e)
-            continue
-        found[inst.id] = inst
-    if errors:
-        raise ContentError(folder, [Problem("", str(e)) for e in errors])
-    return found
+    return load_folder(folder, load_instrument, "instrument")

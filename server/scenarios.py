@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.content import SCENARIOS
-from server.yamlfile import ContentError, Problem, load_yaml, validate
+from server.yamlfile import load_entry, load_folder
 
 ROLEPLAYS = SCENARIOS / "roleplays"
 
@@ -141,29 +141,9 @@ class Scenario(_Strict):
 
 
 def load_scenario(path: Path) -> Scenario:
-    data, node = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ContentError(path, [Problem("", "expected a mapping of scenario fields", 1)])
-    scenario = validate(Scenario, path, data, node)
-    if scenario.id != path.stem:
-        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
-    return scenario
+    return load_entry(Scenario, path, "scenario")
 
 
 def load_library(folder: Path = ROLEPLAYS) -> dict[str, Scenario]:
     """Every case in `folder`, by id. Raises ContentError listing the problems of every file."""
-    cases: dict[str, Scenario] = {}
-    errors: list[ContentError] = []
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    if not files:
-        raise ContentError(folder, [Problem("", "no scenario files (*.yaml) here")])
-    for f in files:
-        try:
-            s = load_scenario(f)
-        except ContentError as e:
-            errors.append(e)
-            continue
-        cases[s.id] = s
-    if errors:
-        raise ContentError(folder, [Problem("", str(e)) for e in errors])
-    return cases
+    return load_folder(folder, load_scenario, "scenario")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -89,3 +89,34 @@ def validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> M
                 msg = "unknown field"
             problems.append(Problem(field_path(loc), msg, _line_of(node, loc)))
         raise ContentError(path, problems) from None
+
+
+def load_entry(model: type[M], path: Path, what: str) -> M:
+    """One content file holding one `model` whose `id` must equal the file name."""
+    data, node = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(path, [Problem("", f"expected a mapping of {what} fields", 1)])
+    entry = validate(model, path, data, node)
+    if getattr(entry, "id", None) != path.stem:
+        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
+    return entry
+
+
+def load_folder(folder: Path, load: Callable[[Path], M], what: str) -> dict[str, M]:
+    """Every *.yaml/*.yml entry in `folder`, by id. Raises ContentError listing the problems of
+    every broken file, not only the first."""
+    found: dict[str, M] = {}
+    errors: list[ContentError] = []
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise ContentError(folder, [Problem("", f"no {what} files (*.yaml) here")])
+    for f in files:
+        try:
+            entry = load(f)
+        except ContentError as e:
+            errors.append(e)
+            continue
+        found[str(getattr(entry, "id"))] = entry  # noqa: B009
+    if errors:
+        raise ContentError(folder, [Problem("", str(e)) for e in errors])
+    return found
