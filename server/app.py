@@ -21,6 +21,8 @@ from server.content import COURSE_FILE, load_course
 from server.course import CourseService
 from server.domain.agenda import Course
 from server.domain.people import Person
+from server.instruments import load_evaluations, load_instruments
+from server.reflect_views import routes as reflect_routes
 from server.scenarios import ROLEPLAYS, load_library
 from server.store import open_store
 from server.views import routes
@@ -111,6 +113,8 @@ class SecurityHeaders:
 def create_app(settings: Settings) -> Starlette:
     course = settings.course or load_course(settings.course_file)
     library = load_library(settings.scenarios_dir or ROLEPLAYS)  # refuse to start on a bad case
+    instruments = load_instruments()
+    evaluations = load_evaluations()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -118,6 +122,8 @@ def create_app(settings: Settings) -> Starlette:
         await store.open()
         service = CourseService(course, store, settings.clock)
         service.library = library
+        service.instruments = instruments
+        service.evaluations = evaluations
         await service.start()
         if settings.roster:
             await import_roster_file(service, Path(settings.roster))
@@ -141,7 +147,7 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse("Something went wrong on the server; please try again.", 500)
 
     return Starlette(
-        routes=routes,
+        routes=[*reflect_routes, *routes],
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(SameOriginPosts)],
         exception_handlers={500: server_error},

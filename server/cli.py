@@ -367,12 +367,22 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from server.exports import attendance_rows, credit_rows, render
+    from server import exports
 
     service = asyncio.run(_load(args))
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
-    make = attendance_rows if args.what == "attendance" else credit_rows
-    text = render(make(service.state, service.schedule, now), args.format)
+    state = service.state
+    if args.what == "attendance":
+        rows = exports.attendance_rows(state, service.schedule, now)
+    elif args.what == "credits":
+        rows = exports.credit_rows(state, service.schedule, now)
+    elif args.what == "feedback":
+        rows = exports.feedback_rows(state)
+    elif args.what == "reflections":
+        rows = exports.reflection_rows(state)
+    else:
+        rows = exports.evaluation_rows(state)
+    text = exports.render(rows, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"Wrote {args.what} to {args.output}")
@@ -460,12 +470,20 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scenarios", help="the role-play case library")
     scsub = sc.add_subparsers(dest="scenarios_command", required=True)
     scc = scsub.add_parser("check", help="validate cases and instruments (a file or a folder)")
-    scc.add_argument("path", nargs="?",
-                     help="file or folder (default: scenarios/roleplays and scenarios/instruments)")
+    scc.add_argument(
+        "path",
+        nargs="?",
+        help="file or folder (default: scenarios/roleplays and scenarios/instruments)",
+    )
     scc.set_defaults(func=cmd_scenarios_check)
 
-    ex = sub.add_parser("export", help="attendance or credits for the accreditor")
-    ex.add_argument("what", choices=["attendance", "credits"])
+    ex = sub.add_parser(
+        "export",
+        help="attendance or credits for the accreditor; feedback, shared reflections, evaluations",
+    )
+    ex.add_argument(
+        "what", choices=["attendance", "credits", "feedback", "reflections", "evaluations"]
+    )
     ex.add_argument("--format", choices=["csv", "json"], default="csv")
     ex.add_argument("--output", "-o", help="write to this file instead of standard output")
     ex.add_argument("--at", help="report as of this instant (default now)")

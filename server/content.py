@@ -43,6 +43,9 @@ class ItemModel(_Strict):
     kind: Kind
     faculty: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
     split_by_track: bool = False
+    prompts: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default=[], max_length=10
+    )
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -116,6 +119,7 @@ def course_from_model(m: CourseModel) -> Course:
             end=i.end,
             faculty=tuple(i.faculty),
             split_by_track=i.split_by_track,
+            prompts=tuple(i.prompts),
         )
         for d in m.days
         for n, i in enumerate(d.items, start=1)

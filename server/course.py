@@ -21,6 +21,7 @@ from server.domain.events import Event
 from server.domain.people import person_id
 from server.domain.people_rules import ResetPresence
 from server.domain.roles import CLI_ACTOR, Actor
+from server.instruments import Instrument
 from server.live import audiences
 from server.live.agenda_view import AgendaView, build_agenda_view
 from server.live.hub import Connection, Hub
@@ -56,6 +57,8 @@ class CourseService:
         self._refresh_scheduled = False
         self.boundaries_pushed = 0
         self.library: dict[str, Scenario] = {}  # role-play cases by id
+        self.instruments: dict[str, Instrument] = {}  # feedback forms by id
+        self.evaluations: dict[str, Instrument] = {}  # evaluation forms: daily, course
         self.store_ok = True  # False while the log cannot be reached: pages say so
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -111,7 +114,7 @@ class CourseService:
             return
         for e in fresh:
             self.state = apply(self.state, e)
-            self._dirty.update(audiences.touched(e.type))
+            self._dirty.update(audiences.touched_by(e))
             if e.type == "link.revoked":
                 self._kick(str(e.data["person"]))
             if e.type.startswith(audiences.REROUTING):

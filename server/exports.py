@@ -1,4 +1,6 @@
-"""What the director exports for the accreditor: attendance per item and credit per learner.
+"""What the director exports: attendance per item and credit per learner for the accreditor, and
+the feedback, shared reflections and evaluations collected. Private reflections are never
+exported: `reflection_rows` reads shared entries only.
 
 CSV cells that a spreadsheet would run as a formula (starting with = + - @ or a tab/CR) are
 prefixed with an apostrophe, so a name like "=HYPERLINK(…)" stays text.
@@ -74,6 +76,82 @@ def credit_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[d
                 "abp_moc_points": r.abp_points,
             }
         )
+    return rows
+
+
+def _who(state: CourseState, pid: str) -> tuple[str, str]:
+    p = state.people.get(pid)
+    return (p.reg.email, p.name) if p else ("", "")
+
+
+def feedback_rows(state: CourseState) -> list[dict[str, Any]]:
+    """One row per answer given about a role-play turn."""
+    rows = []
+    for (group, number), per_author in sorted(state.feedback.turns.items()):
+        turn = state.roleplays.of(group).turns[number - 1]
+        l_email, l_name = _who(state, turn.learner)
+        for f in per_author.values():
+            a_email, a_name = _who(state, f.author)
+            for item, value in f.answers.items():
+                rows.append(
+                    {
+                        "group": group,
+                        "turn": number,
+                        "case": turn.scenario or "",
+                        "learner_email": l_email,
+                        "learner_name": l_name,
+                        "goal": turn.goal,
+                        "released": (group, number) in state.feedback.released,
+                        "from_email": a_email,
+                        "from_name": a_name,
+                        "from_capacity": f.capacity,
+                        "instrument": f.instrument,
+                        "item": item,
+                        "value": value,
+                        "moment": f.moments.get(item, ""),
+                        "submitted": utc_z(f.at),
+                    }
+                )
+    return rows
+
+
+def reflection_rows(state: CourseState) -> list[dict[str, Any]]:
+    """Shared reflections only: a private entry is its author's alone."""
+    rows = []
+    for r in state.feedback.reflections.values():
+        if not r.shared_with:
+            continue
+        email, name = _who(state, r.author)
+        rows.append(
+            {
+                "email": email,
+                "name": name,
+                "shared_with": r.shared_with,
+                "agenda_item": r.item,
+                "prompt": r.prompt,
+                "text": r.text,
+                "written": utc_z(r.at),
+            }
+        )
+    return rows
+
+
+def evaluation_rows(state: CourseState) -> list[dict[str, Any]]:
+    """One row per answer in each person's latest submission of each evaluation."""
+    rows = []
+    for (pid, form), ev in sorted(state.feedback.evaluations.items()):
+        email, name = _who(state, pid)
+        for item, value in ev.answers.items():
+            rows.append(
+                {
+                    "email": email,
+                    "name": name,
+                    "form": form,
+                    "item": item,
+                    "value": value,
+                    "submitted": utc_z(ev.at),
+                }
+            )
     return rows
 
 

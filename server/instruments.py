@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.content import SCENARIOS
-from server.yamlfile import load_entry, load_folder
+from server.yamlfile import ContentError, Problem, load_entry, load_folder
 
 INSTRUMENTS = SCENARIOS / "instruments"
 
@@ -85,3 +85,35 @@ def load_instrument(path: Path) -> Instrument:
 def load_instruments(folder: Path = INSTRUMENTS) -> dict[str, Instrument]:
     """Every instrument in `folder`, by id; ContentError lists the problems of every file."""
     return load_folder(folder, load_instrument, "instrument")
+
+
+EVALUATIONS = SCENARIOS / "evaluations"
+DAILY_FORM = "daily"
+COURSE_FORM = "course"
+
+# The instrument observers fill in for a case: the one of the case's first framework.
+FRAMEWORK_INSTRUMENT = {
+    "SPIKES": "spikes",
+    "REMAP": "remap",
+    "NURSE": "nurse",
+    "Serious Illness Conversation Guide": "serious-illness-guide",
+}
+
+
+def spec(instrument: Instrument) -> tuple[tuple[str, str], ...]:
+    """The form's shape as the domain checks it: (item id, kind) pairs."""
+    return tuple((i.id, i.kind.value) for i in instrument.items)
+
+
+def load_evaluations(folder: Path = EVALUATIONS) -> dict[str, Instrument]:
+    """The evaluation forms (same schema as instruments): `daily` and `course` are required."""
+    forms = load_folder(folder, load_instrument, "evaluation form")
+    missing = sorted({DAILY_FORM, COURSE_FORM} - set(forms))
+    if missing:
+        raise ContentError(folder, [Problem("", f"missing evaluation form(s): {missing}", 1)])
+    return forms
+
+
+def evaluation_form(forms: dict[str, Instrument], key: str) -> Instrument:
+    """The form for an evaluation key: `course`, or the daily form for `day-N`."""
+    return forms[COURSE_FORM if key == COURSE_FORM else DAILY_FORM]

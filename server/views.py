@@ -84,6 +84,7 @@ def _page(request: Request, template: str, status: int = 200, **extra: Any) -> H
         "me": me,
         "role_label": ROLE_LABELS[me.role] if me else None,
         "my_track": learner_track(svc.state.rooms, me) if me else None,
+        "tz": svc.schedule.tz,
     }
     html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)
@@ -376,9 +377,7 @@ async def import_roster(request: Request) -> Response:
         return _flash(request, "That file is not UTF-8 text; save it as CSV (UTF-8).", True, 422)
     roster = parse_roster(text)
     try:
-        events = await _service(request).execute(
-            ImportRoster(tuple(roster.registrations)), actor
-        )
+        events = await _service(request).execute(ImportRoster(tuple(roster.registrations)), actor)
     except StoreError as e:
         return _flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503)
     new = sum(1 for e in events if e.type == "person.registered")
@@ -474,6 +473,72 @@ async def clock_next(request: Request) -> Response:
     return _flash(request, f"Clock moved to {before} “{nxt.item.title}”.")
 
 
+# --- feedback, reflections, evaluations -------------------------------------------------------
+
+
+def _sid(form: FormData) -> str:
+    """The submission id the page made; a page without script gets a fresh one."""
+    import secrets
+
+    return str(form.get("sid") or "") or secrets.token_urlsafe(16)
+
+
+def _answers(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
+    """Answers (`a.<item>`) and the moments of quotes (`m.<item>`) from a posted form."""
+    answers = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("a.")}
+    moments = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("m.")}
+    return answers, moments
+
+
+def _turn(request: Request) -> tuple[str, int]:
+    raw = request.path_params["turn"]
+    if not str(raw).isdigit():
+        raise DomainError(f"Turn must be a number, not {raw!r}.")
+    return request.path_params["group"], int(raw)
+
+
+async def feedback_submit(request: Request) -> Response:
+    from server.domain.feedback import SubmitFeedback
+    from server.instruments import spec
+    from server.live.feedback_view import instrument_for
+
+    svc = _service(request)
+
+    def build(f: FormData) -> Command:
+        group, number = _turn(request)
+        turns = svc.state.roleplays.of(group).turns
+        played = turns[number - 1].scenario if 0 < number <= len(turns) else None
+        case = svc.library.get(played or "")
+        inst = instrument_for(case, svc.instruments)
+        answers, moments = _answers(f)
+        return SubmitFeedback(_sid(f), group, number, inst.id, spec(inst), answers, moments)
+
+    return await _command(request, build, lambda c: "Feedback saved.", flash_id="fb-result")
+
+
+async def feedback_release(request: Request) -> Response:
+    from server.domain.feedback import ReleaseFeedback
+
+    group, number = request.path_params["group"], request.path_params["turn"]
+    return await _command(
+        request,
+        lambda f: ReleaseFeedback(*_turn(request)),
+        lambda c: "Released: the learner sees their feedback now.",
+        flash_id=f"tally-result-{slug(group)}" if str(number).isdigit() else "",
+    )
+
+
+async def next_time(request: Request) -> Response:
+    from server.domain.feedback import WriteNextTime
+
+    return await _command(
+        request,
+        lambda f: WriteNextTime(_sid(f), *_turn(request), str(f.get("text", ""))),
+        lambda c: "Saved.",
+        flash_id="fb-result",
+    )
+
+
 # --- data ------------------------------------------------------------------------------------
 
 
@@ -534,6 +599,9 @@ routes = [
     Route("/me/track", choose_track, methods=["POST"]),
     Route("/help", request_help, methods=["POST"]),
     Route("/rp/{group}/{action}", roleplay_action, methods=["POST"]),
+    Route("/fb/{group}/{turn}", feedback_submit, methods=["POST"]),
+    Route("/fb/{group}/{turn}/release", feedback_release, methods=["POST"]),
+    Route("/fb/{group}/{turn}/next", next_time, methods=["POST"]),
     Route("/help/{help_id:int}/claim", claim_help, methods=["POST"]),
     Route("/help/{help_id:int}/resolve", resolve_help, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),

@@ -46,6 +46,7 @@ class AgendaItem:
     end: time
     faculty: tuple[str, ...] = ()
     split_by_track: bool = False
+    prompts: tuple[str, ...] = ()  # reflection prompts, for reflection items
 
     @property
     def credit_bearing(self) -> bool:

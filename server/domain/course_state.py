@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from server.domain import feedback as fb
 from server.domain import people_rules as pr
 from server.domain import roleplay as rp
 from server.domain import rooms as rr
@@ -44,6 +45,7 @@ class CourseState:
     people: PeopleState = field(default_factory=PeopleState)
     rooms: rr.RoomsState = field(default_factory=rr.RoomsState)
     roleplays: rp.RoleplaysState = field(default_factory=rp.RoleplaysState)
+    feedback: fb.FeedbackState = field(default_factory=fb.FeedbackState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -72,6 +74,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, rooms=rr.apply_rooms(state.rooms, event))
     if event.type in rp.EVENT_TYPES:
         return replace(state, roleplays=rp.apply_roleplays(state.roleplays, event))
+    if event.type in fb.EVENT_TYPES:
+        return replace(state, feedback=fb.apply_feedback(state.feedback, event))
     return state
 
 
@@ -98,7 +102,14 @@ class Announce:
     track: str | None = None  # everyone, or only the "adult" or "pediatric" track
 
 
-Command = DelayRunningItem | Announce | pr.PeopleCommand | rr.RoomsCommand | rp.RoleplayCommand
+Command = (
+    DelayRunningItem
+    | Announce
+    | pr.PeopleCommand
+    | rr.RoomsCommand
+    | rp.RoleplayCommand
+    | fb.FeedbackCommand
+)
 
 
 def decide(
@@ -143,6 +154,16 @@ def decide(
     if isinstance(command, rp.ROLEPLAY_COMMANDS):
         roleplay = state.roleplays.of(command.group)
         return rp.decide_roleplay(roleplay, state.rooms, command, actor, now)
+    if isinstance(command, fb.FEEDBACK_COMMANDS):
+        events = fb.decide_feedback(
+            state.feedback, state.rooms, state.roleplays, state.schedule(base), command, actor, now
+        )
+        # Someone whose course evaluation was already recorded is not recorded twice.
+        return [
+            e
+            for e in events
+            if not (e.type == "evaluation.completed" and actor.id in state.people.evaluated)
+        ]
     if isinstance(command, rr.ROOMS_COMMANDS):
         schedule = state.schedule(base)
         return rr.decide_rooms(state.rooms, state.people, schedule, command, actor, now)

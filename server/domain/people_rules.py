@@ -147,7 +147,7 @@ def decide_people(
             return []
         return [NewEvent("presence.reset", actor.id, now, {})]
     if isinstance(command, RecordEvaluation):
-        # Until the evaluation form itself is collected here, the director records its receipt.
+        # For an evaluation that reached the course another way (on paper, by email).
         require(actor, DIRECTOR_ONLY, "record a course evaluation")
         p = _person(people, command.person_id)
         if p.id in people.evaluated:
@@ -162,9 +162,7 @@ def decide_people(
         c = command.credits
         if c <= 0 or abs(c / CREDIT_STEP - round(c / CREDIT_STEP)) > 1e-9:
             raise DomainError(f"Claim credit in steps of {CREDIT_STEP:.2f}, not {c}.")
-        att = attendance(
-            people.intervals.get(p.id, ()), people.open_since.get(p.id), now, schedule
-        )
+        att = attendance(people.intervals.get(p.id, ()), people.open_since.get(p.id), now, schedule)
         if c > att.earned + 1e-9:
             raise DomainError(f"You may claim up to {att.earned:.2f} credits, not {c:.2f}.")
         return [NewEvent("credit.claimed", p.id, now, {"person": p.id, "credits": c})]

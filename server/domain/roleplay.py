@@ -49,6 +49,7 @@ class Turn:
     timeouts: int = 0
     rewinds: tuple[str, ...] = ()
     ended_at: datetime | None = None
+    scenario: str | None = None  # the case being played
 
     def seconds_used(self, now: datetime) -> float:
         extra = (now - self.running_since).total_seconds() if self.running_since else 0.0
@@ -388,7 +389,14 @@ def apply_roleplay(rp: Roleplay, e: Event) -> Roleplay:
         )
     if e.type == "turn.began":
         rp = _end_turn(rp, e.at)
-        turn = Turn(str(d["learner"]), str(d["goal"]), e.at, bool(d["tag_in"]), running_since=e.at)
+        turn = Turn(
+            str(d["learner"]),
+            str(d["goal"]),
+            e.at,
+            bool(d["tag_in"]),
+            running_since=e.at,
+            scenario=rp.scenario,
+        )
         return replace(
             rp, phase=Phase.RUNNING, beat=str(d["beat"]), turns=(*rp.turns, turn), timeout_by=None
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from server.domain.events import Event
 from server.domain.roles import Actor, Role
 from server.domain.rooms import learner_track
+from server.live.feedback_view import FB, TALLY, build_feedback_panel, build_tally
 from server.live.roleplay_view import build_roleplay_view
 from server.live.rooms_view import (
     HELP,
@@ -52,9 +54,9 @@ _TOUCHES = {
     "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS, RP, PLACE),
     "evaluation.": (DIRECTOR,),
     "credit.": (DIRECTOR,),
-    "groups.": (PLACE, ROOM, ROOMS, RP),
-    "member.": (PLACE, ROOM, ROOMS, RP),
-    "track.": (PLACE, ROOM, ROOMS, RP),
+    "groups.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
+    "member.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
+    "track.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
     "help.": (HELP, ROOM, ROOMS),
     "roleplay.": (RP, ROOMS),
     "turn.": (RP, ROOMS),
@@ -74,6 +76,20 @@ def touched(event_type: str) -> tuple[str, ...]:
     return ()
 
 
+def touched_by(e: Event) -> tuple[str, ...]:
+    """The audience keys (or key prefixes) an event can change: the static ones by type, and
+    for feedback the one group's panels and tallies, or only the author's own panel."""
+    static = touched(e.type)
+    group = e.data.get("group") if isinstance(e.data.get("group"), str) else None
+    if group is None:
+        return static
+    if e.type == "feedback.submitted":
+        return (f"{FB}{group}:{e.actor}", f"{TALLY}{group}")
+    if e.type.startswith(("feedback.", "nexttime.", "turn.", "roleplay.")):
+        return (*static, f"{FB}{group}:", f"{TALLY}{group}")
+    return static
+
+
 def staff_track(service: CourseService, pid: str) -> str:
     p = service.state.people.get(pid)
     track = p.reg.track.value if p else "all"
@@ -91,17 +107,20 @@ def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
         track = staff_track(service, actor.id)
         groups = state.rooms.staff_groups(actor.id)
         rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:facilitator" for g in groups]
+        rooms += [f"{FB}{g.name}:{actor.id}" for g in groups] + [TALLY + g.name for g in groups]
         return [AGENDA, NEWS + track, PRESENCE + track, HELP + track, *rooms]
     p = state.people.get(actor.id)
     if actor.role is Role.SP:
         groups = state.rooms.staff_groups(actor.id)
         rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:sp" for g in groups]
+        rooms += [f"{FB}{g.name}:{actor.id}" for g in groups]
         return [AGENDA, NEWS + staff_track(service, actor.id), *rooms]
     track = learner_track(state.rooms, p) if p else "all"
     own = [AGENDA, NEWS + track, place_key(state, actor.id)]
     group = state.rooms.group_of(actor.id)
     if group is not None:
         own.append(f"{RP}{group.name}:learner")
+        own.append(f"{FB}{group.name}:{actor.id}")
     return own
 
 
@@ -123,11 +142,15 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         who = audience.removeprefix(NEWS)
         v = service.agenda_view()
         shown = tuple(
-            a for a in reversed(state.announcements)
+            a
+            for a in reversed(state.announcements)
             if who == "director" or a.track is None or a.track == who
         )[:5]
-        return {"_announcements.html": r("_announcements.html", v=replace(v, announcements=shown),
-                                         oob=oob)}
+        return {
+            "_announcements.html": r(
+                "_announcements.html", v=replace(v, announcements=shown), oob=oob
+            )
+        }
     if audience.startswith(PRESENCE):
         pv = service.people_view(audience.removeprefix(PRESENCE))
         return {"_presence.html": r("_presence.html", pv=pv, oob=oob)}
@@ -141,14 +164,26 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         return {"_room.html": r("_room.html", room=room, oob=oob)} if room else {}
     if audience == ROOMS:
         learners = state.people.of_role(Role.LEARNER)
-        return {"_rooms.html": r("_rooms.html", rooms=build_rooms(state), learners=learners,
-                                 state=state, oob=oob)}
+        return {
+            "_rooms.html": r(
+                "_rooms.html", rooms=build_rooms(state), learners=learners, state=state, oob=oob
+            )
+        }
     if audience.startswith(RP):
         group, _, role = audience.removeprefix(RP).rpartition(":")
         view = build_roleplay_view(state, service.library, group, service.clock.now())
         if view is None or role not in ROLEPLAY_TEMPLATES:
             return {}
         return {ROLEPLAY_TEMPLATES[role]: r(ROLEPLAY_TEMPLATES[role], r=view, oob=oob)}
+    if audience.startswith(FB):
+        group, _, pid = audience.removeprefix(FB).rpartition(":")
+        panel = build_feedback_panel(state, service.library, service.instruments, group, pid)
+        return {"_fb_panel.html": r("_fb_panel.html", f=panel, oob=oob)} if panel else {}
+    if audience.startswith(TALLY):
+        tally = build_tally(
+            state, service.library, service.instruments, audience.removeprefix(TALLY)
+        )
+        return {"_fb_tally.html": r("_fb_tally.html", t=tally, oob=oob)} if tally else {}
     if audience.startswith(HELP):
         hv = build_help(state, audience.removeprefix(HELP))
         return {"_help.html": r("_help.html", hv=hv, oob=oob)}

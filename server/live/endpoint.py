@@ -67,9 +67,7 @@ async def live(ws: WebSocket) -> None:
     if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
         await ws.close(code=1008, reason="cross-origin connection refused")
         return
-    actor = session_actor(
-        service.state.people, ws.app.state.signer, ws.cookies.get(SESSION_COOKIE)
-    )
+    actor = session_actor(service.state.people, ws.app.state.signer, ws.cookies.get(SESSION_COOKIE))
     await ws.accept()
 
     async def close_socket(code: int) -> None:

@@ -31,6 +31,11 @@ def clock_time(instant: datetime, tz: ZoneInfo) -> str:
     return instant.astimezone(tz).strftime("%-I:%M %p")
 
 
+def stamp(instant: datetime, tz: ZoneInfo) -> str:
+    """Tue 14 May, 4:32 PM style, in the course's zone."""
+    return instant.astimezone(tz).strftime("%a %-d %b, %-I:%M %p")
+
+
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -40,6 +45,7 @@ def make_environment() -> Environment:
     )
     env.filters["utcz"] = utc_z
     env.filters["clock"] = clock_time
+    env.filters["stamp"] = stamp
     env.filters["kind_label"] = lambda k: KIND_LABELS.get(str(k), str(k))
     return env
 

@@ -1,8 +1,8 @@
 """The event log: a small interface with an embedded SQLite adapter and a Redis adapter.
 
-    append(course, events, expected_seq) -> stored events    (optimistic concurrency)
-    read(course, after_seq=0)            -> events after a sequence number
-    tail(course, after_seq)              -> async iterator of events as they are appended
+append(course, events, expected_seq) -> stored events    (optimistic concurrency)
+read(course, after_seq=0)            -> events after a sequence number
+tail(course, after_seq)              -> async iterator of events as they are appended
 """
 
 from __future__ import annotations

@@ -1,0 +1,264 @@
+"""What each person sees of turn feedback: their own form and feedback received (one panel per
+person per group), the facilitator's live tallies, and per-item summaries for charts.
+
+Feedback on a turn reaches its learner only once the facilitator has released it; until then the
+learner's panel shows how many forms are in, never what they say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from server.domain.course_state import CourseState
+from server.domain.feedback import OBSERVED_CHOICES, Feedback, NextTime
+from server.domain.people import Person
+from server.domain.roleplay import Turn
+from server.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
+from server.live.rooms_view import slug
+from server.scenarios import Beat, Scenario
+
+FB = "fb:"  # + group + ":" + person id: that person's feedback panel for that group
+TALLY = "tally:"  # + group: the facilitator's live tallies
+
+CAPACITY_LABELS = {"peer": "peer", "facilitator": "facilitator", "sp": "SP"}
+OBSERVED_LABELS = {
+    "observed": "observed",
+    "partly": "partly",
+    "not_observed": "not observed",
+    "not_applicable": "n/a",
+}
+
+
+def instrument_for(scenario: Scenario | None, instruments: dict[str, Instrument]) -> Instrument:
+    """The form observers fill in for a case: its first framework's instrument."""
+    if scenario is not None:
+        for f in scenario.frameworks:
+            inst = instruments.get(FRAMEWORK_INSTRUMENT.get(f.value, ""))
+            if inst is not None:
+                return inst
+    return instruments["global-communication"]
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    item: Item
+    counts: dict[str, int]  # observed: choice -> n; scale: "1".."5" -> n
+    mean: float | None  # scale items
+    n: int
+    texts: tuple[tuple[str, str, str], ...]  # (text, who, moment) for text and quote items
+
+
+def summarise(
+    instrument: Instrument,
+    feedback: Iterable[Feedback],
+    names: dict[str, str] | None = None,
+    beats: dict[str, str] | None = None,
+) -> tuple[ItemSummary, ...]:
+    """Per-item tallies over `feedback` (which may span turns, groups or the course)."""
+    fb = [f for f in feedback if f.instrument == instrument.id]
+    out = []
+    for item in instrument.items:
+        values = [f.answers[item.id] for f in fb if item.id in f.answers]
+        kind = item.kind.value
+        counts: dict[str, int] = {}
+        mean = None
+        texts: tuple[tuple[str, str, str], ...] = ()
+        if kind == "observed":
+            counts = {c: values.count(c) for c in OBSERVED_CHOICES}
+        elif kind == "scale":
+            counts = {str(v): values.count(str(v)) for v in range(1, 6)}
+            mean = sum(int(v) for v in values) / len(values) if values else None
+        else:
+            texts = tuple(
+                (
+                    f.answers[item.id],
+                    _who(f, names or {}),
+                    (beats or {}).get(f.moments.get(item.id, ""), ""),
+                )
+                for f in fb
+                if item.id in f.answers
+            )
+        out.append(ItemSummary(item, counts, mean, len(values), texts))
+    return tuple(out)
+
+
+def _who(f: Feedback, names: dict[str, str]) -> str:
+    name = names.get(f.author)
+    return f"{name} ({CAPACITY_LABELS.get(f.capacity, f.capacity)})" if name else ""
+
+
+@dataclass(frozen=True)
+class TurnFeedback:
+    """One turn, as its learner or the facilitator sees it."""
+
+    number: int
+    turn: Turn
+    learner: Person | None
+    scenario: Scenario | None
+    instrument: Instrument
+    received: int
+    released: bool
+    summary: tuple[ItemSummary, ...]
+    next_time: NextTime | None
+    authors: tuple[tuple[str, str], ...]  # (name, capacity) of those who sent feedback
+
+
+@dataclass(frozen=True)
+class FormTarget:
+    """The turn a person can give feedback on now, and what they sent for it so far."""
+
+    number: int
+    turn: Turn
+    learner: Person | None
+    instrument: Instrument
+    beats: tuple[Beat, ...]
+    current_beat: str | None
+    mine: Feedback | None
+
+
+@dataclass(frozen=True)
+class FeedbackPanel:
+    group: str
+    dom: str
+    person: str
+    target: FormTarget | None
+    my_turns: tuple[TurnFeedback, ...]  # a learner's own turns in this group
+
+
+def _beats(scenario: Scenario | None) -> dict[str, str]:
+    return {b.id: b.title for b in scenario.beats} if scenario else {}
+
+
+def turn_feedback(
+    state: CourseState,
+    library: dict[str, Scenario],
+    instruments: dict[str, Instrument],
+    group: str,
+    number: int,
+    turn: Turn,
+    names: bool,
+) -> TurnFeedback:
+    scenario = library.get(turn.scenario or "")
+    inst = instrument_for(scenario, instruments)
+    fb = state.feedback.on_turn(group, number)
+    people = state.people
+    who = {f.author: people.by_id[f.author].name for f in fb if f.author in people.by_id}
+    return TurnFeedback(
+        number=number,
+        turn=turn,
+        learner=people.get(turn.learner),
+        scenario=scenario,
+        instrument=inst,
+        received=len(fb),
+        released=(group, number) in state.feedback.released,
+        summary=summarise(inst, fb, who if names else {}, _beats(scenario)),
+        next_time=state.feedback.next_time.get((group, number)),
+        authors=tuple(
+            (who.get(f.author, "?"), CAPACITY_LABELS.get(f.capacity, f.capacity)) for f in fb
+        ),
+    )
+
+
+def build_feedback_panel(
+    state: CourseState,
+    library: dict[str, Scenario],
+    instruments: dict[str, Instrument],
+    group: str,
+    person: str,
+) -> FeedbackPanel | None:
+    g = state.rooms.groups.get(group)
+    if g is None or not instruments:
+        return None
+    rp = state.roleplays.of(group)
+    target = None
+    if rp.turns and rp.turns[-1].learner != person:
+        number = len(rp.turns)
+        turn = rp.turns[-1]
+        scenario = library.get(turn.scenario or "")
+        target = FormTarget(
+            number=number,
+            turn=turn,
+            learner=state.people.get(turn.learner),
+            instrument=instrument_for(scenario, instruments),
+            beats=tuple(scenario.beats) if scenario else (),
+            current_beat=rp.beat if rp.turn is not None else None,
+            mine=state.feedback.turns.get((group, number), {}).get(person),
+        )
+    mine = tuple(
+        turn_feedback(state, library, instruments, group, n, t, names=True)
+        for n, t in enumerate(rp.turns, start=1)
+        if t.learner == person
+    )
+    return FeedbackPanel(group, slug(group), person, target, tuple(reversed(mine)))
+
+
+@dataclass(frozen=True)
+class TallyView:
+    group: str
+    dom: str
+    expected: int  # how many could send feedback on a turn (everyone but its learner)
+    turns: tuple[TurnFeedback, ...]  # latest first
+
+
+def build_tally(
+    state: CourseState,
+    library: dict[str, Scenario],
+    instruments: dict[str, Instrument],
+    group: str,
+) -> TallyView | None:
+    g = state.rooms.groups.get(group)
+    if g is None or not instruments:
+        return None
+    rp = state.roleplays.of(group)
+    turns = tuple(
+        turn_feedback(state, library, instruments, group, n, t, names=True)
+        for n, t in enumerate(rp.turns, start=1)
+    )
+    expected = len(g.members) - 1 + len(g.sps) + (1 if g.facilitator else 0)
+    return TallyView(group, slug(group), max(expected, 0), tuple(reversed(turns)))
+
+
+@dataclass(frozen=True)
+class ResultsBlock:
+    title: str
+    instrument: Instrument
+    forms: int
+    summary: tuple[ItemSummary, ...]
+
+
+def course_results(
+    state: CourseState, instruments: dict[str, Instrument], group: str | None = None
+) -> tuple[ResultsBlock, ...]:
+    """Per-item results for each instrument used, across the course or one group (no names)."""
+    all_fb: list[Feedback] = [
+        f
+        for per in state.feedback.turns.values()
+        for f in per.values()
+        if group is None or f.group == group
+    ]
+    blocks = []
+    for inst in sorted(instruments.values(), key=lambda i: i.title):
+        used = [f for f in all_fb if f.instrument == inst.id]
+        if used:
+            blocks.append(ResultsBlock(inst.title, inst, len(used), summarise(inst, used)))
+    return tuple(blocks)
+
+
+def learner_portfolio(
+    state: CourseState,
+    library: dict[str, Scenario],
+    instruments: dict[str, Instrument],
+    person: str,
+) -> tuple[tuple[str, tuple[TurnFeedback, ...]], ...]:
+    """Every released turn of `person`, by group, with the feedback received."""
+    out = []
+    for group, rp in sorted(state.roleplays.by_group.items()):
+        turns = tuple(
+            turn_feedback(state, library, instruments, group, n, t, names=True)
+            for n, t in enumerate(rp.turns, start=1)
+            if t.learner == person and (group, n) in state.feedback.released
+        )
+        if turns:
+            out.append((group, turns))
+    return tuple(out)

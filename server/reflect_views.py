@@ -1,0 +1,229 @@
+"""Pages for reflections, evaluations, the learner's portfolio and the results charts.
+
+Private reflections are shown to their author only: every list here is built from the rule in
+`visible_reflections`, so no page can show someone else's private entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.course import CourseService
+from server.domain.agenda import ScheduledItem
+from server.domain.course_state import Command, CourseState
+from server.domain.feedback import (
+    COURSE_EVALUATION,
+    Reflection,
+    ShareReflection,
+    SubmitEvaluation,
+    WriteReflection,
+    evaluation_keys,
+    evaluation_opens,
+)
+from server.domain.roles import Actor, Role
+from server.instruments import evaluation_form, spec
+from server.live.feedback_view import course_results, learner_portfolio
+from server.views import _answers, _command, _page, _service, _sid, current_actor, message_page
+
+
+def prompt_item(svc: CourseService, now: datetime) -> tuple[ScheduledItem | None, str]:
+    """The agenda item whose reflection prompts to offer: the running one, else the last one
+    that ran, else the next one. The second value says which."""
+    items = [s for s in svc.schedule if s.item.prompts]
+    for s in items:
+        if s.contains(now):
+            return s, "now"
+    past = [s for s in items if s.end <= now]
+    if past:
+        return past[-1], "past"
+    upcoming = [s for s in items if s.start > now]
+    return (upcoming[0], "next") if upcoming else (None, "")
+
+
+def visible_reflections(state: CourseState, viewer: Actor) -> tuple[Reflection, ...]:
+    """Someone else's reflections this viewer may read: shared ones only, in the viewer's own
+    groups (the director: every shared one). Never a private one."""
+    shared = [
+        r for r in state.feedback.reflections.values() if r.shared_with and r.author != viewer.id
+    ]
+    if viewer.role is Role.DIRECTOR:
+        return tuple(shared)
+    groups = {g.name for g in state.rooms.staff_groups(viewer.id)}
+    mine = state.rooms.group_of(viewer.id)
+    if mine is not None:
+        groups.add(mine.name)
+    return tuple(r for r in shared if r.shared_with in groups)
+
+
+def _signed_in(request: Request) -> Actor | Response:
+    actor = current_actor(request)
+    if actor is None:
+        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+    return actor
+
+
+async def reflections_page(request: Request) -> Response:
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    svc = _service(request)
+    item, when = prompt_item(svc, svc.clock.now())
+    state = svc.state
+    names = {p.id: p.name for p in state.people.by_id.values()}
+    return _page(
+        request,
+        "reflections.html",
+        item=item,
+        item_when=when,
+        mine=tuple(reversed(state.feedback.reflections_of(actor.id))),
+        others=tuple(reversed(visible_reflections(state, actor))),
+        names=names,
+        my_group=state.rooms.group_of(actor.id),
+    )
+
+
+async def write_reflection(request: Request) -> Response:
+    def build(f: FormData) -> Command:
+        prompt = str(f.get("prompt", ""))
+        return WriteReflection(
+            _sid(f), str(f.get("item", "")), prompt, str(f.get("text", "")), f.get("share") == "1"
+        )
+
+    return await _command(request, build, lambda c: "Reflection saved.", flash_id="refl-result")
+
+
+async def share_reflection(request: Request) -> Response:
+    sid = request.path_params["sid"]
+    return await _command(
+        request,
+        lambda f: ShareReflection(sid, f.get("share") == "1"),
+        lambda c: "Shared with your group." if c.share else "Private again.",  # type: ignore[union-attr]
+        flash_id="refl-result",
+    )
+
+
+def _evaluations(svc: CourseService, actor: Actor) -> list[dict[str, Any]]:
+    now = svc.clock.now()
+    done = svc.state.feedback.evaluations
+    out = []
+    for key in evaluation_keys(svc.schedule):
+        form = evaluation_form(svc.evaluations, key)
+        opens = evaluation_opens(svc.schedule, key)
+        title = form.title if key == COURSE_EVALUATION else f"{form.title}: day {key[4:]}"
+        out.append(
+            {
+                "key": key,
+                "title": title,
+                "opens": opens,
+                "open": now >= opens,
+                "submitted": done.get((actor.id, key)),
+            }
+        )
+    return out
+
+
+async def evaluations_page(request: Request) -> Response:
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    svc = _service(request)
+    return _page(request, "evaluations.html", forms=_evaluations(svc, actor))
+
+
+async def evaluation_page(request: Request) -> Response:
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    svc = _service(request)
+    key = request.path_params["key"]
+    found = next((f for f in _evaluations(svc, actor) if f["key"] == key), None)
+    if found is None:
+        return message_page(request, "No such evaluation", f"There is no evaluation {key!r}.", 404)
+    form = evaluation_form(svc.evaluations, key)
+    prev = found["submitted"].answers if found["submitted"] else {}
+    return _page(request, "evaluation.html", ev=found, form=form, prev=prev)
+
+
+async def submit_evaluation(request: Request) -> Response:
+    svc = _service(request)
+    key = request.path_params["key"]
+
+    def build(f: FormData) -> Command:
+        answers, _ = _answers(f)
+        form = evaluation_form(svc.evaluations, key)
+        return SubmitEvaluation(_sid(f), key, spec(form), answers)
+
+    def done(c: Command) -> str:
+        if key == COURSE_EVALUATION:
+            return "Thank you. You can now claim your credit on “My attendance & credit”."
+        return "Thank you; your evaluation is saved."
+
+    return await _command(request, build, done, flash_id="eval-result")
+
+
+async def portfolio(request: Request) -> Response:
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    svc = _service(request)
+    pid = request.path_params.get("person_id", actor.id)
+    if pid != actor.id and actor.role is not Role.DIRECTOR:
+        return message_page(request, "Not yours", "You can only see your own portfolio.", 403)
+    person = svc.state.people.get(pid)
+    if person is None:
+        return message_page(request, "No such person", "Nobody on this course has that id.", 404)
+    own = pid == actor.id
+    reflections = svc.state.feedback.reflections_of(pid)
+    if not own:  # the director sees what was shared, never a private entry
+        reflections = tuple(r for r in reflections if r.shared_with)
+    turns = learner_portfolio(svc.state, svc.library, svc.instruments, pid)
+    return _page(
+        request, "portfolio.html", person=person, turns=turns, reflections=reflections, own=own
+    )
+
+
+async def results(request: Request) -> Response:
+    actor = _signed_in(request)
+    if isinstance(actor, Response):
+        return actor
+    if actor.role not in (Role.FACILITATOR, Role.DIRECTOR):
+        return message_page(
+            request, "Facilitators only", "Results are for facilitators and the director.", 403
+        )
+    svc = _service(request)
+    state = svc.state
+    groups = (
+        sorted(state.rooms.groups)
+        if actor.role is Role.DIRECTOR
+        else [g.name for g in state.rooms.staff_groups(actor.id)]
+    )
+    chosen = request.query_params.get("group") or (groups[0] if groups else "")
+    if chosen and chosen not in groups:
+        return message_page(request, "Not your group", f"You do not run {chosen!r}.", 403)
+    return _page(
+        request,
+        "results.html",
+        course_blocks=course_results(state, svc.instruments),
+        group_blocks=course_results(state, svc.instruments, chosen) if chosen else (),
+        groups=groups,
+        chosen=chosen,
+    )
+
+
+routes = [
+    Route("/reflections", reflections_page),
+    Route("/reflections", write_reflection, methods=["POST"]),
+    Route("/reflections/{sid}/share", share_reflection, methods=["POST"]),
+    Route("/evaluations", evaluations_page),
+    Route("/evaluations/{key}", evaluation_page),
+    Route("/evaluations/{key}", submit_evaluation, methods=["POST"]),
+    Route("/portfolio", portfolio),
+    Route("/director/people/{person_id}/portfolio", portfolio),
+    Route("/results", results),
+]
