@@ -343,22 +343,34 @@ def cmd_groups_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios_check(args: argparse.Namespace) -> int:
-    from server.instruments import INSTRUMENTS, load_instrument, load_instruments
+    from server.instruments import (
+        EVALUATIONS,
+        INSTRUMENTS,
+        load_evaluations,
+        load_instrument,
+        load_instruments,
+    )
     from server.scenarios import ROLEPLAYS, load_library, load_scenario
 
     path = Path(args.path) if args.path else ROLEPLAYS
-    is_instrument = INSTRUMENTS.name in path.resolve().parts
+    parts = path.resolve().parts
+    is_instrument = INSTRUMENTS.name in parts or EVALUATIONS.name in parts
     if path.is_file():
         thing = load_instrument(path) if is_instrument else load_scenario(path)
         print(f"{path}: ok ({thing.title})")
         return 0
-    if not args.path or is_instrument:
+    if not args.path or INSTRUMENTS.name in parts:
         found = load_instruments(INSTRUMENTS if not args.path else path)
         for inst in found.values():
             print(f"ok  instrument {inst.id:32} {len(inst.items)} items")
         print(f"{len(found)} instruments valid in {INSTRUMENTS if not args.path else path}")
-        if is_instrument:
-            return 0
+    if not args.path or EVALUATIONS.name in parts:
+        forms = load_evaluations(EVALUATIONS if not args.path else path)
+        for form in forms.values():
+            print(f"ok  evaluation {form.id:32} {len(form.items)} items")
+        print(f"{len(forms)} evaluation forms valid in {EVALUATIONS if not args.path else path}")
+    if is_instrument:
+        return 0
     cases = load_library(path)
     for s in sorted(cases.values(), key=lambda s: (s.track, s.skill.value, s.id)):
         print(f"ok  {s.track:9} {s.skill.value:45} {s.id}")

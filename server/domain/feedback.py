@@ -297,14 +297,15 @@ def decide_feedback(
             events.append(NewEvent("evaluation.completed", actor.id, now, done))
         return events
 
+    capacity = _capacity(rooms, command.group, actor)
+    if isinstance(command, ReleaseFeedback) and capacity != "facilitator":
+        raise PermissionDenied("Only the group's facilitator may release feedback.")
     rp = roleplays.of(command.group)
     if not 1 <= command.turn <= len(rp.turns):
         raise DomainError(f"{command.group} has no turn {command.turn}.")
     turn = rp.turns[command.turn - 1]
     key = (command.group, command.turn)
     if isinstance(command, ReleaseFeedback):
-        if _capacity(rooms, command.group, actor) != "facilitator":
-            raise PermissionDenied("Only the group's facilitator may release feedback.")
         if turn.ended_at is None:
             raise DomainError("Release feedback once the turn has ended, at debrief.")
         if key in fb.released:
@@ -326,7 +327,6 @@ def decide_feedback(
         body = {"sid": command.sid, "group": command.group, "turn": command.turn, "text": text}
         return [NewEvent("nexttime.written", actor.id, now, body)]
     # SubmitFeedback
-    capacity = _capacity(rooms, command.group, actor)
     if actor.id == turn.learner:
         raise DomainError("This was your own turn; your feedback comes from the others.")
     if not _sid(fb, command.sid, actor):

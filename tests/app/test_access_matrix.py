@@ -53,6 +53,9 @@ def commands(c):
         ("/me/track", {"track": "adult"}, {"learner"}),
         ("/help", {"note": "x"}, {"learner", "sp"}),
         (f"/rp/{group.name}/start", {"scenario": case.id}, {"facilitator", "director"}),
+        (f"/fb/{group.name}/1/release", {}, {"facilitator", "director"}),
+        ("/reflections", {"text": "a thought"}, {"learner", "sp", "facilitator", "director"}),
+        ("/evaluations/course", {"a.objectives": "4"}, {"learner"}),
     ]
 
 
@@ -63,7 +66,7 @@ def test_every_role_against_every_command_over_http(course):
         r = c.post(path, data=form)  # nobody signed in
         assert r.status_code == 403, ("anonymous", path)
         for role, email in WHO.items():
-            if role == "facilitator" and path.startswith("/rp/"):
+            if role == "facilitator" and path.startswith(("/rp/", "/fb/")):
                 continue  # whether Ada facilitates that group is covered by the domain tests
             r = c.post(path, data=form, headers=session(c, email))
             if role in allowed:
@@ -75,12 +78,14 @@ def test_every_role_against_every_command_over_http(course):
 # The live views each role's page follows: the root ids that may, and may not, reach it.
 VIEWS = {
     None: ({"now", "next", "day-1", "announcements"},
-           {"presence", "people", "rooms", "help", "where", "rp-"}),
-    "learner": ({"now", "where", "rp-"}, {"presence", "people", "rooms", "help", "teleprompter"}),
-    "sp": ({"now", "room-", "teleprompter"}, {"presence", "people", "rooms", "where"}),
-    "facilitator": ({"now", "presence", "help", "room-", "rp-facilitator"},
+           {"presence", "people", "rooms", "help", "where", "rp-", "fb-", "tally-"}),
+    "learner": ({"now", "where", "rp-", "fb-"},
+                {"presence", "people", "rooms", "help", "teleprompter", "tally-"}),
+    "sp": ({"now", "room-", "teleprompter"}, {"presence", "people", "rooms", "where", "tally-"}),
+    "facilitator": ({"now", "presence", "help", "room-", "rp-facilitator", "tally-"},
                     {"people", "rooms", "teleprompter"}),
-    "director": ({"now", "people", "rooms", "help"}, {"presence", "teleprompter", "where"}),
+    "director": ({"now", "people", "rooms", "help"},
+                 {"presence", "teleprompter", "where", "tally-", "fb-"}),
 }
 
 

@@ -3,12 +3,14 @@ accessibility violations."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from server.scenarios import load_library
 from tests.servers import ROOT, companion
 
 pytestmark = pytest.mark.browser
@@ -49,6 +51,18 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
         director.wait_for_selector("#conn-status.conn-live")
         director.click("#rooms button[type=submit]")
         director.wait_for_selector(".tile")
+        # A turn under way in Priya's group, so the feedback form and tallies are on the pages.
+        lctx = browser.new_context()
+        lctx.request.get(links["priya.raman@example.org"])
+        html = lctx.request.get(url + "/").text()
+        group = re.search(r"Role-play · ([^<]+)</h2>", html).group(1).strip()
+        me = re.search(r'data-person="([^"]+)"', html).group(1)
+        lctx.close()
+        case = min(c.id for c in load_library().values() if c.track == "adult")  # Priya's track
+        for action, form in (("start", {"scenario": case}),
+                             ("begin", {"learner": me, "goal": "Name the emotion"})):
+            r = ctx.request.post(f"{url}/rp/{group}/{action}", form=form)
+            assert r.ok, r.text()
         ctx.close()
         pages = {
             "public agenda": url + "/",
@@ -56,15 +70,21 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
             "facilitator": links["dana.whitcombe@example.org"],
             "SP actor": links["june.castillo@example.org"],
             "learner": links["priya.raman@example.org"],
-            "my credit": None,
+            "my credit": "/me",
+            "reflections": "/reflections",
+            "evaluations": "/evaluations",
+            "course evaluation": "/evaluations/course",
+            "portfolio": "/portfolio",
+            "results (director)": "/results",
         }
         found = {}
         for name, link in pages.items():
             c = browser.new_context()
             page = c.new_page()
-            if link is None:  # the learner's attendance and credit page
-                page.goto(links["priya.raman@example.org"])
-                page.goto(url + "/me")
+            if link.startswith("/"):  # a learner's own pages (the director's for results)
+                who = "director@example.org" if "director" in name else "priya.raman@example.org"
+                page.goto(links[who])
+                page.goto(url + link)
             else:
                 page.goto(link)
                 page.wait_for_selector("#conn-status.conn-live")

@@ -119,3 +119,141 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_path):
+    """Thirty learners send feedback and reflections as fast as they can; the server is killed
+    mid-burst and restarted; every client resends what was not acknowledged (and, like a page
+    whose reply was lost, some of what was). Every acknowledged and every resent submission is
+    in the log exactly once."""
+    import random
+    import re
+    import sqlite3
+    import threading
+    import urllib.error
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.auth import Signer
+    from server.domain.people import person_id
+
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    roster = ROOT / "scenarios/demo/roster.csv"
+    cli("roster", "import", str(roster), "--store", store)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    practice = "2026-05-14T15:20:00Z"  # Day 2, role-play practice
+
+    def serve():
+        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
+               "--rehearsal-start", practice]
+        p = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **SECRET},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_healthy(url, p)
+        return p
+
+    signer = Signer(SECRET["COMPANION_SECRET"])
+    rows = [line.split(",") for line in roster.read_text().splitlines()[1:]]
+    learners = [r[1] for r in rows if r[2] == "learner"]
+    cookie = {e: signer.session_value(person_id(e)) for e in [r[1] for r in rows]}
+    director = next(r[1] for r in rows if r[2] == "director")
+    proc = serve()
+    try:
+        assert post(url, "/director/groups/assign", cookie[director], seed="1", min_size="4",
+                    max_size="6", teams="together") == 200
+
+        def group_of(email):
+            req = urllib.request.Request(url + "/", headers={
+                "Cookie": f"companion_session={cookie[email]}"})
+            found = re.search(r"Role-play · ([^<]+)</h2>", urllib.request.urlopen(req).read().decode())
+            return found.group(1).strip() if found else None
+
+        groups = {e: group_of(e) for e in learners}
+        group = groups[learners[0]]
+        hot = learners[0]
+        q = urllib.parse.quote(group)
+        case = "adult-news-anoxic-brain-injury" if group.startswith("Adult") else \
+            "peds-news-nicu-brain-hemorrhage"
+        assert post(url, f"/rp/{q}/start", cookie[director], scenario=case) == 200
+        assert post(url, f"/rp/{q}/begin", cookie[director], learner=person_id(hot),
+                    goal="Stay with the silence") == 200
+
+        lock = threading.Lock()
+        acked: set[str] = set()
+        unacked: list[tuple[str, str, dict]] = []
+
+        def send(email, path, form):
+            try:
+                status = post(url, path, cookie[email], **form)
+            except (urllib.error.URLError, ConnectionError, OSError):
+                status = 0
+            with lock:
+                if status == 200:
+                    acked.add(form["sid"])
+                else:
+                    unacked.append((email, path, form))
+            return status
+
+        def client(i, email):
+            rng = random.Random(i)
+            for k in range(12):
+                sid = f"burst-{i:02d}-{k:02d}-{rng.randrange(10**6):06d}"
+                if groups[email] == group and email != hot:
+                    path = f"/fb/{q}/1"
+                    form = {"sid": sid, "a.worked": f"{email} {k}", "a.try": "slow down"}
+                else:
+                    path = "/reflections"
+                    form = {"sid": sid, "text": f"{email} thought {k}", "prompt": "p"}
+                send(email, path, form)
+
+        with ThreadPoolExecutor(max_workers=len(learners)) as pool:
+            futures = [pool.submit(client, i, e) for i, e in enumerate(learners)]
+            deadline = time.monotonic() + 30
+            while len(acked) < 60 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            proc.send_signal(signal.SIGKILL)  # mid-burst: no shutdown, no flush
+            proc.wait()
+            for f in futures:
+                f.result()
+        acked_before = set(acked)
+        assert 60 <= len(acked_before) < 12 * len(learners), "the kill landed mid-burst"
+        assert unacked, "some submissions were cut off by the kill"
+
+        proc = serve()
+        # Clients resend what was never acknowledged, and some of what was (lost replies).
+        resend = list(unacked)
+        unacked.clear()
+        sample = sorted(acked_before)[::3]
+        by_sid = {}
+        # Rebuild the acknowledged forms to resend: same id, same words.
+        for sid in sample:
+            i, k = int(sid.split("-")[1]), int(sid.split("-")[2])
+            email = learners[i]
+            if groups[email] == group and email != hot:
+                by_sid[sid] = (email, f"/fb/{q}/1",
+                               {"sid": sid, "a.worked": f"{email} {k}", "a.try": "slow down"})
+            else:
+                by_sid[sid] = (email, "/reflections",
+                               {"sid": sid, "text": f"{email} thought {k}", "prompt": "p"})
+        resend += list(by_sid.values())
+        db = sqlite3.connect(tmp_path / "log.db")
+        landed = {json.loads(d)["sid"] for (d,) in db.execute("SELECT data FROM events")
+                  if "sid" in json.loads(d)}
+        db.close()
+        cut_but_stored = sum(1 for _, _, f in resend if f["sid"] in landed) - len(by_sid)
+        for email, path, form in resend:
+            assert send(email, path, form) == 200, (path, form["sid"])
+        assert not unacked
+
+        db = sqlite3.connect(tmp_path / "log.db")
+        stored = [json.loads(d)["sid"] for (d,) in db.execute(
+            "SELECT data FROM events WHERE type IN ('feedback.submitted', 'reflection.written')")]
+        db.close()
+        assert len(stored) == len(set(stored)), "a submission was stored twice"
+        assert set(stored) >= acked_before | {f["sid"] for _, _, f in resend}
+        assert set(stored) == acked  # and nothing that nobody sent
+        print(f"\nburst: {len(acked_before)} acknowledged before the kill, {len(resend)} resent "
+              f"({len(resend) - len(by_sid)} unacknowledged, {cut_but_stored} of them already "
+              f"stored; {len(by_sid)} acknowledged), {len(stored)} stored, 0 duplicates")
+    finally:
+        proc.kill()
+        proc.wait()

@@ -52,3 +52,28 @@ def test_scales_need_anchors_and_only_scales_have_them(tmp_path):
 def test_item_ids_are_unique(tmp_path):
     assert "repeated: naming" in broken(
         tmp_path, lambda d: d["sections"][1]["items"][0].update(id="naming"))
+
+
+def test_evaluation_forms_load_and_both_are_required(tmp_path):
+    from server.instruments import EVALUATIONS, evaluation_form, load_evaluations
+
+    forms = load_evaluations()
+    assert set(forms) == {"daily", "course"}
+    assert evaluation_form(forms, "day-2").id == "daily"
+    assert evaluation_form(forms, "course").id == "course"
+    assert any(i.id == "commitment" for i in forms["course"].items)  # commitment to change
+    (tmp_path / "daily.yaml").write_text((EVALUATIONS / "daily.yaml").read_text())
+    with pytest.raises(ContentError, match="missing evaluation form"):
+        load_evaluations(tmp_path)
+
+
+def test_every_case_has_a_feedback_instrument_from_its_framework():
+    from server.instruments import FRAMEWORK_INSTRUMENT
+    from server.live.feedback_view import instrument_for
+    from server.scenarios import load_library
+
+    instruments = load_instruments()
+    assert set(FRAMEWORK_INSTRUMENT.values()) <= set(instruments)
+    for case in load_library().values():
+        inst = instrument_for(case, instruments)
+        assert inst.id == FRAMEWORK_INSTRUMENT[case.frameworks[0].value], case.id

@@ -58,8 +58,11 @@
   function say(form, text, kind) {
     var el = statusOf(form);
     if (!el) return;
-    el.textContent = text;
-    el.className = "durable-status" + (kind ? " " + kind : "");
+    // Only real changes: this page watches its own DOM, and a write that changes nothing would
+    // still wake every observer.
+    var cls = "durable-status" + (kind ? " " + kind : "");
+    if (el.textContent !== text) el.textContent = text;
+    if (el.className !== cls) el.className = cls;
   }
   function formFor(key) {
     return document.querySelector('form[data-durable="' + CSS.escape(key) + '"]');
@@ -68,8 +71,9 @@
     var el = document.getElementById("pending-count");
     if (!el) return;
     var n = pending().length;
-    el.hidden = n === 0;
-    el.textContent = n === 0 ? "" : n + (n === 1 ? " submission" : " submissions") + " not sent yet";
+    var text = n === 0 ? "" : n + (n === 1 ? " submission" : " submissions") + " not sent yet";
+    if (el.hidden !== (n === 0)) el.hidden = n === 0;
+    if (el.textContent !== text) el.textContent = text;
   }
 
   // Drafts: every edit is kept, under the form's key, with the id its submission will carry.
