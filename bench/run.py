@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, groups
+from bench import fanout, feedback, groups
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         results.append(groups.run([50, 200], repeats=2))
         results.append(fanout.run([20], repeats=1))
         results.append(fanout.run_workers(20, repeats=1))
+        results.append(feedback.run(30, rate=10, seconds=2, repeats=1))
     else:
         results.append(groups.run([200, 2000, 10000], repeats=7))
         results.append(fanout.run([500, 2000, 5000], repeats=3))
         results.append(fanout.run_workers(2000, repeats=3))
+        results.append(feedback.run(500, rate=20, seconds=8, repeats=3))
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -20,7 +21,9 @@ from server.clock import Clock, RehearsalClock
 from server.content import COURSE_FILE, load_course
 from server.course import CourseService
 from server.domain.agenda import Course
-from server.domain.people import Person
+from server.domain.people import PeopleState, Person
+from server.domain.roles import Role
+from server.domain.rooms import RoomsState
 from server.instruments import load_evaluations, load_instruments
 from server.reflect_views import routes as reflect_routes
 from server.scenarios import ROLEPLAYS, load_library
@@ -43,6 +46,7 @@ class Settings:
     on_ready: Callable[[CourseService, Signer], None] | None = None
     roster: str | None = None  # a roster CSV imported at start (the demo's)
     scenarios_dir: Path | None = None  # role-play cases (default scenarios/roleplays)
+    simulate: bool = False  # the demo's simulated participants
 
 
 class SameOriginPosts:
@@ -136,9 +140,19 @@ def create_app(settings: Settings) -> Starlette:
         app.state.signer = Signer(settings.secret)
         if settings.on_ready:
             settings.on_ready(service, app.state.signer)
+        sim_task = None
+        if settings.simulate:
+            from server.sim import Simulation
+
+            people = example_people(service.state.people, service.state.rooms)
+            spare = frozenset(p.id for p in people)
+            sim_task = asyncio.create_task(Simulation(service, spare).run(), name="simulation")
         try:
             yield
         finally:
+            if sim_task is not None:
+                sim_task.cancel()
+                await asyncio.wait([sim_task], timeout=5)
             await service.stop()
             await store.close()
 
@@ -180,6 +194,27 @@ def app_from_env() -> Starlette:
             course=course,
         )
     )
+
+
+def example_people(people: PeopleState, rooms: RoomsState | None = None) -> list[Person]:
+    """Every course director and one of each other role: the links the console prints, and the
+    people the demo's simulation leaves for a real person to drive. The SP and the learner come
+    from another group than the facilitator's, so their pages move by themselves."""
+    out: list[Person] = list(people.of_role(Role.DIRECTOR))
+    facilitators = people.of_role(Role.FACILITATOR)
+    out += facilitators[:1]
+    first = facilitators[0].id if facilitators else None
+    for role in (Role.SP, Role.LEARNER):
+        members = people.of_role(role)
+        elsewhere = [
+            p
+            for p in members
+            if rooms is not None
+            and (g := rooms.group_of(p.id)) is not None
+            and g.facilitator not in (None, first)
+        ]
+        out += (elsewhere or members)[:1]
+    return out
 
 
 def person_link(signer: Signer, base_url: str, person: Person) -> str:

@@ -102,12 +102,13 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
     secret = _secret(store_url)
     base_url = f"http://{args.host}:{args.port}"
     roster = getattr(args, "roster", None)
+    simulate = getattr(args, "simulate", False)
 
     def on_ready(service: Any, signer: Any) -> None:
         print(banner)
         print(f"  Course:    {course.title} ({clock.describe()})")
         print(f"  Agenda:    {base_url}/")
-        print_role_links(service.state.people, signer, base_url)
+        print_role_links(service.state.people, signer, base_url, service.state.rooms)
         print("  Stop with Ctrl-C.", flush=True)
 
     workers = getattr(args, "workers", 1)
@@ -120,6 +121,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         course=course,
         on_ready=on_ready,
         roster=roster,
+        simulate=simulate,
     )
     config = uvicorn.Config(
         create_app(settings),
@@ -191,20 +193,17 @@ def _secret(store_url: str) -> str:
     return os.environ.get("COMPANION_SECRET") or load_or_create_secret(data_dir / "secret.key")
 
 
-def print_role_links(people: Any, signer: Any, base_url: str) -> None:
+def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
     """Every course director's link, and one example link for each other role."""
-    from server.app import person_link
-    from server.domain.roles import ROLE_LABELS, Role
+    from server.app import example_people, person_link
+    from server.domain.roles import ROLE_LABELS
 
     if not people.by_id:
         print("  No people yet: `companion roster import FILE`, then `companion links`.")
         return
-    for role in (Role.DIRECTOR, Role.FACILITATOR, Role.SP, Role.LEARNER):
-        members = people.of_role(role)
-        shown = members if role is Role.DIRECTOR else members[:1]
-        for p in shown:
-            label = ROLE_LABELS[role].capitalize()
-            print(f"  {label + ':':26} {p.name:24} {person_link(signer, base_url, p)}")
+    for p in example_people(people, rooms):
+        label = ROLE_LABELS[p.role].capitalize()
+        print(f"  {label + ':':26} {p.name:24} {person_link(signer, base_url, p)}")
     print(f"  ({len(people.by_id)} people; `companion links` prints every link.)")
 
 
@@ -405,11 +404,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     course = _course(args)
-    first = build_schedule(course).items[0]
+    schedule = build_schedule(course)
+    # A course already in motion: a few minutes before the first role-play practice (or Day 1).
+    practice = [s for s in schedule if s.item.kind.value == "practice"]
+    anchor = practice[0] if practice and not args.from_start else schedule.items[0]
     start = (
         parse_instant(args.rehearsal_start, "--rehearsal-start")
         if args.rehearsal_start
-        else first.start - timedelta(minutes=args.lead_minutes)
+        else anchor.start - timedelta(minutes=args.lead_minutes)
     )
     data = Path(args.data)
     if data.exists():
@@ -507,7 +509,19 @@ def build_parser() -> argparse.ArgumentParser:
     course_opts(d)
     server_opts(d, 8000)
     d.set_defaults(speed=5.0)
-    d.add_argument("--lead-minutes", type=float, default=3.0, help="start this long before Day 1")
+    d.add_argument(
+        "--lead-minutes",
+        type=float,
+        default=3.0,
+        help="start this long before the first role-play practice (or Day 1 with --from-start)",
+    )
+    d.add_argument("--from-start", action="store_true", help="start before Day 1 instead")
+    d.add_argument(
+        "--no-sim",
+        dest="simulate",
+        action="store_false",
+        help="no simulated participants: only real people act",
+    )
     d.add_argument("--data", default="data/demo", help="folder for the demo's own event log")
     d.add_argument("--roster", default=str(DEMO_ROSTER), help="the demo's registration list")
     d.set_defaults(func=cmd_demo)

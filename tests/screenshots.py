@@ -67,6 +67,13 @@ def main() -> int:
             sp_name = tile.locator(".pmeta").first.text_content().split("SP ")[1].split(",")[0]
             hot = fac.locator(".rp-facilitator .hot-seat strong").text_content()
 
+            def page_group(email: str) -> str:
+                ctx = browser.new_context()
+                ctx.request.get(links[email])
+                html = ctx.request.get(url + "/").text()
+                ctx.close()
+                return html.split("Role-play · ", 1)[1].split("<", 1)[0] if "Role-play · " in html else ""
+
             def email_of(name: str) -> str:
                 return next(e for e in links if e.split("@")[0] == name.strip().lower().replace(" ", "."))
 
@@ -81,6 +88,17 @@ def main() -> int:
             for name, pg in shots.items():
                 pg.screenshot(path=str(OUT / f"{name}.png"))
                 print(f"wrote {OUT / f'{name}.png'}")
+            # The simulated observers in Dana's group send their feedback; she sees the tallies.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "0 of" in fac.inner_text(".tally h3"):
+                time.sleep(0.5)
+            time.sleep(8)
+            fac.locator(".tally").screenshot(path=str(OUT / "tally.png"))
+            observer = next(e for e in links if e.endswith("@example.org")
+                            and e != email_of(hot) and group in page_group(e))
+            obs = page(observer, height=1400)
+            obs.locator(".feedback").screenshot(path=str(OUT / "feedback-form.png"))
+            print(f"wrote {OUT / 'tally.png'} and {OUT / 'feedback-form.png'}")
             browser.close()
     finally:
         proc.terminate()
