@@ -261,6 +261,8 @@ def decide_feedback(
     if isinstance(command, WriteReflection):
         if not _sid(fb, command.sid, actor):
             return []
+        if len(command.item) > 64:
+            raise DomainError("That agenda item id is not one of this course's.")
         text = command.text.strip()
         if not text:
             raise DomainError("A reflection needs some text.")
@@ -332,7 +334,7 @@ def decide_feedback(
     if not _sid(fb, command.sid, actor):
         return []
     answers = check_answers(command.spec, command.answers, "The feedback form")
-    moments = {k: v for k, v in command.moments.items() if k in answers and v}
+    moments = {k: v for k, v in command.moments.items() if k in answers and v and len(v) <= 64}
     body = {
         "sid": command.sid,
         "group": command.group,

@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 from urllib.parse import quote
 
+from markupsafe import escape
+
 from server.domain.people import person_id
 from server.scenarios import load_library
 from tests.app.conftest import make_client, session
@@ -234,3 +236,20 @@ def test_feedback_export_lists_every_answer(tmp_path, capsys):
     assert len(rows) == 2 * (len(peers) + 1)
     assert {r["from_capacity"] for r in rows} == {"peer", "facilitator"}
     assert all(r["learner_email"] == "l1@example.org" and r["turn"] == 1 for r in rows)
+
+
+def test_a_reflection_item_points_learners_to_their_reflections(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
+                     roster_text=ROSTER) as c:
+        svc = c.app.state.service
+        c.post("/director/groups/assign", data={"seed": "2", "min_size": "3", "max_size": "4",
+                                                "teams": "together"},
+               headers=session(c, "director@example.org"))
+        l1 = session(c, "l1@example.org")
+        assert "write a reflection" not in c.get("/", headers=l1).text
+        item = next(s for s in svc.schedule if s.item.prompts and s.item.day == 2)
+        svc.jump_clock(item.start)
+        page = c.get("/", headers=l1).text
+        assert "write a reflection" in page
+        refl = c.get("/reflections", headers=l1).text
+        assert all(str(escape(p)) in refl for p in item.item.prompts)  # the running item's own
