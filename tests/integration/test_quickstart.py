@@ -1,0 +1,38 @@
+"""The README's first quick-start command, with options, starts a course in motion."""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.servers import ROOT, free_port, wait_healthy
+
+pytestmark = pytest.mark.integration
+
+
+def test_scripts_demo_passes_its_options_to_the_demo_and_the_course_moves(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        ["bash", "scripts/demo", "--port", str(port), "--speed", "20", "--data", str(tmp_path / "demo")],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, timeout=90)
+        first = json.loads(urllib.request.urlopen(url + "/healthz").read())
+        assert "20" in first["clock"] and first["people"] == 40
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # simulated participants join and act
+            health = json.loads(urllib.request.urlopen(url + "/healthz").read())
+            if health["online"] > 20 and health["seq"] > first["seq"]:
+                break
+            time.sleep(0.5)
+        assert health["online"] > 20 and health["seq"] > first["seq"], health
+    finally:
+        os.killpg(proc.pid, 15)
+        out = proc.communicate(timeout=20)[0].decode(errors="replace")
+    assert "Course director:" in out and "Learner:" in out, out
