@@ -25,7 +25,7 @@ from server.domain.people import Person
 from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor, Role
 from server.instruments import evaluation_form, spec
-from server.live.feedback_view import instrument_for
+from server.live.feedback_view import turn_instrument
 from server.scenarios import Scenario
 from server.store import StoreError
 
@@ -276,8 +276,7 @@ class Simulation:
         number = len(play.turns)
         turn = play.turns[-1]
         given = state.feedback.turns.get((name, number), {})
-        case = self.service.library.get(turn.scenario or "")
-        inst = instrument_for(case, self.service.instruments)
+        inst = turn_instrument(turn, self.service.library, self.service.instruments)
         observers = [*g.members, *g.sps, *([g.facilitator] if g.facilitator else [])]
         for pid in observers:
             if pid == turn.learner or pid in given or pid in self.spare:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -478,8 +479,6 @@ async def clock_next(request: Request) -> Response:
 
 def _sid(form: FormData) -> str:
     """The submission id the page made; a page without script gets a fresh one."""
-    import secrets
-
     return str(form.get("sid") or "") or secrets.token_urlsafe(16)
 
 
@@ -500,16 +499,15 @@ def _turn(request: Request) -> tuple[str, int]:
 async def feedback_submit(request: Request) -> Response:
     from server.domain.feedback import SubmitFeedback
     from server.instruments import spec
-    from server.live.feedback_view import instrument_for
+    from server.live.feedback_view import turn_instrument
 
     svc = _service(request)
 
     def build(f: FormData) -> Command:
         group, number = _turn(request)
         turns = svc.state.roleplays.of(group).turns
-        played = turns[number - 1].scenario if 0 < number <= len(turns) else None
-        case = svc.library.get(played or "")
-        inst = instrument_for(case, svc.instruments)
+        turn = turns[number - 1] if 0 < number <= len(turns) else None
+        inst = turn_instrument(turn, svc.library, svc.instruments)
         answers, moments = _answers(f)
         return SubmitFeedback(_sid(f), group, number, inst.id, spec(inst), answers, moments)
 
@@ -519,12 +517,11 @@ async def feedback_submit(request: Request) -> Response:
 async def feedback_release(request: Request) -> Response:
     from server.domain.feedback import ReleaseFeedback
 
-    group, number = request.path_params["group"], request.path_params["turn"]
     return await _command(
         request,
         lambda f: ReleaseFeedback(*_turn(request)),
         lambda c: "Released: the learner sees their feedback now.",
-        flash_id=f"tally-result-{slug(group)}" if str(number).isdigit() else "",
+        flash_id=f"tally-result-{slug(request.path_params['group'])}",
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from server.domain.agenda import Schedule
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
-from server.domain.roleplay import RoleplaysState
+from server.domain.roleplay import RoleplaysState, capacities
 from server.domain.roles import Actor, Role
 from server.domain.rooms import RoomsState
 
@@ -236,17 +236,13 @@ def check_answers(spec: Spec, answers: Mapping[str, str], where: str) -> dict[st
     return out
 
 
-def _capacity(rooms: RoomsState, group: str, actor: Actor) -> str:
-    g = rooms.groups.get(group)
-    if g is None:
-        raise DomainError(f"There is no group named {group!r}.")
-    if actor.role is Role.DIRECTOR or g.facilitator == actor.id:
-        return "facilitator"
-    if actor.id in g.sps:
-        return "sp"
-    if actor.id in g.members:
-        return "peer"
-    raise PermissionDenied(f"Only people in {g.name} may give feedback there.")
+def _capacity(rooms: RoomsState, roleplays: RoleplaysState, group: str, actor: Actor) -> str:
+    """Who `actor` gives feedback as in `group`: facilitator, SP or peer (the role-play's rule)."""
+    held = capacities(rooms, group, actor, roleplays.of(group))
+    for capacity, name in (("facilitator", "facilitator"), ("sp", "sp"), ("member", "peer")):
+        if capacity in held:
+            return name
+    raise PermissionDenied(f"Only people in {group} may give feedback there.")
 
 
 def decide_feedback(
@@ -299,7 +295,7 @@ def decide_feedback(
             events.append(NewEvent("evaluation.completed", actor.id, now, done))
         return events
 
-    capacity = _capacity(rooms, command.group, actor)
+    capacity = _capacity(rooms, roleplays, command.group, actor)
     if isinstance(command, ReleaseFeedback) and capacity != "facilitator":
         raise PermissionDenied("Only the group's facilitator may release feedback.")
     rp = roleplays.of(command.group)
@@ -372,7 +368,7 @@ def _share(
 
 def apply_feedback(fb: FeedbackState, e: Event) -> FeedbackState:
     d = e.data
-    if "sid" in d and e.type != "reflection.shared":
+    if "sid" in d:  # (a share names its reflection's id, which is already its author's)
         fb = replace(fb, sids={**fb.sids, str(d["sid"]): e.actor})
     if e.type == "feedback.submitted":
         key = (str(d["group"]), int(d["turn"]))

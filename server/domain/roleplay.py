@@ -248,7 +248,7 @@ VERBS = {
 }
 
 
-def _who(rooms: RoomsState, group: str, actor: Actor, rp: Roleplay) -> set[str]:
+def capacities(rooms: RoomsState, group: str, actor: Actor, rp: Roleplay) -> set[str]:
     """The capacities in which `actor` stands in `group`'s role-play."""
     g = rooms.groups.get(group)
     if g is None:
@@ -301,8 +301,8 @@ def decide_roleplay(
 ) -> list[NewEvent]:
     """The events of a role-play command, or a DomainError/PermissionDenied saying why not."""
     kind = type(command)
-    capacities = _who(rooms, command.group, actor, rp)
-    if not capacities & WHO[kind]:
+    held = capacities(rooms, command.group, actor, rp)
+    if not held & WHO[kind]:
         allowed = " or ".join(CAPACITY_WORDS[c] for c in sorted(WHO[kind]))
         raise PermissionDenied(f"Only {allowed} may {VERBS[kind]}.")
     if rp.phase not in ALLOWED[kind]:
@@ -328,7 +328,7 @@ def decide_roleplay(
     if isinstance(command, BeginTurn | TagIn):
         if command.learner not in g.members:
             raise DomainError("Only a learner in this group can take the hot seat.")
-        if "facilitator" not in capacities and command.learner != actor.id:
+        if "facilitator" not in held and command.learner != actor.id:
             raise PermissionDenied("You can volunteer yourself, not someone else.")
         if isinstance(command, TagIn) and command.learner == rp.hot_seat:
             raise DomainError("That learner is already in the hot seat.")

@@ -40,6 +40,13 @@ def instrument_for(scenario: Scenario | None, instruments: dict[str, Instrument]
     return instruments["global-communication"]
 
 
+def turn_instrument(
+    turn: Turn | None, library: dict[str, Scenario], instruments: dict[str, Instrument]
+) -> Instrument:
+    """The form for a turn: the instrument of the case played in it."""
+    return instrument_for(library.get(turn.scenario or "") if turn else None, instruments)
+
+
 @dataclass(frozen=True)
 class ItemSummary:
     item: Item
@@ -140,7 +147,7 @@ def turn_feedback(
     names: bool,
 ) -> TurnFeedback:
     scenario = library.get(turn.scenario or "")
-    inst = instrument_for(scenario, instruments)
+    inst = turn_instrument(turn, library, instruments)
     fb = state.feedback.on_turn(group, number)
     people = state.people
     who = {f.author: people.by_id[f.author].name for f in fb if f.author in people.by_id}
