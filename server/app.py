@@ -25,6 +25,7 @@ from server.domain.people import PeopleState, Person
 from server.domain.roles import Role
 from server.domain.rooms import RoomsState
 from server.instruments import load_evaluations, load_instruments
+from server.media.ice import IceSettings
 from server.reflect_views import routes as reflect_routes
 from server.scenarios import ROLEPLAYS, load_library
 from server.store import open_store
@@ -47,6 +48,10 @@ class Settings:
     roster: str | None = None  # a roster CSV imported at start (the demo's)
     scenarios_dir: Path | None = None  # role-play cases (default scenarios/roleplays)
     simulate: bool = False  # the demo's simulated participants
+    media: bool = True  # built-in audio and video in every room
+    ice: IceSettings = field(default_factory=IceSettings)
+    recordings_dir: Path = Path("data/recordings")
+    retention_days: float = 14.0  # recordings are deleted this long after they end (0: never)
 
 
 class SameOriginPosts:
@@ -138,6 +143,13 @@ def create_app(settings: Settings) -> Starlette:
                 await service.execute(AssignGroups(seed=1), CLI_ACTOR)
         app.state.service = service
         app.state.signer = Signer(settings.secret)
+        media = None
+        if settings.media:
+            from server.media.hub import MediaHub
+
+            media = MediaHub(service, settings.ice)
+            media.start()
+        app.state.media = media
         if settings.on_ready:
             settings.on_ready(service, app.state.signer)
         sim_task = None
@@ -153,6 +165,8 @@ def create_app(settings: Settings) -> Starlette:
             if sim_task is not None:
                 sim_task.cancel()
                 await asyncio.wait([sim_task], timeout=5)
+            if media is not None:
+                await media.stop()
             await service.stop()
             await store.close()
 

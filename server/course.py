@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from server.clock import Clock, RehearsalClock
@@ -60,6 +60,8 @@ class CourseService:
         self.instruments: dict[str, Instrument] = {}  # feedback forms by id
         self.evaluations: dict[str, Instrument] = {}  # evaluation forms: daily, course
         self.store_ok = True  # False while the log cannot be reached: pages say so
+        # Called with each batch of newly applied events (the media server listens).
+        self.listeners: list[Callable[[Sequence[Event]], None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -122,6 +124,8 @@ class CourseService:
                     self._reroute.add(person_id(str(e.data["email"])))
                 else:
                     self._reroute.add(str(e.data.get("person") or "*"))
+        for listener in self.listeners:
+            listener(fresh)
         if any(e.type.startswith("agenda.") for e in fresh):
             self.schedule = self.state.schedule(self.base)
             self._wake.set()  # the schedule moved: aim the timer again

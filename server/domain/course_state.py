@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from server.domain import feedback as fb
+from server.domain import media as md
 from server.domain import people_rules as pr
 from server.domain import roleplay as rp
 from server.domain import rooms as rr
@@ -46,6 +47,7 @@ class CourseState:
     rooms: rr.RoomsState = field(default_factory=rr.RoomsState)
     roleplays: rp.RoleplaysState = field(default_factory=rp.RoleplaysState)
     feedback: fb.FeedbackState = field(default_factory=fb.FeedbackState)
+    media: md.MediaState = field(default_factory=md.MediaState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -76,6 +78,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, roleplays=rp.apply_roleplays(state.roleplays, event))
     if event.type in fb.EVENT_TYPES:
         return replace(state, feedback=fb.apply_feedback(state.feedback, event))
+    if event.type in md.EVENT_TYPES:
+        return replace(state, media=md.apply_media(state.media, event))
     return state
 
 
@@ -109,6 +113,7 @@ Command = (
     | rr.RoomsCommand
     | rp.RoleplayCommand
     | fb.FeedbackCommand
+    | md.MediaCommand
 )
 
 
@@ -164,6 +169,8 @@ def decide(
             for e in events
             if not (e.type == "evaluation.completed" and actor.id in state.people.evaluated)
         ]
+    if isinstance(command, md.MEDIA_COMMANDS):
+        return md.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
     if isinstance(command, rr.ROOMS_COMMANDS):
         schedule = state.schedule(base)
         return rr.decide_rooms(state.rooms, state.people, schedule, command, actor, now)

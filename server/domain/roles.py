@@ -32,6 +32,8 @@ class Actor:
 
 
 CLI_ACTOR = Actor(id="cli", role=Role.DIRECTOR)
+# The media server records segments and expires old recordings under this name.
+MEDIA_ACTOR = Actor(id="media", role=Role.DIRECTOR)
 
 
 def require(actor: Actor, allowed: frozenset[Role], what: str) -> None:

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -25,7 +26,7 @@ from server.store import StoreError
 
 log = logging.getLogger("companion.live")
 
-MAX_MESSAGE = 16 * 1024
+MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
 RATE = 20.0  # messages per second a page may send, sustained
 BURST = 40.0  # and in a burst
 
@@ -84,8 +85,11 @@ async def live(ws: WebSocket) -> None:
     conn_id = uuid.uuid4().hex[:12]
     service.hub.join(conn)
     writer = asyncio.create_task(conn.run())
+    media = getattr(ws.app.state, "media", None)
     if actor is not None:
         await _presence(service, Connect(conn_id), actor)
+        if media is not None:
+            media.join(conn_id, actor.id, actor.role, conn.offer)
     limit = RateLimit()
     try:
         while True:
@@ -94,12 +98,21 @@ async def live(ws: WebSocket) -> None:
                 if limit.dropped == 1 or limit.dropped % 100 == 0:
                     conn.offer(error("Too many messages from this page; some were ignored."))
                 continue
-            reply = handle(service, text)
-            if reply:
+            msg = parse(text)
+            if isinstance(msg, str):
+                conn.offer(msg)
+            elif str(msg.get("type", "")).startswith("media."):
+                if media is None or actor is None:
+                    conn.offer(error("Audio and video are not available on this page."))
+                else:
+                    await media.handle(conn_id, msg)
+            elif reply := handle(service, msg):
                 conn.offer(reply)
     except WebSocketDisconnect:
         pass
     finally:
+        if media is not None:
+            await asyncio.shield(media.leave(conn_id))
         service.hub.leave(conn)
         conn.close()
         writer.cancel()
@@ -119,8 +132,8 @@ async def _presence(service: CourseService, command: Connect | Disconnect, actor
         log.warning("presence for %s not recorded: %s", actor.id, e)
 
 
-def handle(service: CourseService, text: str) -> str | None:
-    """The reply to one client message, if any. Bad messages get a clear error, never a crash."""
+def parse(text: str) -> dict[str, Any] | str:
+    """A client message as a JSON object, or the error to send back. Never a crash."""
     if len(text) > MAX_MESSAGE:
         return error(f"Message too large ({len(text)} characters; the limit is {MAX_MESSAGE}).")
     try:
@@ -129,6 +142,11 @@ def handle(service: CourseService, text: str) -> str | None:
         return error("Message is not valid JSON.")
     if not isinstance(msg, dict):
         return error("Message must be a JSON object.")
+    return msg
+
+
+def handle(service: CourseService, msg: dict[str, Any]) -> str | None:
+    """The reply to one (non-media) client message, if any."""
     kind = msg.get("type")
     if kind == "clock":
         t0 = msg.get("t0")

@@ -1,0 +1,417 @@
+"""The media server: one WebRTC connection per page, negotiated over the page's live WebSocket.
+
+A page offers; its sending m-lines carry its camera and microphone, its receiving m-lines are
+*slots*. The server answers, attaches a publisher to each slot it should see (see
+`server.domain.media.layout`), and tells the page which person is in which slot. Moving people
+between rooms, changing the stage, or someone leaving only re-attaches slots; a page is asked for
+more slots (a new offer) only when it has too few.
+
+Messages from a page: `media.offer {sdp}`, `media.mute {audio, video}`, `media.leave`.
+To a page: `media.answer {sdp}`, `media.need {video, audio}`, `media.state {...}`,
+`media.error {message}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import sdp as aiosdp
+
+from server.domain import media as md
+from server.domain.roles import ROLE_LABELS, Role
+from server.domain.rooms import place_of
+from server.media.ice import IceSettings, configure
+from server.media.relay import Publisher, SlotTrack
+
+if TYPE_CHECKING:
+    from server.course import CourseService
+    from server.media.recording import Recorder
+
+log = logging.getLogger("companion.media")
+
+MAX_SDP = 64 * 1024
+MAX_SLOTS = 24  # per kind, per page
+CODEC = {"video": "video/vp8", "audio": "audio/opus"}
+NEGOTIATION_LIMIT = 20.0  # seconds for one offer/answer
+TICK = 1.0  # seconds between checks of who belongs where, besides changes in the course
+
+
+class MediaError(ValueError):
+    pass
+
+
+@dataclass
+class Slot:
+    kind: str
+    transceiver: RTCRtpTransceiver
+    track: SlotTrack
+
+
+@dataclass
+class Peer:
+    key: str  # the page's connection id
+    pid: str
+    role: Role
+    send: Callable[[str], None]
+    order: int
+    pc: RTCPeerConnection | None = None
+    publishers: dict[str, Publisher] = field(default_factory=dict)
+    slots: dict[str, Slot] = field(default_factory=dict)  # by mid
+    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
+    room: str | None = None
+    last_state: str = ""
+    asked: tuple[int, int] = (0, 0)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class MediaHub:
+    def __init__(self, service: CourseService, ice: IceSettings | None = None) -> None:
+        self.service = service
+        self.ice = ice or IceSettings()
+        configure(self.ice)
+        self.peers: dict[str, Peer] = {}
+        self.recorder: Recorder | None = None
+        self._order = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.service.listeners.append(lambda events: self._wake.set())
+        self._task = asyncio.create_task(self._loop(), name="media-rooms")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for key in list(self.peers):
+            await self.leave(key)
+        if self.recorder:
+            await self.recorder.close_all()
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK)
+            self._wake.clear()
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("media reconcile failed")
+
+    # --- pages -------------------------------------------------------------------------------
+
+    def join(self, key: str, pid: str, role: Role, send: Callable[[str], None]) -> None:
+        """A page with a signed-in person opened its socket: it gets the media state."""
+        self.peers[key] = Peer(key, pid, role, send, next(self._order))
+        self._wake.set()
+
+    async def leave(self, key: str) -> None:
+        peer = self.peers.pop(key, None)
+        if peer is None:
+            return
+        await self._hang_up(peer)
+        self._wake.set()
+
+    async def _hang_up(self, peer: Peer) -> None:
+        for task in list(peer.tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        for pub in peer.publishers.values():
+            await pub.close()
+        for slot in peer.slots.values():
+            slot.track.stop()
+        peer.publishers.clear()
+        peer.slots.clear()
+        peer.asked = (0, 0)
+        if peer.pc is not None:
+            pc, peer.pc = peer.pc, None
+            with contextlib.suppress(Exception):
+                await pc.close()
+
+    async def handle(self, key: str, msg: dict[str, Any]) -> None:
+        """One media message from a page. Errors go back to that page as `media.error`."""
+        peer = self.peers.get(key)
+        if peer is None:
+            return
+        kind = msg.get("type")
+        if kind == "media.offer":
+            # Negotiation takes a while (ICE gathering): it must not hold up the page's socket.
+            task = asyncio.create_task(self._guarded(peer, kind, self._offer(peer, msg.get("sdp"))))
+            peer.tasks.add(task)
+            task.add_done_callback(peer.tasks.discard)
+            return
+        await self._guarded(peer, kind, self._other(peer, kind, msg))
+
+    async def _guarded(self, peer: Peer, kind: Any, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await asyncio.wait_for(work, NEGOTIATION_LIMIT)
+        except MediaError as e:
+            peer.send(json.dumps({"type": "media.error", "message": str(e)}))
+        except TimeoutError:
+            peer.send(json.dumps({"type": "media.error", "message": "Audio/video setup timed out."}))
+        except Exception as e:  # never let media break the page's socket
+            log.exception("media message %r from %s failed", kind, peer.pid)
+            peer.send(json.dumps({"type": "media.error", "message": f"Audio/video failed: {e}"}))
+
+    async def _other(self, peer: Peer, kind: Any, msg: dict[str, Any]) -> None:
+        if kind == "media.mute":
+            self._mute(peer, msg)
+        elif kind == "media.leave":
+            async with peer.lock:
+                await self._hang_up(peer)
+            self._wake.set()
+        else:
+            raise MediaError(f"Unknown media message {kind!r}.")
+
+    def _mute(self, peer: Peer, msg: dict[str, Any]) -> None:
+        for kind in ("audio", "video"):
+            value = msg.get(kind)
+            if value is None:
+                continue
+            if not isinstance(value, bool):
+                raise MediaError(f"media.mute: {kind} must be true or false.")
+            peer.muted[kind] = value
+            if kind in peer.publishers:
+                peer.publishers[kind].paused = value
+        self._wake.set()
+
+    async def _offer(self, peer: Peer, sdp: Any) -> None:
+        if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+            raise MediaError("media.offer needs the page's SDP offer.")
+        if len(sdp) > MAX_SDP:
+            raise MediaError(f"SDP offer too large ({len(sdp)} characters).")
+        try:
+            parsed = aiosdp.SessionDescription.parse(sdp)
+        except Exception as e:
+            raise MediaError(f"SDP offer could not be read: {e}") from None
+        async with peer.lock:
+            if peer.pc is None:
+                peer.pc = self._new_pc(peer)
+            pc = peer.pc
+            known = {t.mid for t in pc.getTransceivers()}
+            new = [m for m in parsed.media if m.kind in CODEC and m.rtp.muxId not in known]
+            if not any(m.kind in CODEC for m in parsed.media):
+                raise MediaError("The SDP offer has no audio or video.")
+            counts = defaultdict(int)
+            for m in parsed.media:
+                if m.kind in CODEC and m.direction == "recvonly":
+                    counts[m.kind] += 1
+            if max(counts.values(), default=0) > MAX_SLOTS:
+                raise MediaError(f"At most {MAX_SLOTS} receiving slots of each kind.")
+            # Transceivers made here, in m-line order, are matched to the new m-lines.
+            for m in new:
+                if m.direction == "recvonly":
+                    track = SlotTrack(m.kind)
+                    t = pc.addTransceiver(track, direction="sendonly")
+                    caps = RTCRtpSender.getCapabilities(m.kind).codecs
+                    t.setCodecPreferences(
+                        [c for c in caps if c.mimeType.lower() in (CODEC[m.kind], "video/rtx")]
+                    )
+                    track.watch(t.sender)
+                    peer.slots[m.rtp.muxId] = Slot(m.kind, t, track)
+                else:
+                    pc.addTransceiver(m.kind, direction="recvonly")
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                answer = await pc.createAnswer()
+                await pc.setLocalDescription(answer)
+            except Exception as e:
+                log.info("offer from %s refused: %s", peer.pid, e)
+                await self._hang_up(peer)
+                raise MediaError(f"The connection could not be set up: {e}") from None
+            peer.send(json.dumps({"type": "media.answer", "sdp": pc.localDescription.sdp}))
+            peer.last_state = ""  # slots changed: send the state again
+        self._wake.set()
+
+    def _new_pc(self, peer: Peer) -> RTCPeerConnection:
+        pc = RTCPeerConnection(self.ice.configuration())
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind in CODEC:
+                old = peer.publishers.get(track.kind)
+                pub = Publisher(peer.pid, track)
+                pub.paused = peer.muted[track.kind]
+                peer.publishers[track.kind] = pub
+                if old is not None:
+                    asyncio.ensure_future(old.close())
+                self._wake.set()
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "failed" and peer.pc is pc:
+                await self._hang_up(peer)
+                peer.send(
+                    json.dumps(
+                        {
+                            "type": "media.error",
+                            "message": "The audio/video connection failed; trying again.",
+                            "retry": True,
+                        }
+                    )
+                )
+                self._wake.set()
+
+        return pc
+
+    # --- who sees whom -----------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Put every page in its room, attach its slots to the right publishers, record what
+        should be recorded, and tell each page what changed."""
+        svc = self.service
+        state, now = svc.state, svc.clock.now()
+        rooms: dict[str, list[Peer]] = defaultdict(list)
+        for peer in sorted(self.peers.values(), key=lambda p: p.order):
+            place = place_of(state.rooms, state.people, svc.schedule, peer.pid, now)
+            peer.room = md.media_room(place)
+            if peer.room is not None:
+                rooms[peer.room].append(peer)
+            else:
+                self._detach_all(peer)
+        for room, members in rooms.items():
+            # The latest page of each person publishes for them.
+            source: dict[str, Peer] = {}
+            for peer in members:
+                if peer.publishers or peer.pid not in source:
+                    source[peer.pid] = peer
+            present = [(pid, p.role) for pid, p in source.items()]
+            lay = md.layout(room, present, state.rooms, state.roleplays)
+            link = state.media.links.get(room)
+            for viewer in members:
+                if link:
+                    self._detach_all(viewer)
+                    continue
+                video = [
+                    pid
+                    for pid in md.visible(lay, viewer.pid)
+                    if "video" in source[pid].publishers and source[pid] is not viewer
+                ]
+                audio = [
+                    pid
+                    for pid in (*lay.stage, *lay.others)
+                    if pid != viewer.pid and "audio" in source[pid].publishers
+                ][: md.MAX_AUDIO]
+                short_v = self._assign(viewer, "video", video, source)
+                short_a = self._assign(viewer, "audio", audio, source)
+                # A page in the middle of a negotiation is asked once its answer is out.
+                if (short_v or short_a) and viewer.pc is not None and not viewer.lock.locked():
+                    want = (self._count(viewer, "video") + short_v, self._count(viewer, "audio") + short_a)
+                    if want != viewer.asked:
+                        viewer.asked = want
+                        viewer.send(
+                            json.dumps({"type": "media.need", "video": want[0], "audio": want[1]})
+                        )
+            if self.recorder is not None and room.startswith("group:"):
+                await self.recorder.update(room.removeprefix("group:"), source, now)
+            for viewer in members:
+                self._send_state(viewer, room, lay, link, source)
+        for peer in self.peers.values():
+            if peer.room is None:
+                self._send_state(peer, None, None, None, {})
+        if self.recorder is not None:
+            await self.recorder.finish_others(set(rooms), now)
+
+    @staticmethod
+    def _count(peer: Peer, kind: str) -> int:
+        return sum(1 for s in peer.slots.values() if s.kind == kind)
+
+    @staticmethod
+    def _detach_all(peer: Peer) -> None:
+        for slot in peer.slots.values():
+            slot.track.detach()
+
+    @staticmethod
+    def _assign(viewer: Peer, kind: str, wanted: list[str], source: dict[str, Peer]) -> int:
+        """Attach `wanted` publishers to `viewer`'s slots of `kind`, keeping slots that already
+        show the right person. Returns how many slots are missing."""
+        pubs = {pid: source[pid].publishers[kind] for pid in wanted}
+        slots = [s for s in viewer.slots.values() if s.kind == kind]
+        shown: set[str] = set()
+        for s in slots:
+            src = s.track.source
+            if src is None:
+                continue
+            if src.owner in pubs and pubs[src.owner] is src and src.owner not in shown:
+                shown.add(src.owner)
+            else:
+                s.track.detach()
+        free = [s for s in slots if s.track.source is None]
+        short = 0
+        for pid in wanted:
+            if pid in shown:
+                continue
+            if free:
+                free.pop(0).track.attach(pubs[pid])
+            else:
+                short += 1
+        return short
+
+    def _send_state(
+        self,
+        viewer: Peer,
+        room: str | None,
+        lay: md.Layout | None,
+        link: str | None,
+        source: dict[str, Peer],
+    ) -> None:
+        people = self.service.state.people
+        tiles = []
+        for mid, slot in viewer.slots.items():
+            src = slot.track.source
+            if src is None:
+                continue
+            who = people.get(src.owner)
+            owner = source.get(src.owner)
+            tiles.append(
+                {
+                    "mid": mid,
+                    "kind": slot.kind,
+                    "person": src.owner,
+                    "name": who.name if who else src.owner,
+                    "role": ROLE_LABELS[who.role] if who else "",
+                    "stage": bool(lay and src.owner in lay.stage),
+                    "muted": dict(owner.muted) if owner else {},
+                }
+            )
+        msg: dict[str, Any] = {
+            "type": "media.state",
+            "room": room,
+            "label": self._room_label(room),
+            "link": link,
+            "stage_label": lay.label if lay else "",
+            "you": {
+                "stage": bool(lay and viewer.pid in lay.stage),
+                "muted_on_join": bool(lay and viewer.pid in lay.muted_on_join),
+                "connected": viewer.pc is not None,
+            },
+            "tiles": tiles,
+            "recording": self.recorder.status(room) if self.recorder and room else None,
+        }
+        text = json.dumps(msg, sort_keys=True)
+        if text != viewer.last_state:
+            viewer.last_state = text
+            viewer.send(text)
+
+    @staticmethod
+    def _room_label(room: str | None) -> str:
+        if room is None:
+            return "No room right now"
+        if room == "plenary":
+            return "Plenary"
+        if room.startswith("track:"):
+            return f"{room.removeprefix('track:').capitalize()} session"
+        return f"Small group {room.removeprefix('group:')}"
