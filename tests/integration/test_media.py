@@ -139,7 +139,7 @@ async def test_leaving_and_muting_reach_the_others(tmp_path):
 async def test_a_bad_offer_gets_a_clear_error_and_nothing_breaks(tmp_path):
     app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
     async with served(app) as url:
-        p = ClientPeer(url, cookie(app, "lee"), publish=False, slots=0)
+        p = ClientPeer(url, cookie(app, "lee"), publish=False, slots=1)
         try:
             await p.start()
             await p.send({"type": "media.offer", "sdp": "hello"})
