@@ -185,7 +185,10 @@ def create_app(settings: Settings) -> Starlette:
 def app_from_env() -> Starlette:
     """The app for each of several uvicorn workers (`companion serve --workers N`), configured by
     the environment that the parent process set."""
+    import argparse
     from datetime import date, datetime
+
+    from server.cli import _media_settings
 
     env = os.environ
     clock: Clock = Clock()
@@ -206,6 +209,7 @@ def app_from_env() -> Starlette:
             secret=env["COMPANION_SECRET"],
             clock=clock,
             course=course,
+            **_media_settings(argparse.Namespace()),
         )
     )
 

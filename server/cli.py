@@ -122,12 +122,13 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         on_ready=on_ready,
         roster=roster,
         simulate=simulate,
+        **_media_settings(args),
     )
     config = uvicorn.Config(
         create_app(settings),
         host=args.host,
         port=args.port,
-        ws_max_size=64 * 1024,
+        ws_max_size=WS_MAX_SIZE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
         log_level="warning",
@@ -149,6 +150,10 @@ def _serve_workers(
 
     if not store_url.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
+    # Built-in media relays within one process: pages of one room on different workers would
+    # not see each other, so several workers serve rooms through their meeting links instead.
+    os.environ["COMPANION_NO_MEDIA"] = "1"
+    print("  Built-in audio/video is off with several workers; set meeting links on the rooms.")
     os.environ.update(
         COMPANION_STORE=store_url,
         COMPANION_SECRET=secret,
@@ -175,12 +180,53 @@ def _serve_workers(
         workers=workers,
         host=args.host,
         port=args.port,
-        ws_max_size=64 * 1024,
+        ws_max_size=WS_MAX_SIZE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
         log_level="warning",
     )
     return 0
+
+
+WS_MAX_SIZE = 128 * 1024  # a page's SDP offer with many receiving slots
+
+
+def _media_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings for the built-in audio and video, from options or the environment."""
+    from server.media.ice import (
+        IceConfigError,
+        IceSettings,
+        parse_addresses,
+        parse_ports,
+        parse_servers,
+    )
+
+    def pick(name: str, env: str) -> str:
+        value = getattr(args, name, None)
+        return str(value if value is not None else os.environ.get(env, ""))
+
+    try:
+        ice = IceSettings(
+            servers=parse_servers(pick("ice_servers", "COMPANION_ICE_SERVERS")),
+            addresses=parse_addresses(pick("media_addresses", "COMPANION_MEDIA_ADDRESSES")),
+            ports=parse_ports(pick("udp_ports", "COMPANION_UDP_PORTS")),
+        )
+    except IceConfigError as e:
+        raise UsageError(str(e)) from None
+    off = getattr(args, "no_media", False) or os.environ.get("COMPANION_NO_MEDIA") == "1"
+    out: dict[str, Any] = {"ice": ice, "media": not off}
+    recordings = pick("recordings", "COMPANION_RECORDINGS")
+    if recordings:
+        out["recordings_dir"] = Path(recordings)
+    days = pick("retention_days", "COMPANION_RETENTION_DAYS")
+    if days:
+        try:
+            out["retention_days"] = float(days)
+        except ValueError:
+            raise UsageError(f"--retention-days must be a number of days, not {days!r}") from None
+        if out["retention_days"] < 0:
+            raise UsageError("--retention-days cannot be negative (0 keeps recordings)")
+    return out
 
 
 def _secret(store_url: str) -> str:
@@ -436,6 +482,22 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--port", type=int, default=port)
         sp.add_argument("--rehearsal-start", help="run a rehearsal clock from this ISO instant")
         sp.add_argument("--speed", type=float, default=1.0, help="rehearsal clock speed factor")
+        m = sp.add_argument_group("audio and video")
+        m.add_argument("--no-media", action="store_true", help="no built-in audio and video")
+        m.add_argument(
+            "--ice-servers",
+            help="STUN/TURN servers, comma-separated: stun:HOST:PORT,turn:USER:PASS@HOST:PORT "
+            "($COMPANION_ICE_SERVERS)",
+        )
+        m.add_argument(
+            "--media-addresses",
+            help="local IP addresses for media, comma-separated (default: all but loopback)",
+        )
+        m.add_argument("--udp-ports", help="UDP port range for media, e.g. 40000-40199")
+        m.add_argument("--recordings", help="folder for turn recordings (default data/recordings)")
+        m.add_argument(
+            "--retention-days", help="delete recordings this many days after the turn (default 14)"
+        )
 
     a = sub.add_parser("agenda", help="print the agenda, now and next")
     course_opts(a)

@@ -86,9 +86,16 @@ def _page(request: Request, template: str, status: int = 200, **extra: Any) -> H
         "role_label": ROLE_LABELS[me.role] if me else None,
         "my_track": learner_track(svc.state.rooms, me) if me else None,
         "tz": svc.schedule.tz,
+        "media_ice": _media_ice(request),
     }
     html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)
+
+
+def _media_ice(request: Request) -> str | None:
+    """The ICE servers a page's media connection uses (JSON), or None without built-in media."""
+    media = getattr(request.app.state, "media", None)
+    return json.dumps(media.ice.browser()) if media is not None else None
 
 
 def message_page(request: Request, heading: str, text: str, status: int) -> HTMLResponse:

@@ -93,7 +93,7 @@ class SyntheticAudio(MediaStreamTrack):
 
 def mean_luma(frame: av.VideoFrame) -> float:
     plane = bytes(frame.planes[0])
-    sample = plane[:: 97]
+    sample = plane[::97]
     return sum(sample) / len(sample)
 
 
@@ -166,7 +166,9 @@ class ClientPeer:
         self._answered.clear()
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
-        await self._ws.send(json.dumps({"type": "media.offer", "sdp": self.pc.localDescription.sdp}))
+        await self._ws.send(
+            json.dumps({"type": "media.offer", "sdp": self.pc.localDescription.sdp})
+        )
 
     async def _more_slots(self, msg: dict[str, Any]) -> None:
         await self._answered.wait()

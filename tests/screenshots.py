@@ -28,24 +28,49 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     port = free_port()
     data = Path(tempfile.mkdtemp()) / "demo"
-    cmd = [sys.executable, "-m", "server.cli", "demo", "--port", str(port), "--data", str(data),
-           "--rehearsal-start", "2026-05-14T15:16:00Z", "--speed", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "demo",
+        "--port",
+        str(port),
+        "--data",
+        str(data),
+        "--rehearsal-start",
+        "2026-05-14T15:16:00Z",
+        "--speed",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
         out = subprocess.run(
-            [sys.executable, "-m", "server.cli", "links", "--json", "--store",
-             f"sqlite:///{data / 'demo.db'}", "--base-url", url],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "links",
+                "--json",
+                "--store",
+                f"sqlite:///{data / 'demo.db'}",
+                "--base-url",
+                url,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         links = {x["email"]: x["link"] for x in json.loads(out)}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
             def page(email: str | None, width: int = 1280, height: int = 900):
-                pg = browser.new_context(viewport={"width": width, "height": height},
-                                         timezone_id="America/Chicago").new_page()
+                pg = browser.new_context(
+                    viewport={"width": width, "height": height}, timezone_id="America/Chicago"
+                ).new_page()
                 pg.goto(links[email] if email else url + "/")
                 pg.wait_for_selector("#conn-status.conn-live")
                 return pg
@@ -61,7 +86,9 @@ def main() -> int:
             fac.fill(".rp-facilitator input[name=text]", "Ask about the wedding in October")
             fac.click(".rp-facilitator button:has-text('Send cue')")
             time.sleep(1.5)
-            group = fac.locator(".rp-facilitator .eyebrow").first.text_content().split("·")[1].strip()
+            group = (
+                fac.locator(".rp-facilitator .eyebrow").first.text_content().split("·")[1].strip()
+            )
             director = page("director@example.org", height=1100)
             tile = director.locator(f".tile[aria-label='{group}']")
             sp_name = tile.locator(".pmeta").first.text_content().split("SP ")[1].split(",")[0]
@@ -72,10 +99,16 @@ def main() -> int:
                 ctx.request.get(links[email])
                 html = ctx.request.get(url + "/").text()
                 ctx.close()
-                return html.split("Role-play · ", 1)[1].split("<", 1)[0] if "Role-play · " in html else ""
+                return (
+                    html.split("Role-play · ", 1)[1].split("<", 1)[0]
+                    if "Role-play · " in html
+                    else ""
+                )
 
             def email_of(name: str) -> str:
-                return next(e for e in links if e.split("@")[0] == name.strip().lower().replace(" ", "."))
+                return next(
+                    e for e in links if e.split("@")[0] == name.strip().lower().replace(" ", ".")
+                )
 
             shots = {
                 "director": director,
@@ -94,8 +127,11 @@ def main() -> int:
                 time.sleep(0.5)
             time.sleep(8)
             fac.locator(".tally").screenshot(path=str(OUT / "tally.png"))
-            observer = next(e for e in links if e.endswith("@example.org")
-                            and e != email_of(hot) and group in page_group(e))
+            observer = next(
+                e
+                for e in links
+                if e.endswith("@example.org") and e != email_of(hot) and group in page_group(e)
+            )
             obs = page(observer, height=1400)
             obs.locator(".feedback").screenshot(path=str(OUT / "feedback-form.png"))
             print(f"wrote {OUT / 'tally.png'} and {OUT / 'feedback-form.png'}")

@@ -33,8 +33,9 @@ from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
 if TYPE_CHECKING:
-    from server.course import CourseService
     from server.media.recording import Recorder
+
+    from server.course import CourseService
 
 log = logging.getLogger("companion.media")
 
@@ -161,7 +162,9 @@ class MediaHub:
         except MediaError as e:
             peer.send(json.dumps({"type": "media.error", "message": str(e)}))
         except TimeoutError:
-            peer.send(json.dumps({"type": "media.error", "message": "Audio/video setup timed out."}))
+            peer.send(
+                json.dumps({"type": "media.error", "message": "Audio/video setup timed out."})
+            )
         except Exception as e:  # never let media break the page's socket
             log.exception("media message %r from %s failed", kind, peer.pid)
             peer.send(json.dumps({"type": "media.error", "message": f"Audio/video failed: {e}"}))
@@ -205,7 +208,7 @@ class MediaHub:
             new = [m for m in parsed.media if m.kind in CODEC and m.rtp.muxId not in known]
             if not any(m.kind in CODEC for m in parsed.media):
                 raise MediaError("The SDP offer has no audio or video.")
-            counts = defaultdict(int)
+            counts: dict[str, int] = defaultdict(int)
             for m in parsed.media:
                 if m.kind in CODEC and m.direction == "recvonly":
                     counts[m.kind] += 1
@@ -247,7 +250,9 @@ class MediaHub:
                 pub.paused = peer.muted[track.kind]
                 peer.publishers[track.kind] = pub
                 if old is not None:
-                    asyncio.ensure_future(old.close())
+                    closing = asyncio.ensure_future(old.close())
+                    peer.tasks.add(closing)
+                    closing.add_done_callback(peer.tasks.discard)
                 self._wake.set()
 
         @pc.on("connectionstatechange")
@@ -309,7 +314,10 @@ class MediaHub:
                 short_a = self._assign(viewer, "audio", audio, source)
                 # A page in the middle of a negotiation is asked once its answer is out.
                 if (short_v or short_a) and viewer.pc is not None and not viewer.lock.locked():
-                    want = (self._count(viewer, "video") + short_v, self._count(viewer, "audio") + short_a)
+                    want = (
+                        self._count(viewer, "video") + short_v,
+                        self._count(viewer, "audio") + short_a,
+                    )
                     if want != viewer.asked:
                         viewer.asked = want
                         viewer.send(

@@ -20,6 +20,7 @@ from typing import Any
 
 import aioice.ice as aice
 import aiortc.rtcicetransport as rtcice
+from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 
@@ -110,7 +111,7 @@ class CompanionConnection(aice.Connection):
 
     async def get_component_candidates(
         self, component: int, addresses: list[str], timeout: int = 5
-    ) -> list[aice.Candidate]:
+    ) -> list[Candidate]:
         settings = _settings
         if settings.addresses:
             addresses = list(settings.addresses)
@@ -119,7 +120,7 @@ class CompanionConnection(aice.Connection):
         loop = asyncio.get_running_loop()
         lo, hi = settings.ports
         span = hi - lo + 1
-        candidates: list[aice.Candidate] = []
+        candidates: list[Candidate] = []
         hosts: list[aice.StunProtocol] = []
         for address in addresses:
             start = next(_next_port)
@@ -138,11 +139,11 @@ class CompanionConnection(aice.Connection):
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
             host, bound = transport.get_extra_info("sockname")[:2]
-            protocol.local_candidate = aice.Candidate(
-                foundation=aice.candidate_foundation("host", "udp", host),
+            protocol.local_candidate = Candidate(
+                foundation=candidate_foundation("host", "udp", host),
                 component=component,
                 transport="udp",
-                priority=aice.candidate_priority(component, "host"),
+                priority=candidate_priority(component, "host"),
                 host=host,
                 port=bound,
                 type="host",
@@ -170,4 +171,4 @@ def configure(settings: IceSettings) -> None:
     """Use `settings` for every server peer from now on."""
     global _settings
     _settings = settings
-    rtcice.Connection = CompanionConnection  # type: ignore[misc]
+    rtcice.Connection = CompanionConnection  # type: ignore[attr-defined]

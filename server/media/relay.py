@@ -17,7 +17,7 @@ import fractions
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender
@@ -32,7 +32,12 @@ AUDIO_BITRATE = 48_000
 QUEUE_LIMIT = 60  # packets a slow viewer may fall behind before it is reset
 KEYFRAME_GAP = 0.5  # seconds: many viewers asking at once cause one keyframe
 
-PacketSink = Callable[[av.Packet], None]
+if TYPE_CHECKING:
+    Packet = av.Packet[Any]
+else:
+    Packet = av.Packet
+
+PacketSink = Callable[[Any], None]  # takes an av.Packet
 
 
 class VideoEncoder:
@@ -42,7 +47,7 @@ class VideoEncoder:
         self.bitrate = bitrate
         self.codec: Any = None
 
-    def encode(self, frame: av.VideoFrame, keyframe: bool) -> list[av.Packet]:
+    def encode(self, frame: av.VideoFrame, keyframe: bool) -> list[Packet]:
         if frame.format.name != "yuv420p":
             frame = frame.reformat(format="yuv420p")
         if self.codec is not None and (
@@ -71,7 +76,7 @@ class VideoEncoder:
             self.codec.thread_count = 1
         if keyframe:
             frame.pict_type = av.video.frame.PictureType.I
-        packets: list[av.Packet] = list(self.codec.encode(frame))
+        packets: list[Packet] = list(self.codec.encode(frame))
         for p in packets:
             p.time_base = self.codec.time_base
         return packets
@@ -92,8 +97,8 @@ class AudioEncoder:
             format="s16", layout="stereo", rate=AUDIO_RATE, frame_size=960
         )
 
-    def encode(self, frame: av.AudioFrame, keyframe: bool) -> list[av.Packet]:
-        packets: list[av.Packet] = []
+    def encode(self, frame: av.AudioFrame, keyframe: bool) -> list[Packet]:
+        packets: list[Packet] = []
         for f in self.resampler.resample(frame):
             packets += self.codec.encode(f)
         for p in packets:
@@ -110,7 +115,7 @@ class SlotTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.source: Publisher | None = None
-        self._queue: asyncio.Queue[av.Packet] = asyncio.Queue()
+        self._queue: asyncio.Queue[Packet] = asyncio.Queue()
         self._waiting_key = False
         self._rebase = False
         self._offset = 0
@@ -149,7 +154,7 @@ class SlotTrack(MediaStreamTrack):
 
         sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
 
-    def put(self, packet: av.Packet) -> None:
+    def put(self, packet: Packet) -> None:
         if self._waiting_key:
             if not packet.is_keyframe:
                 return  # a decoder cannot start mid-stream
@@ -175,10 +180,10 @@ class SlotTrack(MediaStreamTrack):
             out.pts = packet.pts + self._offset
             out.time_base = packet.time_base
         step = packet.duration or (960 if self.kind == "audio" else 6000)
-        self._next_pts = out.pts + step
+        self._next_pts = (out.pts or 0) + step
         self._queue.put_nowait(out)
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> Packet:
         if self.readyState != "live":
             raise MediaStreamError
         packet = await self._queue.get()
@@ -199,9 +204,7 @@ class Publisher:
         self.track = track
         self.viewers: set[SlotTrack] = set()
         self.sinks: set[PacketSink] = set()  # recorders
-        self._encoder: VideoEncoder | AudioEncoder = (
-            VideoEncoder() if self.kind == "video" else AudioEncoder()
-        )
+        self._encoder: Any = VideoEncoder() if self.kind == "video" else AudioEncoder()
         self._keyframe = True
         self._last_key = 0.0
         self.paused = False  # the owner muted this track

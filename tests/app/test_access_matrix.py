@@ -20,11 +20,14 @@ DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)
 
 @pytest.fixture
 def course(tmp_path):
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
-        r = c.post("/director/groups/assign", data={"seed": "1", "min_size": "1",
-                                                    "max_size": "2", "teams": "together"},
-                   headers=session(c, WHO["director"]))
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
+        r = c.post(
+            "/director/groups/assign",
+            data={"seed": "1", "min_size": "1", "max_size": "2", "teams": "together"},
+            headers=session(c, WHO["director"]),
+        )
         assert r.status_code == 200
         yield c
 
@@ -40,8 +43,7 @@ def commands(c):
     return [
         ("/director/delay", {"minutes": "1"}, only_director),
         ("/director/announce", {"text": "hello"}, only_director),
-        ("/director/groups/assign", {"seed": "1", "min_size": "1", "max_size": "2"},
-         only_director),
+        ("/director/groups/assign", {"seed": "1", "min_size": "1", "max_size": "2"}, only_director),
         ("/director/groups/move", {"person": l2, "group": other}, only_director),
         ("/director/groups/rebalance", {}, only_director),
         (f"/director/groups/lock/{l2}", {"locked": "1"}, only_director),
@@ -77,15 +79,23 @@ def test_every_role_against_every_command_over_http(course):
 
 # The live views each role's page follows: the root ids that may, and may not, reach it.
 VIEWS = {
-    None: ({"now", "next", "day-1", "announcements"},
-           {"presence", "people", "rooms", "help", "where", "rp-", "fb-", "tally-"}),
-    "learner": ({"now", "where", "rp-", "fb-"},
-                {"presence", "people", "rooms", "help", "teleprompter", "tally-"}),
+    None: (
+        {"now", "next", "day-1", "announcements"},
+        {"presence", "people", "rooms", "help", "where", "rp-", "fb-", "tally-"},
+    ),
+    "learner": (
+        {"now", "where", "rp-", "fb-"},
+        {"presence", "people", "rooms", "help", "teleprompter", "tally-"},
+    ),
     "sp": ({"now", "room-", "teleprompter"}, {"presence", "people", "rooms", "where", "tally-"}),
-    "facilitator": ({"now", "presence", "help", "room-", "rp-facilitator", "tally-"},
-                    {"people", "rooms", "teleprompter"}),
-    "director": ({"now", "people", "rooms", "help"},
-                 {"presence", "teleprompter", "where", "tally-", "fb-"}),
+    "facilitator": (
+        {"now", "presence", "help", "room-", "rp-facilitator", "tally-"},
+        {"people", "rooms", "teleprompter"},
+    ),
+    "director": (
+        {"now", "people", "rooms", "help"},
+        {"presence", "teleprompter", "where", "tally-", "fb-"},
+    ),
 }
 
 

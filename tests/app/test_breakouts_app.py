@@ -36,8 +36,11 @@ def client_at(tmp_path, local_delta: timedelta, speed: float = 1.0):
 
 def form_groups(c):
     director = session(c, "director@example.org")
-    r = c.post("/director/groups/assign", data={"seed": "1", "min_size": "1", "max_size": "2",
-                                                "teams": "together"}, headers=director)
+    r = c.post(
+        "/director/groups/assign",
+        data={"seed": "1", "min_size": "1", "max_size": "2", "teams": "together"},
+        headers=director,
+    )
     assert r.status_code == 200, r.text
 
 
@@ -45,8 +48,10 @@ def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_p
     # 1.5 s before the first split item (11:30 ET, Day 1).
     with client_at(tmp_path, timedelta(hours=1, minutes=30) - timedelta(seconds=1.5)) as c:
         form_groups(c)
-        with c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult, \
-             c.websocket_connect("/live", headers=session(c, "p1@example.org")) as peds:
+        with (
+            c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult,
+            c.websocket_connect("/live", headers=session(c, "p1@example.org")) as peds,
+        ):
             assert "Break" in read_until(adult, 'id="where"')
             read_until(peds, 'id="where"')
             assert "Adult session" in read_until(adult, "Adult session")
@@ -71,12 +76,17 @@ def test_a_move_reaches_both_rooms_and_the_learner(tmp_path):
         there = next(n for n, g in rooms.groups.items() if g.track == "adult" and n != here)
         fac_here = svc.state.people.by_id[rooms.groups[here].facilitator].reg.email
         fac_there = svc.state.people.by_id[rooms.groups[there].facilitator].reg.email
-        with c.websocket_connect("/live", headers=session(c, fac_here)) as a, \
-             c.websocket_connect("/live", headers=session(c, fac_there)) as b, \
-             c.websocket_connect("/live", headers=session(c, "l1@example.org")) as learner:
+        with (
+            c.websocket_connect("/live", headers=session(c, fac_here)) as a,
+            c.websocket_connect("/live", headers=session(c, fac_there)) as b,
+            c.websocket_connect("/live", headers=session(c, "l1@example.org")) as learner,
+        ):
             read_until(learner, f"Small group {here}")
-            r = c.post("/director/groups/move", data={"person": l1, "group": there},
-                       headers=session(c, "director@example.org"))
+            r = c.post(
+                "/director/groups/move",
+                data={"person": l1, "group": there},
+                headers=session(c, "director@example.org"),
+            )
             assert r.status_code == 200 and f"Moved to {there}" in r.text
             slug_here = "room-" + here.lower().replace(" ", "-")
             slug_there = "room-" + there.lower().replace(" ", "-")
@@ -89,16 +99,23 @@ def test_a_move_reaches_both_rooms_and_the_learner(tmp_path):
 def test_help_calls_reach_every_facilitator_of_the_track_and_the_first_claim_wins(tmp_path):
     with client_at(tmp_path, timedelta(hours=6, minutes=5)) as c:
         form_groups(c)
-        with c.websocket_connect("/live", headers=session(c, "ada@example.org")) as ada, \
-             c.websocket_connect("/live", headers=session(c, "ben@example.org")) as ben, \
-             c.websocket_connect("/live", headers=session(c, "cy@example.org")) as cy:
-            r = c.post("/help", data={"note": "<b>no sound</b>"}, headers=session(c, "l2@example.org"))
+        with (
+            c.websocket_connect("/live", headers=session(c, "ada@example.org")) as ada,
+            c.websocket_connect("/live", headers=session(c, "ben@example.org")) as ben,
+            c.websocket_connect("/live", headers=session(c, "cy@example.org")) as cy,
+        ):
+            r = c.post(
+                "/help", data={"note": "<b>no sound</b>"}, headers=session(c, "l2@example.org")
+            )
             assert r.status_code == 200 and "facilitator has been called" in r.text
             for ws in (ada, ben):
                 msg = read_until(ws, "no sound")
                 assert "&lt;b&gt;no sound&lt;/b&gt;" in msg
             hid = c.app.state.service.state.rooms.open_help()[0].id
-            assert c.post(f"/help/{hid}/claim", headers=session(c, "ben@example.org")).status_code == 200
+            assert (
+                c.post(f"/help/{hid}/claim", headers=session(c, "ben@example.org")).status_code
+                == 200
+            )
             assert "Taken by Ben Facilitator" in read_until(ada, "Taken by")
             late = c.post(f"/help/{hid}/claim", headers=session(c, "ada@example.org"))
             assert late.status_code == 422 and "Ben Facilitator already took" in late.text
@@ -108,13 +125,21 @@ def test_help_calls_reach_every_facilitator_of_the_track_and_the_first_claim_win
 
 def test_a_track_message_reaches_only_that_track(tmp_path):
     with client_at(tmp_path, timedelta(minutes=5)) as c:
-        with c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult, \
-             c.websocket_connect("/live", headers=session(c, "p1@example.org")) as peds:
+        with (
+            c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult,
+            c.websocket_connect("/live", headers=session(c, "p1@example.org")) as peds,
+        ):
             adult.receive_text(), adult.receive_text(), peds.receive_text(), peds.receive_text()
-            c.post("/director/announce", data={"text": "Peds room opens early", "track": "pediatric"},
-                   headers=session(c, "director@example.org"))
+            c.post(
+                "/director/announce",
+                data={"text": "Peds room opens early", "track": "pediatric"},
+                headers=session(c, "director@example.org"),
+            )
             assert "Peds room opens early" in read_until(peds, "Peds room")
-            c.post("/director/announce", data={"text": "Everyone back at 11:30"},
-                   headers=session(c, "director@example.org"))
+            c.post(
+                "/director/announce",
+                data={"text": "Everyone back at 11:30"},
+                headers=session(c, "director@example.org"),
+            )
             msg = read_until(adult, "Everyone back")
             assert "Peds room opens early" not in msg

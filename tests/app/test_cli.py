@@ -112,8 +112,12 @@ def test_roster_import_is_idempotent_and_updates_edited_rows(capsys, tmp_path):
     f.write_text(ROSTER)
     code, out, _ = run(capsys, "roster", "import", str(f), "--store", store)
     assert code == 0 and "Imported 0 new, updated 0, 3 unchanged" in out
-    f.write_text(ROSTER.replace("Lee Learner,lee@example.org,learner,nurse,adult",
-                                "Lee Learner,lee@example.org,learner,nurse,both"))
+    f.write_text(
+        ROSTER.replace(
+            "Lee Learner,lee@example.org,learner,nurse,adult",
+            "Lee Learner,lee@example.org,learner,nurse,both",
+        )
+    )
     code, out, _ = run(capsys, "roster", "import", str(f), "--store", store)
     assert "Imported 0 new, updated 1, 2 unchanged" in out
 
@@ -124,7 +128,9 @@ def test_links_and_exports(capsys, tmp_path, monkeypatch):
     f.write_text(ROSTER)
     store = f"sqlite:///{tmp_path / 'log.db'}"
     run(capsys, "roster", "import", str(f), "--store", store)
-    code, out, _ = run(capsys, "links", "--json", "--store", store, "--base-url", "https://c.example")
+    code, out, _ = run(
+        capsys, "links", "--json", "--store", store, "--base-url", "https://c.example"
+    )
     links = json.loads(out)
     assert code == 0 and {x["role"] for x in links} == {"director", "learner"}
     assert all(x["link"].startswith("https://c.example/join/") for x in links)
@@ -132,8 +138,17 @@ def test_links_and_exports(capsys, tmp_path, monkeypatch):
     assert code == 0
     assert out.splitlines()[0].startswith("email,name,discipline,track,credit_minutes")
     assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out  # formula injection guarded
-    code, out, _ = run(capsys, "export", "attendance", "--format", "json", "--store", store,
-                       "--at", "2026-05-16T00:00:00Z")
+    code, out, _ = run(
+        capsys,
+        "export",
+        "attendance",
+        "--format",
+        "json",
+        "--store",
+        store,
+        "--at",
+        "2026-05-16T00:00:00Z",
+    )
     rows = json.loads(out)
     assert len(rows) == 2 * 30 and all(r["minutes_present"] == 0 for r in rows)
 
@@ -148,8 +163,18 @@ def test_groups_assign_prints_the_documented_json_and_zoom_csv(capsys, tmp_path)
 
     zoom = tmp_path / "zoom.csv"
     roster = str(ROOT / "scenarios/demo/roster.csv")
-    code, out, _ = run(capsys, "groups", "assign", "--roster", roster, "--seed", "4", "--json",
-                       "--zoom-csv", str(zoom))
+    code, out, _ = run(
+        capsys,
+        "groups",
+        "assign",
+        "--roster",
+        roster,
+        "--seed",
+        "4",
+        "--json",
+        "--zoom-csv",
+        str(zoom),
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"groups", "unassigned"}
@@ -172,6 +197,13 @@ def test_groups_assign_prints_the_documented_json_and_zoom_csv(capsys, tmp_path)
 def test_groups_assign_refuses_impossible_bounds(capsys):
     from tests.servers import ROOT
 
-    code, _, err = run(capsys, "groups", "assign", "--roster",
-                       str(ROOT / "scenarios/demo/roster.csv"), "--min-size", "9")
+    code, _, err = run(
+        capsys,
+        "groups",
+        "assign",
+        "--roster",
+        str(ROOT / "scenarios/demo/roster.csv"),
+        "--min-size",
+        "9",
+    )
     assert code == 2 and "minimum" in err

@@ -19,8 +19,11 @@ WORKED = "You named the fear before the numbers"
 
 def setup_turn(c):
     director = session(c, "director@example.org")
-    r = c.post("/director/groups/assign", data={"seed": "2", "min_size": "3", "max_size": "4",
-                                                "teams": "together"}, headers=director)
+    r = c.post(
+        "/director/groups/assign",
+        data={"seed": "2", "min_size": "3", "max_size": "4", "teams": "together"},
+        headers=director,
+    )
     assert r.status_code == 200, r.text
     svc = c.app.state.service
     l1 = person_id("l1@example.org")
@@ -29,22 +32,28 @@ def setup_turn(c):
     case = next(s for s in load_library().values() if s.track == group.track)
     r = c.post(f"/rp/{group.name}/start", data={"scenario": case.id}, headers=session(c, fac))
     assert r.status_code == 200, r.text
-    r = c.post(f"/rp/{group.name}/begin", data={"learner": l1, "goal": "Pause after the news"},
-               headers=session(c, fac))
+    r = c.post(
+        f"/rp/{group.name}/begin",
+        data={"learner": l1, "goal": "Pause after the news"},
+        headers=session(c, fac),
+    )
     assert r.status_code == 200, r.text
     return svc, group, fac
 
 
 def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc, group, fac = setup_turn(c)
         l1 = person_id("l1@example.org")
         peer = next(m for m in group.members if m != l1)
         peer_email = svc.state.people.by_id[peer].reg.email
         url = f"/fb/{group.name}/1"
-        with c.websocket_connect("/live", headers=session(c, fac)) as f_ws, \
-             c.websocket_connect("/live", headers=session(c, "l1@example.org")) as l_ws:
+        with (
+            c.websocket_connect("/live", headers=session(c, fac)) as f_ws,
+            c.websocket_connect("/live", headers=session(c, "l1@example.org")) as l_ws,
+        ):
             F, L = Socket(f_ws), Socket(l_ws)
             F.until('id="tally-')
             L.until("You are in the hot seat")
@@ -76,23 +85,31 @@ def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
             L.until(WORKED)
             assert not any(WORKED in m for m in L.seen[:-1])
             # Next time I will…
-            r = c.post(url + "/next", data={"sid": "next-0000001", "text": "pause longer"},
-                       headers=session(c, "l1@example.org"))
+            r = c.post(
+                url + "/next",
+                data={"sid": "next-0000001", "text": "pause longer"},
+                headers=session(c, "l1@example.org"),
+            )
             assert r.status_code == 200, r.text
             F.until("pause longer")
-            r = c.post(url + "/next", data={"sid": "next-0000002", "text": "x"},
-                       headers=session(c, peer_email))
+            r = c.post(
+                url + "/next",
+                data={"sid": "next-0000002", "text": "x"},
+                headers=session(c, peer_email),
+            )
             assert r.status_code == 403
 
 
 def test_bad_feedback_is_refused_with_the_reason_and_nothing_is_stored(tmp_path):
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc, group, fac = setup_turn(c)
         l1 = person_id("l1@example.org")
         peer_email = svc.state.people.by_id[next(m for m in group.members if m != l1)].reg.email
-        outsider = next(p for g in svc.state.rooms.groups.values() if g.name != group.name
-                        for p in g.members)
+        outsider = next(
+            p for g in svc.state.rooms.groups.values() if g.name != group.name for p in g.members
+        )
         url = f"/fb/{group.name}/1"
         seq = svc.state.seq
         cases = [
@@ -101,16 +118,25 @@ def test_bad_feedback_is_refused_with_the_reason_and_nothing_is_stored(tmp_path)
             (peer_email, {"sid": "bad-000003", "a.worked": "x" * 2001}, 422, "2000"),
             (peer_email, {"sid": "no", "a.worked": "fine"}, 422, "submission id"),
             ("l1@example.org", {"sid": "bad-000004", "a.worked": "me"}, 422, "your own turn"),
-            (svc.state.people.by_id[outsider].reg.email, {"sid": "bad-000005", "a.worked": "hi"},
-             403, "Only people in"),
+            (
+                svc.state.people.by_id[outsider].reg.email,
+                {"sid": "bad-000005", "a.worked": "hi"},
+                403,
+                "Only people in",
+            ),
         ]
         for who, form, status, words in cases:
             r = c.post(url, data=form, headers=session(c, who))
             assert r.status_code == status and words in r.text, (form, r.status_code, r.text)
-        r = c.post(f"/fb/{group.name}/9", data={"sid": "bad-000006", "a.worked": "x"},
-                   headers=session(c, peer_email))
+        r = c.post(
+            f"/fb/{group.name}/9",
+            data={"sid": "bad-000006", "a.worked": "x"},
+            headers=session(c, peer_email),
+        )
         assert r.status_code == 422 and "no turn 9" in r.text
-        r = c.post(f"/fb/{group.name}/x", data={"sid": "bad-000007"}, headers=session(c, peer_email))
+        r = c.post(
+            f"/fb/{group.name}/x", data={"sid": "bad-000007"}, headers=session(c, peer_email)
+        )
         assert r.status_code == 422
         assert svc.state.seq == seq
         # Someone else's id is refused, not treated as theirs.
@@ -128,20 +154,31 @@ LAST_DAY_CLOSE = timedelta(days=2, hours=6, minutes=20)  # Day 3, 16:20 ET (Clos
 def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(tmp_path, capsys):
     from server.cli import main
 
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc, group, fac = setup_turn(c)
         l1 = "l1@example.org"
         peer_email = svc.state.people.by_id[
-            next(m for m in group.members if m != person_id(l1))].reg.email
-        outsider = next(svc.state.people.by_id[p].reg.email for g in svc.state.rooms.groups.values()
-                        if g.name != group.name for p in g.members)
+            next(m for m in group.members if m != person_id(l1))
+        ].reg.email
+        outsider = next(
+            svc.state.people.by_id[p].reg.email
+            for g in svc.state.rooms.groups.values()
+            if g.name != group.name
+            for p in g.members
+        )
         page = c.get("/reflections", headers=session(c, l1)).text
         assert "private" in page and "Community Building and Reflection" in page  # latest prompts
-        for sid, text, share in (("refl-private-1", SECRET_THOUGHT, "0"),
-                                 ("refl-shared-01", SHARED_THOUGHT, "1")):
-            r = c.post("/reflections", data={"sid": sid, "item": "", "prompt": "p", "text": text,
-                                             "share": share}, headers=session(c, l1))
+        for sid, text, share in (
+            ("refl-private-1", SECRET_THOUGHT, "0"),
+            ("refl-shared-01", SHARED_THOUGHT, "1"),
+        ):
+            r = c.post(
+                "/reflections",
+                data={"sid": sid, "item": "", "prompt": "p", "text": text, "share": share},
+                headers=session(c, l1),
+            )
             assert r.status_code == 200, r.text
         # The author sees both; the group and its facilitator see only the shared one.
         assert SECRET_THOUGHT in c.get("/reflections", headers=session(c, l1)).text
@@ -154,11 +191,16 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(t
         assert SHARED_THOUGHT not in page and SECRET_THOUGHT not in page
         page = c.get(f"/director/people/{person_id(l1)}/portfolio", headers=director).text
         assert SHARED_THOUGHT in page and SECRET_THOUGHT not in page
-        assert c.get(f"/director/people/{person_id(l1)}/portfolio",
-                     headers=session(c, peer_email)).status_code == 403
+        assert (
+            c.get(
+                f"/director/people/{person_id(l1)}/portfolio", headers=session(c, peer_email)
+            ).status_code
+            == 403
+        )
         # Only the author can share or unshare; unsharing takes it back from the group.
-        r = c.post("/reflections/refl-private-1/share", data={"share": "1"},
-                   headers=session(c, peer_email))
+        r = c.post(
+            "/reflections/refl-private-1/share", data={"share": "1"}, headers=session(c, peer_email)
+        )
         assert r.status_code == 422
         r = c.post("/reflections/refl-shared-01/share", data={"share": "0"}, headers=session(c, l1))
         assert r.status_code == 200
@@ -180,22 +222,35 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(t
 def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path, capsys):
     from server.cli import main
 
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc = c.app.state.service
         l1 = session(c, "l1@example.org")
         page = c.get("/evaluations", headers=l1).text
         assert "Course evaluation" in page and "opens" in page
-        answers = {"sid": "eval-course-01", "a.objectives": "5", "a.commitment": "=cmd|' /C calc'!A0"}
+        answers = {
+            "sid": "eval-course-01",
+            "a.objectives": "5",
+            "a.commitment": "=cmd|' /C calc'!A0",
+        }
         r = c.post("/evaluations/course", data=answers, headers=l1)
         assert r.status_code == 422 and "opens" in r.text
         r = c.post("/evaluations/day-2", data={"sid": "eval-day2-001", "a.pace": "3"}, headers=l1)
         assert r.status_code == 422  # day 2's form opens with its last item
-        assert c.post("/evaluations/day-9", data={"sid": "eval-day9-001"},
-                      headers=l1).status_code == 422
+        assert (
+            c.post("/evaluations/day-9", data={"sid": "eval-day9-001"}, headers=l1).status_code
+            == 422
+        )
         svc.jump_clock(svc.schedule.day_items(3)[-1].start)
-        assert c.post("/evaluations/course", data={"sid": "eval-course-02", "a.objectives": "9"},
-                      headers=l1).status_code == 422
+        assert (
+            c.post(
+                "/evaluations/course",
+                data={"sid": "eval-course-02", "a.objectives": "9"},
+                headers=l1,
+            ).status_code
+            == 422
+        )
         r = c.post("/me/claim", data={"credits": "0.25"}, headers=l1)
         assert r.status_code == 422 and "course evaluation" in r.text
         r = c.post("/evaluations/course", data=answers, headers=l1)
@@ -206,8 +261,11 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         assert sum(1 for (a, f) in svc.state.feedback.evaluations if f == "course") == 1
         assert "✓ submitted" in c.get("/evaluations", headers=l1).text
         staff = next(p for p in svc.state.people.by_id.values() if p.role.value == "facilitator")
-        r = c.post("/evaluations/course", data=dict(answers, sid="eval-fac-0001"),
-                   headers=session(c, staff.reg.email))
+        r = c.post(
+            "/evaluations/course",
+            data=dict(answers, sid="eval-fac-0001"),
+            headers=session(c, staff.reg.email),
+        )
         assert r.status_code == 403
         r = c.post("/me/claim", data={"credits": "0.25"}, headers=l1)
         assert "course evaluation" not in r.text and "up to 0.00" in r.text  # never attended
@@ -221,14 +279,18 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
 def test_feedback_export_lists_every_answer(tmp_path, capsys):
     from server.cli import main
 
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc, group, fac = setup_turn(c)
         l1 = person_id("l1@example.org")
         peers = [svc.state.people.by_id[m].reg.email for m in group.members if m != l1]
         for i, who in enumerate([*peers, fac]):
-            r = c.post(f"/fb/{group.name}/1", data={"sid": f"fb-export-{i:03d}", "a.worked": f"w{i}",
-                                                    "a.try": f"t{i}"}, headers=session(c, who))
+            r = c.post(
+                f"/fb/{group.name}/1",
+                data={"sid": f"fb-export-{i:03d}", "a.worked": f"w{i}", "a.try": f"t{i}"},
+                headers=session(c, who),
+            )
             assert r.status_code == 200, r.text
         store = svc.store.url
     assert main(["export", "feedback", "--format", "json", "--store", store]) == 0
@@ -239,12 +301,15 @@ def test_feedback_export_lists_every_answer(tmp_path, capsys):
 
 
 def test_a_reflection_item_points_learners_to_their_reflections(tmp_path):
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         svc = c.app.state.service
-        c.post("/director/groups/assign", data={"seed": "2", "min_size": "3", "max_size": "4",
-                                                "teams": "together"},
-               headers=session(c, "director@example.org"))
+        c.post(
+            "/director/groups/assign",
+            data={"seed": "2", "min_size": "3", "max_size": "4", "teams": "together"},
+            headers=session(c, "director@example.org"),
+        )
         l1 = session(c, "l1@example.org")
         assert "write a reflection" not in c.get("/", headers=l1).text
         item = next(s for s in svc.schedule if s.item.prompts and s.item.day == 2)

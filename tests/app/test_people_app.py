@@ -122,25 +122,38 @@ def test_staff_cannot_run_director_commands(client):
     pid = person_id("lee@example.org")
     for who in ("fran@example.org", "sam@example.org", "lee@example.org"):
         h = session(client, who)
-        for path in (f"/director/people/{pid}/revoke", f"/director/people/{pid}/reissue",
-                     f"/director/people/{pid}/evaluation", "/director/announce"):
+        for path in (
+            f"/director/people/{pid}/revoke",
+            f"/director/people/{pid}/reissue",
+            f"/director/people/{pid}/evaluation",
+            "/director/announce",
+        ):
             r = client.post(path, data={"text": "x"}, headers=h)
             assert r.status_code == 403 and "Only a course director" in r.text, (who, path)
 
 
 def test_the_director_imports_a_roster_from_the_page(client):
     director = session(client, "director@example.org")
-    csv = ("name,email,role,discipline,track\n"
-           "New Person,new@example.org,learner,chaplain,adult\n"
-           "Broken,broken,learner,chaplain,adult\n")
-    r = client.post("/director/roster", files={"roster": ("r.csv", csv, "text/csv")}, headers=director)
+    csv = (
+        "name,email,role,discipline,track\n"
+        "New Person,new@example.org,learner,chaplain,adult\n"
+        "Broken,broken,learner,chaplain,adult\n"
+    )
+    r = client.post(
+        "/director/roster", files={"roster": ("r.csv", csv, "text/csv")}, headers=director
+    )
     assert "Imported 1 new, updated 0, 0 unchanged" in r.text
     assert "line 3: malformed email" in r.text
-    r = client.post("/director/roster", files={"roster": ("r.csv", csv, "text/csv")}, headers=director)
+    r = client.post(
+        "/director/roster", files={"roster": ("r.csv", csv, "text/csv")}, headers=director
+    )
     assert "Imported 0 new, updated 0, 1 unchanged" in r.text
     lee = session(client, "lee@example.org")
     r = client.post("/director/roster", files={"roster": ("r.csv", csv, "text/csv")}, headers=lee)
     assert r.status_code == 403
-    r = client.post("/director/roster", files={"roster": ("r.csv", b"\xff\xfe\x00", "text/csv")},
-                    headers=director)
+    r = client.post(
+        "/director/roster",
+        files={"roster": ("r.csv", b"\xff\xfe\x00", "text/csv")},
+        headers=director,
+    )
     assert r.status_code == 422 and "not UTF-8" in r.text

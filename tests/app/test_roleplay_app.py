@@ -49,18 +49,26 @@ def escaped(text: str) -> str:
 def test_a_practice_block_runs_with_every_role_connected(tmp_path):
     library = load_library()
     case = next(c for c in sorted(library.values(), key=lambda c: c.id) if c.track == "adult")
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
         director = session(c, "director@example.org")
-        c.post("/director/groups/assign", data={"seed": "2", "min_size": "1", "max_size": "2",
-                                                "teams": "together"}, headers=director)
+        c.post(
+            "/director/groups/assign",
+            data={"seed": "2", "min_size": "1", "max_size": "2", "teams": "together"},
+            headers=director,
+        )
         svc = c.app.state.service
         l1 = person_id("l1@example.org")
         group = svc.state.rooms.group_of(l1)
         other = next(m for m in group.members if m != l1)
         other_email = svc.state.people.by_id[other].reg.email
-        outsider = next(p for g in svc.state.rooms.groups.values() if g.name != group.name
-                        and g.track == "adult" for p in g.members)
+        outsider = next(
+            p
+            for g in svc.state.rooms.groups.values()
+            if g.name != group.name and g.track == "adult"
+            for p in g.members
+        )
         fac = svc.state.people.by_id[group.facilitator].reg.email
         sp = svc.state.people.by_id[group.sps[0]].reg.email
         url = f"/rp/{group.name}"
@@ -70,11 +78,15 @@ def test_a_practice_block_runs_with_every_role_connected(tmp_path):
             assert r.status_code == 200, r.text
             return r
 
-        with c.websocket_connect("/live", headers=session(c, fac)) as f_ws, \
-             c.websocket_connect("/live", headers=session(c, sp)) as s_ws, \
-             c.websocket_connect("/live", headers=session(c, "l1@example.org")) as l1_ws, \
-             c.websocket_connect("/live", headers=session(c, other_email)) as l2_ws, \
-             c.websocket_connect("/live", headers=session(c, svc.state.people.by_id[outsider].reg.email)) as out_ws:
+        with (
+            c.websocket_connect("/live", headers=session(c, fac)) as f_ws,
+            c.websocket_connect("/live", headers=session(c, sp)) as s_ws,
+            c.websocket_connect("/live", headers=session(c, "l1@example.org")) as l1_ws,
+            c.websocket_connect("/live", headers=session(c, other_email)) as l2_ws,
+            c.websocket_connect(
+                "/live", headers=session(c, svc.state.people.by_id[outsider].reg.email)
+            ) as out_ws,
+        ):
             F, S, L1, L2, OUT = (Socket(w) for w in (f_ws, s_ws, l1_ws, l2_ws, out_ws))
             for s in (F, S, L1, L2):
                 s.until('id="rp-')
@@ -82,14 +94,18 @@ def test_a_practice_block_runs_with_every_role_connected(tmp_path):
             L1.until(escaped(case.door_note.task[:40]))  # the learners get the door note
             S.until(escaped(case.portrayal.opening_line[:40]))  # the SP gets the script
             post("/begin", fac, learner=l1, goal="Name the emotion before giving facts")
-            assert "L One</strong> is in the hot seat" in L2.until("Name the emotion before giving facts")
+            assert "L One</strong> is in the hot seat" in L2.until(
+                "Name the emotion before giving facts"
+            )
             S.until("Clinician: L One")
 
             post("/timeout", other_email)  # an observer calls a time-out
             for s in (F, S, L1):
                 s.until("rp-phase-timeout")
             post("/intensity", fac, level="3")
-            assert escaped(case.portrayal.cue_ladder.high.example_lines[0]) in S.until("intensity-high")
+            assert escaped(case.portrayal.cue_ladder.high.example_lines[0]) in S.until(
+                "intensity-high"
+            )
             post("/cue", fac, text="Let the silence sit for ten seconds")
             S.until("Let the silence sit for ten seconds")
             post("/rewind", "l1@example.org", beat=case.beats[0].id)  # the hot seat rewinds
@@ -120,15 +136,23 @@ def test_a_practice_block_runs_with_every_role_connected(tmp_path):
 def test_role_play_commands_from_the_wrong_people_are_refused(tmp_path):
     library = load_library()
     case = next(c for c in library.values() if c.track == "adult")
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=ROSTER) as c:
-        c.post("/director/groups/assign", data={"seed": "2", "min_size": "1", "max_size": "2",
-                                                "teams": "together"},
-               headers=session(c, "director@example.org"))
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
+    ) as c:
+        c.post(
+            "/director/groups/assign",
+            data={"seed": "2", "min_size": "1", "max_size": "2", "teams": "together"},
+            headers=session(c, "director@example.org"),
+        )
         group = c.app.state.service.state.rooms.group_of(person_id("l1@example.org"))
-        r = c.post(f"/rp/{group.name}/start", data={"scenario": case.id},
-                   headers=session(c, "l1@example.org"))
-        assert r.status_code == 403 and "Only the group&#39;s facilitator may start a case" in r.text
+        r = c.post(
+            f"/rp/{group.name}/start",
+            data={"scenario": case.id},
+            headers=session(c, "l1@example.org"),
+        )
+        assert (
+            r.status_code == 403 and "Only the group&#39;s facilitator may start a case" in r.text
+        )
         r = c.post(f"/rp/{group.name}/launch", headers=session(c, "l1@example.org"))
         assert r.status_code == 422 and "Unknown role-play action" in r.text
         r = c.post("/rp/Nowhere/timeout", headers=session(c, "l1@example.org"))

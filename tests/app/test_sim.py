@@ -15,8 +15,11 @@ DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)  # 11:20 ET, role-play pr
 
 
 def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path):
-    with make_client(tmp_path, seconds_before_first=-(DAY2_PRACTICE.total_seconds() - 60),
-                     roster_text=DEMO_ROSTER) as c:
+    with make_client(
+        tmp_path,
+        seconds_before_first=-(DAY2_PRACTICE.total_seconds() - 60),
+        roster_text=DEMO_ROSTER,
+    ) as c:
         svc = c.app.state.service
         assert svc.state.rooms.groups  # the demo roster arrives with its groups formed
         spare = frozenset(p.id for p in example_people(svc.state.people, svc.state.rooms))
@@ -26,13 +29,25 @@ def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path)
             c.portal.call(sim.step, svc.clock.now())
         events = c.portal.call(svc.store.read, svc.course.id)
     types = [e.type for e in events]
-    for kind in ("presence.joined", "presence.left", "roleplay.started", "turn.began",
-                 "scene.paused", "scene.resumed", "beat.reached", "turn.ended",
-                 "feedback.submitted", "feedback.released", "nexttime.written"):
+    for kind in (
+        "presence.joined",
+        "presence.left",
+        "roleplay.started",
+        "turn.began",
+        "scene.paused",
+        "scene.resumed",
+        "beat.reached",
+        "turn.ended",
+        "feedback.submitted",
+        "feedback.released",
+        "nexttime.written",
+    ):
         assert kind in types, f"the simulation never produced {kind}"
     assert not any(e.actor in spare for e in events if e.actor != "cli")
     state = svc.state
-    spare_fac = next(p.id for p in example_people(state.people, state.rooms) if p.role is Role.FACILITATOR)
+    spare_fac = next(
+        p.id for p in example_people(state.people, state.rooms) if p.role is Role.FACILITATOR
+    )
     for name, g in state.rooms.groups.items():
         started = state.roleplays.of(name).scenario is not None
         assert started == (g.facilitator != spare_fac), name
@@ -44,8 +59,9 @@ def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path)
 
 def test_the_simulation_keeps_going_when_the_course_refuses(tmp_path):
     """A real person getting there first makes a simulated command illegal: it is skipped."""
-    with make_client(tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(),
-                     roster_text=DEMO_ROSTER) as c:
+    with make_client(
+        tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=DEMO_ROSTER
+    ) as c:
         svc = c.app.state.service
         sim = Simulation(svc, frozenset(), seed=3)
         group = next(iter(svc.state.rooms.groups))

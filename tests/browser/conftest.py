@@ -30,7 +30,9 @@ def page(browser):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     # Anything the Content Security Policy blocks is a defect too.
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.on(
+        "console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None
+    )
     yield pg
     ctx.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"

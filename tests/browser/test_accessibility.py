@@ -21,8 +21,13 @@ ENV = {"COMPANION_SECRET": "a11y-test"}
 
 
 def cli(*args):
-    r = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True,
-                       text=True, env={**os.environ, **ENV}, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr + r.stdout
     return r.stdout
 
@@ -43,8 +48,10 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
     cli("roster", "import", str(ROSTER), "--store", store)
     # Day 2, 11:20 ET: the practice block, where every page shows the most.
     with companion("--store", store, "--rehearsal-start", "2026-05-14T15:20:00Z", env=ENV) as url:
-        links = {x["email"]: x["link"] for x in
-                 json.loads(cli("links", "--json", "--store", store, "--base-url", url))}
+        links = {
+            x["email"]: x["link"]
+            for x in json.loads(cli("links", "--json", "--store", store, "--base-url", url))
+        }
         ctx = browser.new_context()
         director = ctx.new_page()
         director.goto(links["director@example.org"])
@@ -59,8 +66,10 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
         me = re.search(r'data-person="([^"]+)"', html).group(1)
         lctx.close()
         case = min(c.id for c in load_library().values() if c.track == "adult")  # Priya's track
-        for action, form in (("start", {"scenario": case}),
-                             ("begin", {"learner": me, "goal": "Name the emotion"})):
+        for action, form in (
+            ("start", {"scenario": case}),
+            ("begin", {"learner": me, "goal": "Name the emotion"}),
+        ):
             r = ctx.request.post(f"{url}/rp/{group}/{action}", form=form)
             assert r.ok, r.text()
         ctx.close()

@@ -26,7 +26,9 @@ def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself
         first = page.inner_text("#now .countdown")
         wait_true(page, f"document.querySelector('#now .countdown').textContent !== {first!r}", 3.0)
         # At 10:00 ET the server pushes the new item; the page changes without a reload.
-        wait_true(page, "document.querySelector('#now .now-title').textContent.includes('Welcome')", 10.0)
+        wait_true(
+            page, "document.querySelector('#now .now-title').textContent.includes('Welcome')", 10.0
+        )
         assert page.evaluate("window.__sameDocument") is True
         now_text = page.inner_text("#now")
         assert "10:00 AM" in now_text and "EDT" in now_text

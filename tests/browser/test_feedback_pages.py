@@ -43,20 +43,28 @@ def test_feedback_survives_a_lost_reply_going_offline_and_reloading(browser, tmp
             return contexts[person["email"]]
 
         director = next(x for x in links if x["role"] == "director")
-        r = ctx_for(director).request.post(url + "/director/groups/assign", form={
-            "seed": "3", "min_size": "4", "max_size": "6", "teams": "together"})
+        r = ctx_for(director).request.post(
+            url + "/director/groups/assign",
+            form={"seed": "3", "min_size": "4", "max_size": "6", "teams": "together"},
+        )
         assert r.ok, r.text()
         learners = [x for x in links if x["role"] == "learner"]
         hot, group = learners[0], group_of(ctx_for(learners[0]), url)
         peer = next(x for x in learners[1:] if group_of(ctx_for(x), url) == group)
-        fac = next(x for x in links if x["role"] == "facilitator"
-                   and group_of(ctx_for(x), url) == group)
+        fac = next(
+            x for x in links if x["role"] == "facilitator" and group_of(ctx_for(x), url) == group
+        )
         fctx = ctx_for(fac)
-        case = re.search(r'<option value="([a-z0-9-]+)"', fctx.request.get(url + "/").text()).group(1)
+        case = re.search(r'<option value="([a-z0-9-]+)"', fctx.request.get(url + "/").text()).group(
+            1
+        )
         assert fctx.request.post(f"{url}/rp/{group}/start", form={"scenario": case}).ok
-        hot_id = re.search(r'data-person="([^"]+)"', ctx_for(hot).request.get(url + "/").text()).group(1)
-        r = fctx.request.post(f"{url}/rp/{group}/begin", form={"learner": hot_id,
-                                                              "goal": "Pause after the news"})
+        hot_id = re.search(
+            r'data-person="([^"]+)"', ctx_for(hot).request.get(url + "/").text()
+        ).group(1)
+        r = fctx.request.post(
+            f"{url}/rp/{group}/begin", form={"learner": hot_id, "goal": "Pause after the news"}
+        )
         assert r.ok, r.text()
 
         ctx = browser.new_context()
@@ -70,7 +78,10 @@ def test_feedback_survives_a_lost_reply_going_offline_and_reloading(browser, tmp
         form.locator("textarea[name='a.try']").fill("Ask what they already know")
         page.reload()
         page.wait_for_selector("#conn-status.conn-live")
-        wait_true(page, "document.querySelector(\"textarea[name='a.try']\").value === 'Ask what they already know'")
+        wait_true(
+            page,
+            "document.querySelector(\"textarea[name='a.try']\").value === 'Ask what they already know'",
+        )
         assert "Draft kept" in page.inner_text(".fb-form .durable-status")
 
         # The first send reaches the server but its reply is lost.
@@ -86,7 +97,10 @@ def test_feedback_survives_a_lost_reply_going_offline_and_reloading(browser, tmp
         form.locator("input[type=radio]").first.check()
         form.locator("textarea[name='a.worked']").fill(WORKED)
         form.locator("button[type=submit]").click()
-        wait_true(page, "document.querySelector('.fb-form .durable-status').textContent.includes('Not sent yet')")
+        wait_true(
+            page,
+            "document.querySelector('.fb-form .durable-status').textContent.includes('Not sent yet')",
+        )
         # (the page may already have tried again: every attempt reached the server)
         assert lost["n"] >= 1 and len({r["from_email"] for r in stored_feedback(store, env)}) == 1
         assert page.is_visible("#pending-count")

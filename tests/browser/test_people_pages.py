@@ -16,8 +16,13 @@ ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
 
 
 def cli(*args, env):
-    r = subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True,
-                       text=True, env={**os.environ, **env}, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr + r.stdout
     return r.stdout
 
@@ -46,12 +51,20 @@ def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_p
         assert "Priya Raman · learner" in page.inner_text(".topbar")
         assert page.locator("#presence").count() == 0  # learners do not see presence
 
-        wait_true(staff, "document.querySelector('.person[data-person] .pname') && "
+        wait_true(
+            staff,
+            "document.querySelector('.person[data-person] .pname') && "
             "[...document.querySelectorAll('.person.online .pname')]"
-            ".some(e => e.textContent === 'Priya Raman')", 5.0)
+            ".some(e => e.textContent === 'Priya Raman')",
+            5.0,
+        )
         learner_ctx.close()  # she closes her laptop
-        wait_true(staff, "![...document.querySelectorAll('.person.online .pname')]"
-            ".some(e => e.textContent === 'Priya Raman')", 5.0)
+        wait_true(
+            staff,
+            "![...document.querySelectorAll('.person.online .pname')]"
+            ".some(e => e.textContent === 'Priya Raman')",
+            5.0,
+        )
         staff_ctx.close()
 
 
@@ -69,9 +82,15 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
         page.wait_for_selector("#conn-status.conn-live")
         assert "Break" in page.inner_text("#where")
         page.evaluate("window.__sameDocument = true")
-        wait_true(page, "document.querySelector('#where .where-label').textContent.includes('Pediatric session')", 10.0)
+        wait_true(
+            page,
+            "document.querySelector('#where .where-label').textContent.includes('Pediatric session')",
+            10.0,
+        )
         assert page.evaluate("window.__sameDocument") is True
-        assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text("#where")
+        assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text(
+            "#where"
+        )
         ctx.close()
 
 
@@ -81,8 +100,12 @@ def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path)
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     # Day 2, 11:20 ET: the "Delivering Serious News -- Practice" block.
     with companion("--store", store, "--rehearsal-start", "2026-05-14T15:20:00Z", env=env) as url:
-        links = {x["email"]: x["link"] for x in
-                 json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))}
+        links = {
+            x["email"]: x["link"]
+            for x in json.loads(
+                cli("links", "--json", "--store", store, "--base-url", url, env=env)
+            )
+        }
         director = browser.new_context().new_page()
         director.goto(links["director@example.org"])
         director.wait_for_selector("#conn-status.conn-live")
@@ -117,7 +140,9 @@ def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path)
         fac.wait_for_selector(".rp-facilitator button.current:has-text('high')")
         assert fac.input_value(".rp-facilitator input[name=text]") == "Look away and go quiet"
         fac.click(".rp-facilitator button:has-text('Send cue')")
-        sp_page.wait_for_selector(".tp-cues .cue.latest:has-text('Look away and go quiet')", timeout=5000)
+        sp_page.wait_for_selector(
+            ".tp-cues .cue.latest:has-text('Look away and go quiet')", timeout=5000
+        )
         sp_page.screenshot(path=str(tmp_path / "sp.png"))
         for c in (fac_ctx, sp_ctx):
             c.close()

@@ -15,7 +15,10 @@ def test_compose_file_is_valid_and_durable():
     env = {**os.environ, "COMPANION_SECRET": "x" * 32}
     out = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     config = yaml.safe_load(out)
     redis_cmd = config["services"]["redis"]["command"]
@@ -33,6 +36,8 @@ def test_compose_refuses_to_run_without_a_secret():
     env = {k: v for k, v in os.environ.items() if k != "COMPANION_SECRET"}
     r = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert r.returncode != 0 and "COMPANION_SECRET" in r.stderr

@@ -19,10 +19,25 @@ pytestmark = pytest.mark.integration
 
 
 def start(store: str, port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
-           "--rehearsal-start", "2026-05-13T14:05:00Z"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **SECRET},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        store,
+        "--rehearsal-start",
+        "2026-05-13T14:05:00Z",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **SECRET},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     return proc
 
@@ -67,8 +82,12 @@ def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(
         import sqlite3
 
         db = sqlite3.connect(tmp_path / "log.db")
-        texts = [json.loads(d)["text"] for (d,) in db.execute(
-            "SELECT data FROM events WHERE type='announcement.sent' ORDER BY seq")]
+        texts = [
+            json.loads(d)["text"]
+            for (d,) in db.execute(
+                "SELECT data FROM events WHERE type='announcement.sent' ORDER BY seq"
+            )
+        ]
         db.close()
         assert texts == [*acknowledged, "after the crash"]
     finally:
@@ -88,20 +107,25 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path):
     port = free_port()
     env = {**os.environ, **SECRET, "COMPANION_WS_PING": "0.5"}
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
         cookie = Signer(SECRET["COMPANION_SECRET"]).session_value(
-            person_id("priya.raman@example.org"))
+            person_id("priya.raman@example.org")
+        )
         # A laptop lid closes: the socket stays open but nothing answers any more.
         s = socket.create_connection(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall((f"GET /live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                   f"Sec-WebSocket-Version: 13\r\nCookie: companion_session={cookie}\r\n\r\n")
-                  .encode())
+        s.sendall(
+            (
+                f"GET /live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nCookie: companion_session={cookie}\r\n\r\n"
+            ).encode()
+        )
         assert b"101" in s.recv(4096).split(b"\r\n")[0]
 
         def online() -> int:
@@ -144,10 +168,25 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     practice = "2026-05-14T15:20:00Z"  # Day 2, role-play practice
 
     def serve():
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
-               "--rehearsal-start", practice]
-        p = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **SECRET},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store,
+            "--rehearsal-start",
+            practice,
+        ]
+        p = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **SECRET},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_healthy(url, p)
         return p
 
@@ -158,24 +197,48 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     director = next(r[1] for r in rows if r[2] == "director")
     proc = serve()
     try:
-        assert post(url, "/director/groups/assign", cookie[director], seed="1", min_size="4",
-                    max_size="6", teams="together") == 200
+        assert (
+            post(
+                url,
+                "/director/groups/assign",
+                cookie[director],
+                seed="1",
+                min_size="4",
+                max_size="6",
+                teams="together",
+            )
+            == 200
+        )
 
         def group_of(email):
-            req = urllib.request.Request(url + "/", headers={
-                "Cookie": f"companion_session={cookie[email]}"})
-            found = re.search(r"Role-play · ([^<]+)</h2>", urllib.request.urlopen(req).read().decode())
+            req = urllib.request.Request(
+                url + "/", headers={"Cookie": f"companion_session={cookie[email]}"}
+            )
+            found = re.search(
+                r"Role-play · ([^<]+)</h2>", urllib.request.urlopen(req).read().decode()
+            )
             return found.group(1).strip() if found else None
 
         groups = {e: group_of(e) for e in learners}
         group = groups[learners[0]]
         hot = learners[0]
         q = urllib.parse.quote(group)
-        case = "adult-news-anoxic-brain-injury" if group.startswith("Adult") else \
-            "peds-news-nicu-brain-hemorrhage"
+        case = (
+            "adult-news-anoxic-brain-injury"
+            if group.startswith("Adult")
+            else "peds-news-nicu-brain-hemorrhage"
+        )
         assert post(url, f"/rp/{q}/start", cookie[director], scenario=case) == 200
-        assert post(url, f"/rp/{q}/begin", cookie[director], learner=person_id(hot),
-                    goal="Stay with the silence") == 200
+        assert (
+            post(
+                url,
+                f"/rp/{q}/begin",
+                cookie[director],
+                learner=person_id(hot),
+                goal="Stay with the silence",
+            )
+            == 200
+        )
 
         lock = threading.Lock()
         acked: set[str] = set()
@@ -229,15 +292,24 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
             i, k = int(sid.split("-")[1]), int(sid.split("-")[2])
             email = learners[i]
             if groups[email] == group and email != hot:
-                by_sid[sid] = (email, f"/fb/{q}/1",
-                               {"sid": sid, "a.worked": f"{email} {k}", "a.try": "slow down"})
+                by_sid[sid] = (
+                    email,
+                    f"/fb/{q}/1",
+                    {"sid": sid, "a.worked": f"{email} {k}", "a.try": "slow down"},
+                )
             else:
-                by_sid[sid] = (email, "/reflections",
-                               {"sid": sid, "text": f"{email} thought {k}", "prompt": "p"})
+                by_sid[sid] = (
+                    email,
+                    "/reflections",
+                    {"sid": sid, "text": f"{email} thought {k}", "prompt": "p"},
+                )
         resend += list(by_sid.values())
         db = sqlite3.connect(tmp_path / "log.db")
-        landed = {json.loads(d)["sid"] for (d,) in db.execute("SELECT data FROM events")
-                  if "sid" in json.loads(d)}
+        landed = {
+            json.loads(d)["sid"]
+            for (d,) in db.execute("SELECT data FROM events")
+            if "sid" in json.loads(d)
+        }
         db.close()
         cut_but_stored = sum(1 for _, _, f in resend if f["sid"] in landed) - len(by_sid)
         for email, path, form in resend:
@@ -245,15 +317,21 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
         assert not unacked
 
         db = sqlite3.connect(tmp_path / "log.db")
-        stored = [json.loads(d)["sid"] for (d,) in db.execute(
-            "SELECT data FROM events WHERE type IN ('feedback.submitted', 'reflection.written')")]
+        stored = [
+            json.loads(d)["sid"]
+            for (d,) in db.execute(
+                "SELECT data FROM events WHERE type IN ('feedback.submitted', 'reflection.written')"
+            )
+        ]
         db.close()
         assert len(stored) == len(set(stored)), "a submission was stored twice"
         assert set(stored) >= acked_before | {f["sid"] for _, _, f in resend}
         assert set(stored) == acked  # and nothing that nobody sent
-        print(f"\nburst: {len(acked_before)} acknowledged before the kill, {len(resend)} resent "
-              f"({len(resend) - len(by_sid)} unacknowledged, {cut_but_stored} of them already "
-              f"stored; {len(by_sid)} acknowledged), {len(stored)} stored, 0 duplicates")
+        print(
+            f"\nburst: {len(acked_before)} acknowledged before the kill, {len(resend)} resent "
+            f"({len(resend) - len(by_sid)} unacknowledged, {cut_but_stored} of them already "
+            f"stored; {len(by_sid)} acknowledged), {len(stored)} stored, 0 duplicates"
+        )
     finally:
         proc.kill()
         proc.wait()

@@ -16,8 +16,20 @@ pytestmark = pytest.mark.integration
 def test_scripts_demo_passes_its_options_to_the_demo_and_the_course_moves(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        ["bash", "scripts/demo", "--port", str(port), "--speed", "20", "--data", str(tmp_path / "demo")],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            "bash",
+            "scripts/demo",
+            "--port",
+            str(port),
+            "--speed",
+            "20",
+            "--data",
+            str(tmp_path / "demo"),
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

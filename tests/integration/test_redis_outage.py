@@ -37,8 +37,9 @@ async def test_redis_outage_is_shown_refused_and_recovered(tmp_path):
     with redis_server(data, port) as redis_url:
         cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", redis_url)
         # Redis keeps running until the block ends; the app outlives it below.
-        stack = companion("--store", redis_url, "--rehearsal-start", "2026-05-13T14:05:00Z",
-                          env=SECRET)
+        stack = companion(
+            "--store", redis_url, "--rehearsal-start", "2026-05-13T14:05:00Z", env=SECRET
+        )
         url = stack.__enter__()
         cookie = director_cookie(url, redis_url)
         status, _ = try_post(url, "/director/announce", cookie, text="Before the outage")

@@ -107,9 +107,12 @@ async def test_serve_with_two_workers_on_one_port_shares_the_course(redis_url):
                 await ws.recv(), await ws.recv()
             cookie = director_cookie(url, redis_url)
             for n in range(4):  # posts land on either worker
-                assert await asyncio.to_thread(
-                    post, url, "/director/announce", cookie, text=f"note {n}"
-                ) == 200
+                assert (
+                    await asyncio.to_thread(
+                        post, url, "/director/announce", cookie, text=f"note {n}"
+                    )
+                    == 200
+                )
             for ws in pages:
                 for n in range(4):
                     await next_containing(ws, f"note {n}", timeout=3)

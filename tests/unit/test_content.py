@@ -53,7 +53,7 @@ def test_an_item_that_ends_before_it_starts(tmp_path):
 
 def test_an_unquoted_time_gets_a_helpful_message(tmp_path):
     p = write(tmp_path, lambda d: d["days"][0]["items"][0].update(start=600))
-    assert 'write times in quotes' in problems(p)
+    assert "write times in quotes" in problems(p)
 
 
 def test_an_unknown_time_zone(tmp_path):

@@ -110,16 +110,19 @@ def test_everyone_in_the_room_but_the_hot_seat_gives_feedback_once_per_id():
         c.do(fb("sid-b-0001"), C)
 
 
-@pytest.mark.parametrize(("answers", "words"), [
-    ({"naming": "maybe"}, "observed, partly"),
-    ({"silence": "6"}, "1 to 5"),
-    ({"silence": "three"}, "1 to 5"),
-    ({"worked": "x" * 2001}, "2000"),
-    ({"quote": "x" * 501}, "500"),
-    ({"other": "observed"}, "no item"),
-    ({"worked": "  "}, "empty"),
-    ({}, "empty"),
-])
+@pytest.mark.parametrize(
+    ("answers", "words"),
+    [
+        ({"naming": "maybe"}, "observed, partly"),
+        ({"silence": "6"}, "1 to 5"),
+        ({"silence": "three"}, "1 to 5"),
+        ({"worked": "x" * 2001}, "2000"),
+        ({"quote": "x" * 501}, "500"),
+        ({"other": "observed"}, "no item"),
+        ({"worked": "  "}, "empty"),
+        ({}, "empty"),
+    ],
+)
 def test_bad_answers_name_the_item_and_store_nothing(answers, words):
     c = with_turn()
     with pytest.raises(DomainError, match=words):
@@ -195,8 +198,12 @@ def test_evaluations_open_with_the_last_item_of_their_day():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("bc"), st.integers(0, 5), st.sampled_from(["1", "3"])),
-                max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("bc"), st.integers(0, 5), st.sampled_from(["1", "3"])),
+        max_size=30,
+    )
+)
 def test_any_mix_of_resends_stores_each_submission_once(sends):
     """However often and in whatever order pages resend, each id is one submission, and each
     person's latest id is what counts."""

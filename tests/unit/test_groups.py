@@ -9,8 +9,18 @@ from hypothesis import strategies as st
 from server.domain.errors import DomainError
 from server.domain.groups import Member, Settings, Staff, assign, group_sizes
 
-DISCIPLINES = ["physician", "nurse", "nurse_practitioner", "physician_assistant", "psychologist",
-               "pharmacist", "social_worker", "chaplain", "resident_fellow", "other"]
+DISCIPLINES = [
+    "physician",
+    "nurse",
+    "nurse_practitioner",
+    "physician_assistant",
+    "psychologist",
+    "pharmacist",
+    "social_worker",
+    "chaplain",
+    "resident_fellow",
+    "other",
+]
 
 
 @st.composite
@@ -27,10 +37,14 @@ def rosters(draw):
         )
         for i in range(n)
     ]
-    fac = [Staff(f"f{i}@example.org", draw(st.sampled_from(["adult", "pediatric", "both"])))
-           for i in range(draw(st.integers(0, 20)))]
-    sps = [Staff(f"s{i}@example.org", draw(st.sampled_from(["adult", "pediatric", "both"])))
-           for i in range(draw(st.integers(0, 10)))]
+    fac = [
+        Staff(f"f{i}@example.org", draw(st.sampled_from(["adult", "pediatric", "both"])))
+        for i in range(draw(st.integers(0, 20)))
+    ]
+    sps = [
+        Staff(f"s{i}@example.org", draw(st.sampled_from(["adult", "pediatric", "both"])))
+        for i in range(draw(st.integers(0, 10)))
+    ]
     lo = draw(st.integers(2, 7))
     hi = draw(st.integers(lo, 10))
     mode = draw(st.sampled_from(["together", "spread"]))
@@ -86,8 +100,9 @@ def test_the_same_seed_gives_the_same_groups(roster, seed):
     learners, fac, sps, cfg = roster
     one = assign(learners, fac, sps, cfg, seed)
     two = assign(list(reversed(learners)), fac, sps, cfg, seed)
-    assert [(g.name, [m.email for m in g.members], g.facilitator, g.sps) for g in one.groups] == \
-           [(g.name, [m.email for m in g.members], g.facilitator, g.sps) for g in two.groups]
+    assert [(g.name, [m.email for m in g.members], g.facilitator, g.sps) for g in one.groups] == [
+        (g.name, [m.email for m in g.members], g.facilitator, g.sps) for g in two.groups
+    ]
 
 
 def test_sizes_are_within_bounds_and_equal_give_or_take_one():
@@ -112,8 +127,10 @@ def test_disciplines_are_spread_no_more_than_their_fair_share():
 
 
 def test_a_registered_team_lands_in_one_group():
-    learners = [Member(f"t{i}@x.org", d, "adult", "Riverside") for i, d in
-                enumerate(["nurse", "physician", "chaplain"])]
+    learners = [
+        Member(f"t{i}@x.org", d, "adult", "Riverside")
+        for i, d in enumerate(["nurse", "physician", "chaplain"])
+    ]
     learners += [Member(f"o{i}@x.org", DISCIPLINES[i % 10], "adult") for i in range(20)]
     a = assign(learners, [], [], seed=2)
     homes = {g.name for g in a.groups for m in g.members if m.team == "Riverside"}
@@ -124,8 +141,12 @@ def test_a_registered_team_lands_in_one_group():
 
 def test_fewer_actors_than_groups_get_a_timetable():
     learners = [Member(f"l{i}@x.org", DISCIPLINES[i % 10], "adult") for i in range(40)]
-    a = assign(learners, [Staff(f"f{i}@x.org", "adult") for i in range(5)],
-               [Staff("s1@x.org", "adult"), Staff("s2@x.org", "both")], seed=1)
+    a = assign(
+        learners,
+        [Staff(f"f{i}@x.org", "adult") for i in range(5)],
+        [Staff("s1@x.org", "adult"), Staff("s2@x.org", "both")],
+        seed=1,
+    )
     assert len(a.groups) == 5 and all(g.facilitator for g in a.groups)
     assert a.sp_slots["adult"] == 3
     plan = a.sp_timetable["adult"]

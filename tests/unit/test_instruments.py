@@ -11,14 +11,35 @@ from server.yamlfile import ContentError
 
 def test_the_five_instruments_load_and_cite_their_sources():
     found = load_instruments()
-    assert set(found) == {"spikes", "nurse", "remap", "serious-illness-guide",
-                          "global-communication"}
+    assert set(found) == {
+        "spikes",
+        "nurse",
+        "remap",
+        "serious-illness-guide",
+        "global-communication",
+    }
     assert [i.id for i in found["spikes"].sections[0].items] == [
-        "setting", "perception", "invitation", "knowledge", "emotions", "strategy"]
+        "setting",
+        "perception",
+        "invitation",
+        "knowledge",
+        "emotions",
+        "strategy",
+    ]
     assert [i.id for i in found["nurse"].items][:5] == [
-        "naming", "understanding", "respecting", "supporting", "exploring"]
+        "naming",
+        "understanding",
+        "respecting",
+        "supporting",
+        "exploring",
+    ]
     assert [i.id for i in found["remap"].items][:5] == [
-        "reframe", "expect-emotion", "map", "align", "plan"]
+        "reframe",
+        "expect-emotion",
+        "map",
+        "align",
+        "plan",
+    ]
     rating = found["global-communication"].sections[0].items
     assert len(rating) == 9 and all(i.kind is ItemKind.SCALE for i in rating)
     for inst in found.values():
@@ -37,21 +58,25 @@ def broken(tmp_path: Path, mutate) -> str:
 
 def test_an_unknown_kind_and_an_unknown_field(tmp_path):
     assert "sections[0].items[0].kind" in broken(
-        tmp_path, lambda d: d["sections"][0]["items"][0].update(kind="slider"))
+        tmp_path, lambda d: d["sections"][0]["items"][0].update(kind="slider")
+    )
     msg = broken(tmp_path, lambda d: d["sections"][0]["items"][1].update(weight=2))
     assert "sections[0].items[1].weight: unknown field" in msg and "nurse.yaml:" in msg
 
 
 def test_scales_need_anchors_and_only_scales_have_them(tmp_path):
     assert "needs anchors" in broken(
-        tmp_path, lambda d: d["sections"][0]["items"][5].pop("anchors"))
+        tmp_path, lambda d: d["sections"][0]["items"][5].pop("anchors")
+    )
     assert "only scale items have anchors" in broken(
-        tmp_path, lambda d: d["sections"][0]["items"][0].update(anchors={1: "x"}))
+        tmp_path, lambda d: d["sections"][0]["items"][0].update(anchors={1: "x"})
+    )
 
 
 def test_item_ids_are_unique(tmp_path):
     assert "repeated: naming" in broken(
-        tmp_path, lambda d: d["sections"][1]["items"][0].update(id="naming"))
+        tmp_path, lambda d: d["sections"][1]["items"][0].update(id="naming")
+    )
 
 
 def test_evaluation_forms_load_and_both_are_required(tmp_path):

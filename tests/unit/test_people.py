@@ -44,9 +44,7 @@ class Course:
     def do(self, command, actor=CLI_ACTOR, at=DAY1):
         new = decide(self.state, BASE, command, actor, at)
         for e in new:
-            self.state = apply(
-                self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data)
-            )
+            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
         return new
 
     def person(self, email):
@@ -74,8 +72,10 @@ def test_reimporting_the_same_roster_changes_nothing(course):
 
 
 def test_an_edited_row_updates_that_person_only(course):
-    edited = ROSTER.replace("Lee Learner,lee@example.org,learner,nurse,adult",
-                            "Lee Learner,lee@example.org,learner,nurse,pediatric")
+    edited = ROSTER.replace(
+        "Lee Learner,lee@example.org,learner,nurse,adult",
+        "Lee Learner,lee@example.org,learner,nurse,pediatric",
+    )
     events = course.do(ImportRoster(regs(edited)))
     assert [e.type for e in events] == ["person.updated"]
     assert course.person("lee@example.org").reg.track.value == "pediatric"
@@ -120,14 +120,18 @@ def test_a_server_restart_closes_open_presence(course):
 
 def test_gaps_of_two_minutes_or_less_count_as_present():
     t = DAY1
-    spells = [(t, t + timedelta(minutes=10)), (t + timedelta(minutes=12), t + timedelta(minutes=20))]
+    spells = [
+        (t, t + timedelta(minutes=10)),
+        (t + timedelta(minutes=12), t + timedelta(minutes=20)),
+    ]
     assert merged_spells(spells) == [(t, t + timedelta(minutes=20))]
     spells[1] = (t + timedelta(minutes=12, seconds=1), t + timedelta(minutes=20))
     assert len(merged_spells(spells)) == 2
 
 
 @pytest.mark.parametrize(
-    ("minutes", "credits"), [(0, 0), (14.9, 0), (15, 0.25), (59, 0.75), (60, 1), (974, 16), (2000, 16)]
+    ("minutes", "credits"),
+    [(0, 0), (14.9, 0), (15, 0.25), (59, 0.75), (60, 1), (974, 16), (2000, 16)],
 )
 def test_credit_is_quarter_steps_rounded_down_and_capped(minutes, credits):
     assert credits_for(minutes, cap=16.0) == credits

@@ -160,11 +160,22 @@ def test_everyone_gets_a_turn_before_anyone_repeats():
     assert suggest_next(Roleplay(G), []) is None
 
 
-COMMANDS = st.sampled_from([
-    START, BeginTurn(G, "a", "g"), BeginTurn(G, "b", "g"), TagIn(G, "c", "g"), TimeOut(G),
-    TimeIn(G), Rewind(G, "news"), ReachBeat(G, "emotion"), SetIntensity(G, 2),
-    SendCue(G, "cue"), EndTurn(G), EndRoleplay(G),
-])
+COMMANDS = st.sampled_from(
+    [
+        START,
+        BeginTurn(G, "a", "g"),
+        BeginTurn(G, "b", "g"),
+        TagIn(G, "c", "g"),
+        TimeOut(G),
+        TimeIn(G),
+        Rewind(G, "news"),
+        ReachBeat(G, "emotion"),
+        SetIntensity(G, 2),
+        SendCue(G, "cue"),
+        EndTurn(G),
+        EndRoleplay(G),
+    ]
+)
 ACTORS = st.sampled_from([FAC, SP, A, B, C, OUTSIDER, DIRECTOR])
 
 

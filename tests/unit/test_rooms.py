@@ -102,7 +102,9 @@ def test_a_both_track_learner_goes_adult_until_they_choose(course):
 def test_the_director_moves_a_learner_within_their_track(course):
     me = course.actor(ADULT)
     here = course.state.rooms.member_of[me.id]
-    other = next(n for n, g in course.state.rooms.groups.items() if g.track == "adult" and n != here)
+    other = next(
+        n for n, g in course.state.rooms.groups.items() if g.track == "adult" and n != here
+    )
     course.do(MoveMember(me.id, other))
     assert course.state.rooms.member_of[me.id] == other
     assert me.id not in course.state.rooms.groups[here].members
@@ -116,8 +118,9 @@ def test_the_director_moves_a_learner_within_their_track(course):
 def test_rebalancing_takes_out_no_shows_and_keeps_locked_people(course):
     rooms = course.state.rooms
     seen = [pid for g in rooms.groups.values() if g.track == "adult" for pid in g.members[:3]]
-    locked_absent = next(pid for g in rooms.groups.values() if g.track == "adult"
-                         for pid in g.members[3:])
+    locked_absent = next(
+        pid for g in rooms.groups.values() if g.track == "adult" for pid in g.members[3:]
+    )
     for pid in seen:
         course.do(Connect(f"c-{pid}"), Actor(pid, Role.LEARNER))
     course.do(LockMember(locked_absent))
@@ -132,12 +135,16 @@ def test_rebalancing_takes_out_no_shows_and_keeps_locked_people(course):
 
 
 def test_a_late_joiner_lands_in_the_smallest_group_of_their_track(course):
-    extra = parse_roster("name,email,role,discipline,track\nLate Comer,late@example.org,learner,chaplain,pediatric\n")
+    extra = parse_roster(
+        "name,email,role,discipline,track\nLate Comer,late@example.org,learner,chaplain,pediatric\n"
+    )
     course.do(ImportRoster(tuple(extra.registrations)))
     me = course.actor("late@example.org")
     assert me.id not in course.state.rooms.member_of
-    smallest = min((g for g in course.state.rooms.groups.values() if g.track == "pediatric"),
-                   key=lambda g: (len(g.members), g.name)).name
+    smallest = min(
+        (g for g in course.state.rooms.groups.values() if g.track == "pediatric"),
+        key=lambda g: (len(g.members), g.name),
+    ).name
     events = course.do(Connect("c1"), me)
     assert [e.type for e in events] == ["presence.joined", "member.placed"]
     assert course.state.rooms.member_of[me.id] == smallest
@@ -152,7 +159,10 @@ def test_the_first_facilitator_to_claim_a_help_call_takes_it(course):
     assert call.note == "audio not working" and call.room.startswith("group:")
     with pytest.raises(DomainError, match="already waiting"):
         course.do(RequestHelp(), me, when(2, "11:31"))
-    dana, rafael = course.actor("dana.whitcombe@example.org"), course.actor("rafael.ibarra@example.org")
+    dana, rafael = (
+        course.actor("dana.whitcombe@example.org"),
+        course.actor("rafael.ibarra@example.org"),
+    )
     course.do(ClaimHelp(call.id), dana)
     with pytest.raises(DomainError, match="Dana Whitcombe already took"):
         course.do(ClaimHelp(call.id), rafael)

@@ -14,7 +14,7 @@ def lines(problems):
 def test_a_good_roster():
     r = parse_roster(HEADER + "Ana Ruiz,Ana@Example.org,learner,Nurse,adult,Team A,,\n")
     assert not r.problems
-    (line, reg), = r.rows
+    ((line, reg),) = r.rows
     assert line == 2
     assert reg.email == "ana@example.org" and reg.role is Role.LEARNER
     assert reg.discipline is Discipline.NURSE and reg.track is Track.ADULT and reg.team == "Team A"
@@ -22,14 +22,14 @@ def test_a_good_roster():
 
 def test_every_bad_row_is_reported_with_its_line_and_reason():
     text = HEADER + (
-        "Ok One,one@example.org,learner,nurse,adult,,,\n"          # 2
-        ",two@example.org,learner,nurse,adult,,,\n"                # 3 missing name
-        "Bad Role,three@example.org,surgeon,nurse,adult,,,\n"      # 4 unknown role
-        "Bad Mail,not-an-email,learner,nurse,adult,,,\n"           # 5 malformed email
-        "Dup,ONE@example.org,learner,nurse,adult,,,\n"             # 6 duplicate email
-        "Bad Disc,six@example.org,learner,surgeon,adult,,,\n"      # 7 unknown discipline
-        "Bad Track,seven@example.org,learner,nurse,geriatric,,,\n" # 8 unknown track
-        "Short,eight@example.org,learner\n"                        # 9 wrong field count
+        "Ok One,one@example.org,learner,nurse,adult,,,\n"  # 2
+        ",two@example.org,learner,nurse,adult,,,\n"  # 3 missing name
+        "Bad Role,three@example.org,surgeon,nurse,adult,,,\n"  # 4 unknown role
+        "Bad Mail,not-an-email,learner,nurse,adult,,,\n"  # 5 malformed email
+        "Dup,ONE@example.org,learner,nurse,adult,,,\n"  # 6 duplicate email
+        "Bad Disc,six@example.org,learner,surgeon,adult,,,\n"  # 7 unknown discipline
+        "Bad Track,seven@example.org,learner,nurse,geriatric,,,\n"  # 8 unknown track
+        "Short,eight@example.org,learner\n"  # 9 wrong field count
         "Bad Abp,nine@example.org,learner,physician,pediatric,,AB12,\n"  # 10
         "Bad Dob,ten@example.org,learner,physician,pediatric,,123,02-30\n"  # 11
     )
@@ -49,7 +49,10 @@ def test_every_bad_row_is_reported_with_its_line_and_reason():
 
 
 def test_line_numbers_count_quoted_newlines_and_blank_lines():
-    text = HEADER + '"Multi\nLine Name",a@example.org,learner,nurse,adult,,,\n\nX,bad,learner,nurse,adult,,,\n'
+    text = (
+        HEADER
+        + '"Multi\nLine Name",a@example.org,learner,nurse,adult,,,\n\nX,bad,learner,nurse,adult,,,\n'
+    )
     r = parse_roster(text)
     assert r.rows[0][0] == 2
     assert lines(r.problems) == {5: "malformed email 'bad'"}

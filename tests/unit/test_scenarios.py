@@ -43,7 +43,9 @@ def test_an_unknown_field_names_file_path_and_line(tmp_path):
 
 
 def test_a_missing_field_and_a_bad_value(tmp_path):
-    assert "door_note.task: Field required" in broken(tmp_path, lambda d: d["door_note"].pop("task"))
+    assert "door_note.task: Field required" in broken(
+        tmp_path, lambda d: d["door_note"].pop("task")
+    )
     assert "skill:" in broken(tmp_path, lambda d: d.update(skill="juggling"))
     assert "time_minutes" in broken(tmp_path, lambda d: d["door_note"].update(time_minutes=0))
 

@@ -95,9 +95,20 @@
     document.body.classList.toggle("offline", state === "lost");
   }
 
+  // Other scripts (media.js) send on this page's socket and hear its JSON messages.
+  window.companionSend = function (obj) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(obj));
+    return true;
+  };
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
   document.addEventListener("htmx:ws:after:connection", function (evt) {
     socket = evt.detail.connection.socket;
     setStatus("live", "Live");
+    announce("companion:connected", {});
   });
   var revoked = false;
   document.addEventListener("htmx:ws:close", function () {
@@ -116,6 +127,7 @@
     if (msg.type === "clock") onClock(msg);
     if (msg.type === "error") setStatus("live", msg.message);
     if (msg.type === "revoked") { revoked = true; setStatus("lost", msg.message); }
+    if (typeof msg.type === "string" && msg.type.indexOf("media.") === 0) announce("companion:media", msg);
     evt.detail.cancelled = true;
   });
 

@@ -1,0 +1,100 @@
+"""Two people in one small group, each in their own Chromium with fake camera and microphone,
+join the room's audio and video and see each other's picture play."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser.conftest import ARGS, CHROMIUM, wait_true
+from tests.browser.test_people_pages import ROSTER, cli
+from tests.servers import companion, free_port
+
+pytestmark = pytest.mark.browser
+
+DAY2_PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: small-group practice
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+PLAYING = """() => [...document.querySelectorAll('#media-stage video, #media-gallery .tile:not(.tile-self) video')]
+  .some(v => v.videoWidth > 0 && v.currentTime > 0.5 && !v.paused)"""
+
+
+def test_two_browsers_see_each_other(tmp_path):
+    env = {"COMPANION_SECRET": "browser-test"}
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(ROSTER), "--store", store, env=env)
+    lo = free_port() // 100 * 100
+    args = (
+        "--store",
+        store,
+        "--rehearsal-start",
+        DAY2_PRACTICE,
+        "--media-addresses",
+        "127.0.0.1",
+        "--udp-ports",
+        f"{lo}-{lo + 49}",
+    )
+    with companion(*args, env=env) as url:
+        links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+        director = next(x for x in links if x["role"] == "director")
+        with sync_playwright() as p:
+            browsers = [
+                p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA])
+                for _ in range(2)
+            ]
+            try:
+                d = browsers[0].new_context()
+                d.request.get(director["link"])
+                r = d.request.post(
+                    url + "/director/groups/assign",
+                    form={"seed": "3", "min_size": "2", "max_size": "3", "teams": "together"},
+                )
+                assert r.ok, r.text()
+                # Two learners of one group: the first learner's room, and the next learner
+                # whose page shows the same room.
+                learners = [x for x in links if x["role"] == "learner"]
+                pages, errors = [], []
+                rooms = {}
+                for person in learners:
+                    ctx = browsers[len(pages) % 2].new_context(permissions=["camera", "microphone"])
+                    ctx.request.get(person["link"])
+                    page = ctx.new_page()
+                    page.on("pageerror", lambda e: errors.append(str(e)))
+                    page.goto(url + "/")
+                    wait_true(page, "document.getElementById('media-room').textContent !== ''", 15)
+                    room = page.text_content("#media-room")
+                    if rooms and room not in rooms:
+                        ctx.close()
+                        continue
+                    rooms[room] = rooms.get(room, 0) + 1
+                    pages.append(page)
+                    if len(pages) == 2:
+                        break
+                assert len(pages) == 2, "two learners of one group"
+                for page in pages:
+                    page.click("#media-join")
+                for page in pages:
+                    wait_true(page, PLAYING, 30)
+                    assert page.is_visible("#media-leave")
+                    assert page.is_visible("#media-mic")
+                names = [page.text_content(".tile:not(.tile-self) figcaption") for page in pages]
+                assert all(names), names
+                # Mute on one page shows on the other.
+                pages[0].click("#media-mic")
+                wait_true(
+                    pages[1],
+                    "[...document.querySelectorAll('figcaption')]"
+                    ".some(c => c.textContent.includes('muted'))",
+                    10,
+                )
+                pages[0].screenshot(path=str(tmp_path / "media.png"))
+                assert errors == [], errors
+            finally:
+                for b in browsers:
+                    b.close()
