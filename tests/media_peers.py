@@ -32,9 +32,14 @@ from tests.servers import free_port
 VIDEO_CLOCK = 90000
 
 
+BITS = 12  # frame number bits drawn on each picture
+SQUARE = 32
+
+
 class SyntheticVideo(MediaStreamTrack):
-    """A flat picture of one brightness (so a receiver can tell whose it is), with a small
-    moving block so the encoder has something to encode. Paced in real time."""
+    """A flat picture of one brightness (so a receiver can tell whose it is), the frame number
+    drawn as black and white squares along the top (so a receiver can tell how late it is), and
+    a moving block so the encoder has something to encode. Paced in real time."""
 
     kind = "video"
 
@@ -53,15 +58,21 @@ class SyntheticVideo(MediaStreamTrack):
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
         y = bytearray([self.luma]) * (self.width * self.height)
         x0 = (self._n * 8) % (self.width - 32)
-        for row in range(16, 48):
+        for row in range(self.height - 48, self.height - 16):
             y[row * self.width + x0 : row * self.width + x0 + 32] = b"\xff" * 32
+        number = self._n % (1 << BITS)
+        for bit in range(BITS):
+            value = b"\xeb" if number >> bit & 1 else b"\x10"
+            for row in range(SQUARE):
+                start = row * self.width + bit * SQUARE
+                y[start : start + SQUARE] = value * SQUARE
         frame.planes[0].update(bytes(y))
         chroma = b"\x80" * (self.width * self.height // 4)
         frame.planes[1].update(chroma)
         frame.planes[2].update(chroma)
         frame.pts = int(self._n * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self.sent_at[frame.pts] = time.monotonic()
+        self.sent_at[number] = time.monotonic()
         self._n += 1
         return frame
 
@@ -115,13 +126,17 @@ class ClientPeer:
         slots: int = 2,
         publish: bool = True,
         keep_frames: bool = True,
+        audio: bool = True,
+        timing: dict[int, float] | None = None,
     ) -> None:
         self.ws_url = base_url.replace("http", "ws", 1) + "/live"
         self.cookie = cookie
         # aiortc bundles correctly only with max-bundle (a browser bundles by itself).
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.video = SyntheticVideo(luma) if publish else None
-        self.audio = SyntheticAudio() if publish else None
+        self.audio = SyntheticAudio() if publish and audio else None
+        self.timing = timing  # a publisher's frame number -> sent time, to measure delay
+        self.delays: list[float] = []
         self.initial_slots = slots
         self.keep_frames = keep_frames
         self.state: dict[str, Any] = {}
@@ -135,9 +150,9 @@ class ClientPeer:
         self._answered = asyncio.Event()
 
     async def start(self) -> None:
-        if self.video and self.audio:
-            self.pc.addTransceiver(self.video, direction="sendonly")
-            self.pc.addTransceiver(self.audio, direction="sendonly")
+        for own in (self.video, self.audio):
+            if own is not None:
+                self.pc.addTransceiver(own, direction="sendonly")
         self._add_slots(self.initial_slots, self.initial_slots)
 
         @self.pc.on("track")
@@ -205,9 +220,13 @@ class ClientPeer:
             while True:
                 frame = await track.recv()
                 self.frame_count += 1
+                now = time.monotonic()
+                if self.timing is not None and track.kind == "video":
+                    n = frame_number(frame)
+                    if n is not None and n in self.timing:
+                        self.delays.append(now - self.timing[n])
                 if not self.keep_frames:
                     continue
-                now = time.monotonic()
                 value = mean_luma(frame) if track.kind == "video" else loudness(frame)
                 self.frames[mid].append(value)
                 self.received_at[mid].append(now)

@@ -95,8 +95,7 @@ class MediaHub:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait([self._task], timeout=5)
         for key in list(self.peers):
             await self.leave(key)
         if self.recorder:
@@ -104,8 +103,11 @@ class MediaHub:
 
     async def _loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow the task's
+            # cancellation, and the server would never finish shutting down.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK)
+                async with asyncio.timeout(TICK):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.reconcile()
@@ -158,7 +160,8 @@ class MediaHub:
 
     async def _guarded(self, peer: Peer, kind: Any, work: Coroutine[Any, Any, None]) -> None:
         try:
-            await asyncio.wait_for(work, NEGOTIATION_LIMIT)
+            async with asyncio.timeout(NEGOTIATION_LIMIT):
+                await work
         except MediaError as e:
             peer.send(json.dumps({"type": "media.error", "message": str(e)}))
         except TimeoutError:

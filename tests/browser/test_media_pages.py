@@ -21,7 +21,7 @@ FAKE_MEDIA = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-PLAYING = """() => [...document.querySelectorAll('#media-stage video, #media-gallery .tile:not(.tile-self) video')]
+PLAYING = """() => [...document.querySelectorAll('#media-stage video, #media-gallery .vtile:not(.vtile-self) video')]
   .some(v => v.videoWidth > 0 && v.currentTime > 0.5 && !v.paused)"""
 
 
@@ -83,7 +83,7 @@ def test_two_browsers_see_each_other(tmp_path):
                     wait_true(page, PLAYING, 30)
                     assert page.is_visible("#media-leave")
                     assert page.is_visible("#media-mic")
-                names = [page.text_content(".tile:not(.tile-self) figcaption") for page in pages]
+                names = [page.text_content(".vtile:not(.vtile-self) figcaption") for page in pages]
                 assert all(names), names
                 # Mute on one page shows on the other.
                 pages[0].click("#media-mic")

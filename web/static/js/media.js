@@ -190,7 +190,7 @@
     if (el) return el;
     el = document.createElement("figure");
     el.id = "media-self";
-    el.className = "tile tile-self";
+    el.className = "vtile vtile-self";
     var v = document.createElement("video");
     v.autoplay = true; v.muted = true; v.playsInline = true;
     v.setAttribute("aria-label", "Your own camera");
@@ -235,7 +235,7 @@
         if (!el) {
           el = document.createElement("figure");
           el.id = id;
-          el.className = "tile";
+          el.className = "vtile";
           var v = document.createElement("video");
           v.autoplay = true; v.playsInline = true; v.muted = true; // sound plays from the <audio>
           var cap = document.createElement("figcaption");
