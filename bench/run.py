@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, feedback, groups
+from bench import fanout, feedback, groups, media
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,11 +61,13 @@ def main(argv: list[str] | None = None) -> int:
         results.append(fanout.run([20], repeats=1))
         results.append(fanout.run_workers(20, repeats=1))
         results.append(feedback.run(30, rate=10, seconds=2, repeats=1))
+        results.append(media.run([2], repeats=1, window=2))
     else:
         results.append(groups.run([200, 2000, 10000], repeats=7))
         results.append(fanout.run([500, 2000, 5000], repeats=3))
         results.append(fanout.run_workers(2000, repeats=3))
         results.append(feedback.run(500, rate=20, seconds=8, repeats=3))
+        results.append(media.run([4, 8, 16], repeats=3))
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",

@@ -9,6 +9,7 @@ import contextlib
 import fractions
 import json
 import math
+import os
 import struct
 import time
 from collections import defaultdict
@@ -48,7 +49,8 @@ class SyntheticVideo(MediaStreamTrack):
         self.luma, self.width, self.height, self.fps = luma, width, height, fps
         self._start: float | None = None
         self._n = 0
-        self.sent_at: dict[int, float] = {}  # pts -> wall time the frame was made
+        self.sent_at: dict[int, float] = {}  # frame number -> time the frame was made
+        self._grain = bytes(max(0, min(255, luma - 6 + i % 13)) for i in range(256))
 
     async def recv(self) -> av.VideoFrame:
         if self._start is None:
@@ -56,7 +58,8 @@ class SyntheticVideo(MediaStreamTrack):
         due = self._start + self._n / self.fps
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        y = bytearray([self.luma]) * (self.width * self.height)
+        # Grain like a camera's, a little around the chosen brightness, new in every frame.
+        y = bytearray(os.urandom(self.width * self.height).translate(self._grain))
         x0 = (self._n * 8) % (self.width - 32)
         for row in range(self.height - 48, self.height - 16):
             y[row * self.width + x0 : row * self.width + x0 + 32] = b"\xff" * 32
@@ -103,9 +106,26 @@ class SyntheticAudio(MediaStreamTrack):
 
 
 def mean_luma(frame: av.VideoFrame) -> float:
-    plane = bytes(frame.planes[0])
-    sample = plane[::97]
-    return sum(sample) / len(sample)
+    """Mean brightness of the middle band (below the frame number, above the moving block)."""
+    plane = frame.planes[0]
+    data = bytes(plane)
+    rows = range(frame.height // 4, frame.height * 3 // 4, 7)
+    values = [data[r * plane.line_size + c] for r in rows for c in range(0, frame.width, 13)]
+    return sum(values) / len(values)
+
+
+def frame_number(frame: av.VideoFrame) -> int | None:
+    """The number SyntheticVideo drew on this picture (None if it is not one of ours)."""
+    plane = frame.planes[0]
+    data = bytes(plane)
+    row = SQUARE // 2 * plane.line_size
+    n = 0
+    for bit in range(BITS):
+        v = data[row + bit * SQUARE + SQUARE // 2]
+        if 60 < v < 190:
+            return None
+        n |= (v >= 190) << bit
+    return n
 
 
 def loudness(frame: av.AudioFrame) -> float:

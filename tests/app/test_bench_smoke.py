@@ -9,3 +9,4 @@ def test_bench_quick_writes_a_report(tmp_path):
     text = out.read_text()
     assert "## Group assignment" in text and "Command: `uv run python -m bench.run --quick`" in text
     assert "| 200 |" in text
+    assert "## Room media relay" in text and "aiortc MediaRelay" in text
