@@ -26,6 +26,7 @@ from server.domain.roles import Role
 from server.domain.rooms import RoomsState
 from server.instruments import load_evaluations, load_instruments
 from server.media.ice import IceSettings
+from server.media_views import routes as media_routes
 from server.reflect_views import routes as reflect_routes
 from server.scenarios import ROLEPLAYS, load_library
 from server.store import open_store
@@ -143,11 +144,16 @@ def create_app(settings: Settings) -> Starlette:
                 await service.execute(AssignGroups(seed=1), CLI_ACTOR)
         app.state.service = service
         app.state.signer = Signer(settings.secret)
+        from server.media.recording import Recorder
+
+        recorder = Recorder(service, settings.recordings_dir, settings.retention_days)
+        recorder.start()
+        app.state.recorder = recorder
         media = None
         if settings.media:
             from server.media.hub import MediaHub
 
-            media = MediaHub(service, settings.ice)
+            media = MediaHub(service, settings.ice, recorder)
             media.start()
         app.state.media = media
         if settings.on_ready:
@@ -167,6 +173,7 @@ def create_app(settings: Settings) -> Starlette:
                 await asyncio.wait([sim_task], timeout=5)
             if media is not None:
                 await media.stop()
+            await recorder.stop()
             await service.stop()
             await store.close()
 
@@ -175,7 +182,7 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse("Something went wrong on the server; please try again.", 500)
 
     return Starlette(
-        routes=[*reflect_routes, *routes],
+        routes=[*media_routes, *reflect_routes, *routes],
         lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(SameOriginPosts)],
         exception_handlers={500: server_error},

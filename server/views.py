@@ -123,6 +123,14 @@ def link_for(request: Request, person_id: str) -> str:
 
 async def index(request: Request) -> Response:
     actor = current_actor(request)
+    if actor is not None and actor.role is Role.DIRECTOR:
+        from server.domain.media import rooms_for_links
+
+        state = _service(request).state
+        link_rooms = rooms_for_links(state.rooms)
+        labels = dict(link_rooms)
+        links = [(k, labels.get(k, k), url) for k, url in sorted(state.media.links.items())]
+        return _page(request, "director.html", link_rooms=link_rooms, media_links=links)
     return _page(request, ROLE_PAGES[actor.role] if actor else "index.html")
 
 
@@ -406,6 +414,7 @@ async def import_roster(request: Request) -> Response:
 def _roleplay_command(request: Request, group: str, action: str, form: FormData) -> Command:
     """The role-play command an action names. A learner's own forms carry no learner field:
     the signed-in person is the one volunteering."""
+    from server.domain import media as md
     from server.domain import roleplay as rp
 
     actor = current_actor(request)
@@ -427,6 +436,8 @@ def _roleplay_command(request: Request, group: str, action: str, form: FormData)
         "cue": lambda: rp.SendCue(group, str(form.get("text", ""))),
         "end-turn": lambda: rp.EndTurn(group),
         "end": lambda: rp.EndRoleplay(group),
+        "recording": lambda: md.SetRecording(group, _yes_no(form, "on")),
+        "consent": lambda: md.GiveConsent(group, _yes_no(form, "given")),
     }
     if action not in simple:
         raise DomainError(f"Unknown role-play action {action!r}.")
@@ -445,7 +456,16 @@ ROLEPLAY_DONE = {
     "cue": "Cue sent to the SP.",
     "end-turn": "Turn ended: time to debrief.",
     "end": "Case finished.",
+    "recording": "Recording setting saved.",
+    "consent": "Your answer about recording is saved.",
 }
+
+
+def _yes_no(form: FormData, name: str) -> bool:
+    value = str(form.get(name, ""))
+    if value not in ("1", "0"):
+        raise DomainError(f"{name} must be 1 or 0, not {value!r}.")
+    return value == "1"
 
 
 async def roleplay_action(request: Request) -> Response:

@@ -86,7 +86,7 @@ def visible(lay: Layout, viewer: str, limit: int = MAX_VIDEO) -> tuple[str, ...]
 
 @dataclass(frozen=True)
 class Recording:
-    id: str  # "<group>/<turn>/<segment>/<person>"
+    id: str  # "<group>/<turn>.<segment>.<start epoch>/<person>"
     group: str
     turn: int  # 1-based turn in the group's role-play
     segment: int  # 1-based: a turn is split at each time-out
@@ -95,6 +95,11 @@ class Recording:
     started: datetime
     ended: datetime
     size: int
+    learner: str = ""  # who was in the hot seat
+
+    @property
+    def part(self) -> str:
+        return f"{self.turn}.{self.segment}.{int(self.started.timestamp())}"
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,28 @@ def expired(media: MediaState, now: datetime, days: float) -> list[str]:
     return sorted(r.id for r in media.recordings.values() if r.ended < limit)
 
 
+def may_replay(rooms: RoomsState, actor: Actor, group: str) -> bool:
+    """Recordings of a group are for that group (its learners, SP actors and facilitator) and the
+    course director; nobody else."""
+    if actor.role is Role.DIRECTOR:
+        return True
+    g = rooms.groups.get(group)
+    return g is not None and (
+        actor.id in g.members or actor.id in g.sps or actor.id == g.facilitator
+    )
+
+
+def rooms_for_links(rooms: RoomsState) -> list[tuple[str, str]]:
+    """Every room a meeting link can be set on: (key, label)."""
+    out = [
+        ("plenary", "Plenary"),
+        ("track:adult", "Adult session"),
+        ("track:pediatric", "Pediatric session"),
+    ]
+    out += [(f"group:{name}", f"Small group {name}") for name in sorted(rooms.groups)]
+    return out
+
+
 def check_link(url: str) -> str:
     url = url.strip()
     if len(url) > MAX_LINK:
@@ -177,6 +204,7 @@ class SaveRecording:
     started: datetime
     ended: datetime
     size: int
+    learner: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,7 +264,10 @@ def decide_media(
     if isinstance(command, SaveRecording):
         if actor != MEDIA_ACTOR:
             raise DomainError("Only the media server records.")
-        rid = f"{command.group}/{command.turn}/{command.segment}/{command.person}"
+        part = f"{command.turn}.{command.segment}.{int(command.started.timestamp())}"
+        rid = f"{command.group}/{part}/{command.person}"
+        if rid in media.recordings:
+            raise DomainError(f"Recording {rid} is already saved.")
         return [
             ev(
                 "recording.saved",
@@ -249,6 +280,7 @@ def decide_media(
                 started=command.started.isoformat(),
                 ended=command.ended.isoformat(),
                 size=command.size,
+                learner=command.learner,
             )
         ]
     if isinstance(command, DeleteRecording):
@@ -297,6 +329,7 @@ def apply_media(media: MediaState, e: Event) -> MediaState:
             datetime.fromisoformat(str(d["started"])),
             datetime.fromisoformat(str(d["ended"])),
             int(d["size"]),
+            str(d.get("learner", "")),
         )
         return replace(media, recordings={**media.recordings, rec.id: rec})
     if e.type == "recording.deleted":

@@ -64,6 +64,8 @@ _TOUCHES = {
     "beat.": (RP,),
     "intensity.": (RP,),
     "cue.": (RP,),
+    "recording.": (RP,),
+    "consent.": (RP,),
 }
 # Events after which a person's sockets may need other audiences.
 REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated")

@@ -56,6 +56,9 @@ class RoleplayView:
     library: tuple[Scenario, ...]  # cases of this group's track (for the facilitator)
     elapsed_since: datetime | None  # the running turn's clock, as a start instant
     elapsed_seconds: float
+    recording_on: bool = False
+    consent: tuple[tuple[Person, bool], ...] = ()  # everyone in the group: consented?
+    recordings: int = 0  # saved segments of this group
 
     @property
     def phase_label(self) -> str:
@@ -114,4 +117,11 @@ def build_roleplay_view(
         ),
         elapsed_since=since,
         elapsed_seconds=used,
+        recording_on=group in state.media.recording_on,
+        consent=tuple(
+            (people.by_id[pid], pid in state.media.consent.get(group, frozenset()))
+            for pid in (*g.sps, *g.members, *([g.facilitator] if g.facilitator else []))
+            if pid in people.by_id
+        ),
+        recordings=sum(1 for rec in state.media.recordings.values() if rec.group == group),
     )

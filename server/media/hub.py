@@ -33,9 +33,8 @@ from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
 if TYPE_CHECKING:
-    from server.media.recording import Recorder
-
     from server.course import CourseService
+    from server.media.recording import Recorder
 
 log = logging.getLogger("companion.media")
 
@@ -76,12 +75,17 @@ class Peer:
 
 
 class MediaHub:
-    def __init__(self, service: CourseService, ice: IceSettings | None = None) -> None:
+    def __init__(
+        self,
+        service: CourseService,
+        ice: IceSettings | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.service = service
         self.ice = ice or IceSettings()
         configure(self.ice)
         self.peers: dict[str, Peer] = {}
-        self.recorder: Recorder | None = None
+        self.recorder = recorder
         self._order = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -96,10 +100,10 @@ class MediaHub:
         if self._task:
             self._task.cancel()
             await asyncio.wait([self._task], timeout=5)
-        for key in list(self.peers):
-            await self.leave(key)
         if self.recorder:
             await self.recorder.close_all()
+        for key in list(self.peers):
+            await self.leave(key)
 
     async def _loop(self) -> None:
         while True:

@@ -204,7 +204,7 @@ class Publisher:
         self.track = track
         self.viewers: set[SlotTrack] = set()
         self.sinks: set[PacketSink] = set()  # recorders
-        self._encoder: Any = VideoEncoder() if self.kind == "video" else AudioEncoder()
+        self.encoder: Any = VideoEncoder() if self.kind == "video" else AudioEncoder()
         self._keyframe = True
         self._last_key = 0.0
         self.paused = False  # the owner muted this track
@@ -236,7 +236,7 @@ class Publisher:
                 if self._keyframe and time.monotonic() - self._last_key >= KEYFRAME_GAP:
                     key, self._keyframe, self._last_key = True, False, time.monotonic()
                 t0 = time.perf_counter()
-                packets = await loop.run_in_executor(None, self._encoder.encode, frame, key)
+                packets = await loop.run_in_executor(None, self.encoder.encode, frame, key)
                 self.encode_seconds += time.perf_counter() - t0
                 self.encoded += 1
                 for packet in packets:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import timedelta
+from typing import Any
+
+import av
 
 from server.app import Settings, create_app
 from server.clock import RehearsalClock
@@ -13,7 +19,7 @@ from server.domain.agenda import build_schedule
 from server.domain.people import person_id
 from server.domain.rooms import GROUP_KINDS
 from server.media.ice import IceSettings
-from tests.media_peers import ClientPeer, served
+from tests.media_peers import ClientPeer, mean_luma, served
 
 COURSE = load_course()
 SCHEDULE = build_schedule(COURSE)
@@ -25,6 +31,7 @@ Dana Director,director@example.org,director,physician,both,,,
 Fran Facilitator,fran@example.org,facilitator,nurse,adult,,,
 Sam Actor,sam@example.org,sp,other,adult,,,
 Lee Learner,lee@example.org,learner,nurse,adult,,,
+Kim Learner,kim@example.org,learner,physician,pediatric,,,
 """
 LUMA = {"fran": 60, "sam": 130, "lee": 200}
 
@@ -151,3 +158,128 @@ async def test_a_bad_offer_gets_a_clear_error_and_nothing_breaks(tmp_path):
             await until(lambda: p.state.get("room") is not None, 10, "a media state")
         finally:
             await p.close()
+
+
+def http(url: str, cookie: str, form: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+    """GET (or POST `form`) as the person whose session `cookie` is."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    req = urllib.request.Request(url, data=data, headers={"cookie": cookie})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read(), r.headers.get("content-type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("content-type", "")
+
+
+async def ahttp(*args: Any) -> tuple[int, bytes, str]:
+    return await asyncio.to_thread(http, *args)
+
+
+def decoded(path) -> tuple[int, int, float]:
+    """Video frames, audio frames and the pictures' mean brightness in a recording file."""
+    with av.open(str(path)) as c:
+        lumas = [mean_luma(f) for f in c.decode(video=0)]
+    with av.open(str(path)) as c:
+        audio = sum(1 for _ in c.decode(audio=0))
+    return len(lumas), audio, sum(lumas[-5:]) / max(1, len(lumas[-5:]))
+
+
+async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path):
+    app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
+    async with served(app) as url:
+        svc = app.state.service
+        cookies = {who: cookie(app, who) for who in LUMA}
+        peers = {who: ClientPeer(url, cookies[who], LUMA[who], slots=2) for who in LUMA}
+        ids = {who: person_id(f"{who}@example.org") for who in LUMA}
+        group = svc.state.rooms.group_of(ids["lee"]).name
+        rp_url = f"{url}/rp/{urllib.parse.quote(group)}"
+
+        def post(who: str, action: str, **form: str) -> str:
+            status, body, _ = http(f"{rp_url}/{action}", cookies[who], form)
+            assert status == 200, (action, status, body)
+            return body.decode()
+
+        try:
+            for p in peers.values():
+                await p.start()
+            await until(
+                lambda: all(len(p.state.get("tiles", [])) == 4 for p in peers.values()),
+                30,
+                "everyone connected",
+            )
+            # Recording on, but it waits for everyone on the stage to agree.
+            await asyncio.to_thread(post, "fran", "recording", on="1")
+            case = next(c for c in svc.library.values() if c.track == "adult")
+            await asyncio.to_thread(post, "fran", "start", scenario=case.id)
+            await asyncio.to_thread(post, "fran", "begin", learner=ids["lee"], goal="Pause")
+            await asyncio.sleep(1.5)
+            assert "consent" in (peers["lee"].state.get("recording") or "")
+            assert app.state.recorder.active == {}
+            for who in LUMA:
+                await asyncio.to_thread(post, who, "consent", given="1")
+            await until(lambda: group in app.state.recorder.active, 10, "recording to start")
+            await until(
+                lambda: (peers["sam"].state.get("recording") or "").startswith(
+                    "● Recording turn 1, part 1"
+                ),
+                5,
+                "the pages to say so",
+            )
+            await asyncio.sleep(3)
+            await asyncio.to_thread(post, "sam", "timeout")
+            await asyncio.sleep(1.5)  # the time-out's talk is not recorded
+            await asyncio.to_thread(post, "fran", "timein")
+            await until(lambda: svc.state.media.recordings, 10, "part 1 saved")
+            await asyncio.sleep(3)
+            await asyncio.to_thread(post, "fran", "end-turn")
+            await until(lambda: len(svc.state.media.recordings) == 6, 15, "six recordings")
+        finally:
+            for p in peers.values():
+                await p.close()
+
+        recs = svc.state.media.recordings
+        assert {(r.segment, r.person) for r in recs.values()} == {
+            (s, ids[w]) for s in (1, 2) for w in LUMA
+        }
+        assert all(r.turn == 1 and r.learner == ids["lee"] for r in recs.values())
+        folder = tmp_path / "recordings"
+        for rec in recs.values():
+            video, audio, luma = decoded(folder / rec.file)
+            who = next(w for w, pid in ids.items() if pid == rec.person)
+            assert video >= 20 and audio >= 50, (rec.id, video, audio)
+            assert abs(luma - LUMA[who]) < 25, (rec.id, luma)  # that person's camera
+
+        # The group replays it; others may not.
+        rec = next(iter(recs.values()))
+        status, body, _ = await ahttp(f"{rp_url}/recordings", cookies["lee"])
+        assert status == 200 and body.count(b"<video") == 6
+        file_url = f"{url}/recordings/" + "/".join(urllib.parse.quote(x) for x in rec.id.split("/"))
+        status, body, kind = await ahttp(file_url, cookies["lee"])
+        assert status == 200 and kind == "video/webm" and body[:4] == b"\x1a\x45\xdf\xa3"
+        outsider = cookie(app, "kim")
+        assert (await ahttp(file_url, outsider))[0] == 404
+        assert (await ahttp(f"{rp_url}/recordings", outsider))[0] == 403
+        # Bad input: refused, nothing changes.
+        before = svc.state.seq
+        assert (await ahttp(f"{rp_url}/consent", cookies["lee"], {"given": "maybe"}))[0] == 422
+        assert (await ahttp(f"{url}/director/recordings/delete", cookies["lee"], {"id": rec.id}))[
+            0
+        ] == 403
+        director = cookie(app, "director")
+        bad = await ahttp(f"{url}/director/recordings/delete", director, {"id": "nope"})
+        assert bad[0] == 422
+        assert svc.state.seq == before
+        # The director deletes one: the file goes with it.
+        status, body, _ = await ahttp(
+            f"{url}/director/recordings/delete", cookie(app, "director"), {"id": rec.id}
+        )
+        assert status == 200 and b"deleted" in body
+        await until(lambda: not (folder / rec.file).exists(), 5, "the file to be removed")
+        assert rec.id not in svc.state.media.recordings
+        assert (await ahttp(file_url, cookies["lee"]))[0] == 404
+        # Retention: whatever is older than the period is deleted, files too.
+        app.state.recorder.retention_days = 1 / 86400  # one second
+        await asyncio.sleep(1.1)
+        assert await app.state.recorder.expire() == 5
+        assert svc.state.media.recordings == {}
+        await until(lambda: not list(folder.rglob("*.webm")), 5, "every file removed")

@@ -1,0 +1,67 @@
+"""Room media over the live socket, without peers: every page is told its room, and a room
+with an external meeting link shows that link instead of the built-in video."""
+
+import json
+
+from tests.app.conftest import make_client, session
+from tests.app.test_live import read_until
+
+LINK = "https://meet.example.org/j/123456"
+
+
+def media_state(ws, needle: str = '"media.state"') -> dict:
+    return json.loads(read_until(ws, needle, limit=60))
+
+
+def test_a_room_link_replaces_the_built_in_media_and_can_be_removed(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-60) as c:  # the opening plenary
+        director = session(c, "director@example.org")
+        with (
+            c.websocket_connect("/live", headers=director) as dws,
+            c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws,
+        ):
+            assert media_state(dws)["you"]["stage"] is True  # staff lead the plenary
+            st = media_state(ws, '"muted_on_join": true')
+            assert st["room"] == "plenary" and st["link"] is None  # learners join muted
+            r = c.post(
+                "/director/rooms/link", data={"room": "plenary", "url": LINK}, headers=director
+            )
+            assert r.status_code == 200 and "saved" in r.text
+            st = media_state(ws, LINK)
+            assert st["link"] == LINK and st["tiles"] == []
+            assert LINK in c.get("/", headers=director).text  # the director's list of links
+            r = c.post(
+                "/director/rooms/link", data={"room": "plenary", "url": ""}, headers=director
+            )
+            assert r.status_code == 200 and "built-in" in r.text
+            st = media_state(ws, '"link": null')
+            assert st["link"] is None
+
+
+def test_bad_links_and_media_messages_are_refused_with_reasons(tmp_path):
+    with make_client(tmp_path, seconds_before_first=-60) as c:
+        director = session(c, "director@example.org")
+        before = c.app.state.service.state.seq
+        for form, status, reason in [
+            ({"room": "plenary", "url": "http://meet.example.org"}, 422, "https://"),
+            ({"room": "plenary", "url": "javascript:alert(1)"}, 422, "https://"),
+            ({"room": "group:Nope", "url": LINK}, 422, "no group"),
+            ({"room": "lobby", "url": LINK}, 422, "not a room"),
+        ]:
+            r = c.post("/director/rooms/link", data=form, headers=director)
+            assert r.status_code == status and reason in r.text, r.text
+        r = c.post(
+            "/director/rooms/link",
+            data={"room": "plenary", "url": LINK},
+            headers=session(c, "fran@example.org"),
+        )
+        assert r.status_code == 403
+        assert c.app.state.service.state.seq == before
+        with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
+            ws.send_text(json.dumps({"type": "media.mute", "audio": 1}))
+            assert "true or false" in read_until(ws, "media.error", limit=60)
+            ws.send_text(json.dumps({"type": "media.offer", "sdp": 5}))
+            assert "SDP offer" in read_until(ws, "media.error", limit=60)
+        with c.websocket_connect("/live") as ws:  # nobody signed in: no media
+            ws.send_text(json.dumps({"type": "media.offer", "sdp": "v=0"}))
+            assert "not available" in read_until(ws, "not available", limit=20)

@@ -1,0 +1,193 @@
+"""Room media rules, pure: which room, who is on the stage, who joins muted, who a viewer
+sees, when a turn may be recorded and in which part, retention, consent and meeting links."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from server.domain import media as md
+from server.domain.errors import DomainError, PermissionDenied
+from server.domain.events import Event
+from server.domain.roleplay import (
+    BeginTurn,
+    EndTurn,
+    RoleplaysState,
+    StartRoleplay,
+    TimeIn,
+    TimeOut,
+    apply_roleplays,
+    decide_roleplay,
+)
+from server.domain.roles import MEDIA_ACTOR, Actor, Role
+from server.domain.rooms import GroupInfo, Place, RoomsState
+
+T0 = datetime(2026, 5, 14, 15, 15, tzinfo=UTC)
+G = "Adult 1"
+ROOMS = RoomsState(
+    groups={
+        G: GroupInfo(G, "adult", "fac", ("sp",), ("a", "b", "c")),
+        "Adult 2": GroupInfo("Adult 2", "adult", "fac2", (), ("x",)),
+    },
+    member_of={"a": G, "b": G, "c": G, "x": "Adult 2"},
+)
+FAC, SP, DIR = Actor("fac", Role.FACILITATOR), Actor("sp", Role.SP), Actor("d", Role.DIRECTOR)
+A, B, X = Actor("a", Role.LEARNER), Actor("b", Role.LEARNER), Actor("x", Role.LEARNER)
+PRESENT = [("a", Role.LEARNER), ("fac", Role.FACILITATOR), ("b", Role.LEARNER), ("sp", Role.SP)]
+
+
+class World:
+    def __init__(self):
+        self.rps = RoleplaysState()
+        self.media = md.MediaState()
+        self.seq = 0
+
+    def rp(self, command, actor=FAC):
+        for e in decide_roleplay(self.rps.of(G), ROOMS, command, actor, T0):
+            self.seq += 1
+            self.rps = apply_roleplays(self.rps, Event(self.seq, e.type, e.actor, e.at, e.data))
+
+    def do(self, command, actor, now=T0):
+        events = md.decide_media(self.media, ROOMS, self.rps, command, actor, now)
+        for e in events:
+            self.seq += 1
+            self.media = md.apply_media(self.media, Event(self.seq, e.type, e.actor, e.at, e.data))
+        return events
+
+
+def scene(w: World) -> None:
+    w.rp(StartRoleplay(G, "case", "adult", ("b1",), 8))
+    w.rp(BeginTurn(G, "a", "Pause"))
+
+
+def test_breaks_have_no_media_room_and_sessions_do():
+    assert md.media_room(Place("break", "break", "Lunch", None)) is None
+    assert md.media_room(Place("none", "none", "-", None)) is None
+    assert md.media_room(Place("group", "group:Adult 1", "-", None)) == "group:Adult 1"
+    assert md.media_room(Place("plenary", "plenary", "-", None)) == "plenary"
+
+
+def test_between_scenes_a_group_is_a_gallery_of_equals():
+    lay = md.layout(f"group:{G}", PRESENT, ROOMS, RoleplaysState())
+    assert lay.stage == () and lay.muted_on_join == frozenset()
+    assert lay.others == ("a", "fac", "b", "sp")
+
+
+def test_during_a_scene_the_stage_is_sp_hot_seat_and_facilitator_and_observers_join_muted():
+    w = World()
+    scene(w)
+    lay = md.layout(f"group:{G}", PRESENT, ROOMS, w.rps)
+    assert lay.stage == ("sp", "a", "fac")
+    assert lay.others == ("b",) and lay.muted_on_join == frozenset({"b"})
+    # A viewer sees the stage first and never themself.
+    assert md.visible(lay, "b") == ("sp", "a", "fac")
+    assert md.visible(lay, "a") == ("sp", "fac", "b")
+    assert md.visible(lay, "b", limit=2) == ("sp", "a")
+    w.rp(TimeOut(G))
+    assert md.layout(f"group:{G}", PRESENT, ROOMS, w.rps).label == "Time-out"
+
+
+def test_in_plenary_the_staff_are_on_stage_and_learners_join_muted():
+    lay = md.layout("plenary", [*PRESENT, ("d", Role.DIRECTOR)], ROOMS, RoleplaysState())
+    assert lay.stage == ("fac", "d")
+    assert lay.muted_on_join == frozenset({"a", "b", "sp"})
+
+
+def test_recording_needs_it_on_a_running_scene_and_everyone_on_stage_agreeing():
+    w = World()
+    scene(w)
+    rp = w.rps.of(G)
+    assert md.recording_blocked(w.media, ROOMS, rp) == "Recording is off for this group."
+    with pytest.raises(DomainError, match="facilitator"):
+        w.do(md.SetRecording(G, True), A)
+    w.do(md.SetRecording(G, True), FAC)
+    assert "3 of 3" in md.recording_blocked(w.media, ROOMS, rp)
+    w.do(md.GiveConsent(G, True), A)
+    w.do(md.GiveConsent(G, True), SP)
+    assert "1 of 3" in md.recording_blocked(w.media, ROOMS, rp)
+    w.do(md.GiveConsent(G, True), FAC)
+    assert md.recording_blocked(w.media, ROOMS, rp) is None
+    assert md.segment_of(rp) == (1, 1)
+    # A time-out pauses it; after time-in it is the turn's second part.
+    w.rp(TimeOut(G), SP)
+    assert md.recording_blocked(w.media, ROOMS, w.rps.of(G)) == "Only a running scene is recorded."
+    assert md.segment_of(w.rps.of(G)) is None
+    w.rp(TimeIn(G))
+    assert md.segment_of(w.rps.of(G)) == (1, 2)
+    # Anyone on the stage withdrawing stops it.
+    w.do(md.GiveConsent(G, False), A)
+    assert "1 of 3" in md.recording_blocked(w.media, ROOMS, w.rps.of(G))
+    w.rp(EndTurn(G))
+    assert md.segment_of(w.rps.of(G)) is None
+
+
+def test_consent_is_idempotent_and_only_for_people_in_the_group():
+    w = World()
+    assert len(w.do(md.GiveConsent(G, True), B)) == 1
+    assert w.do(md.GiveConsent(G, True), B) == []
+    with pytest.raises(DomainError, match="not in group"):
+        w.do(md.GiveConsent(G, True), X)
+    with pytest.raises(DomainError, match="no group"):
+        w.do(md.GiveConsent("Nope", True), B)
+
+
+def save(w, segment=1, person="a", ended=T0, size=100):
+    return w.do(
+        md.SaveRecording(G, 1, segment, person, f"f{segment}{person}.webm", T0, ended, size, "a"),
+        MEDIA_ACTOR,
+    )
+
+
+def test_only_the_media_server_saves_and_expires_and_only_the_director_deletes():
+    w = World()
+    with pytest.raises(DomainError):
+        w.do(md.SaveRecording(G, 1, 1, "a", "f.webm", T0, T0, 1), DIR)
+    save(w)
+    (rid,) = w.media.recordings
+    assert rid == f"{G}/1.1.{int(T0.timestamp())}/a"
+    with pytest.raises(DomainError, match="already saved"):
+        save(w)
+    with pytest.raises(PermissionDenied):
+        w.do(md.DeleteRecording(rid), FAC)
+    with pytest.raises(DomainError):
+        w.do(md.DeleteRecording(rid, "expired"), DIR)
+    (e,) = w.do(md.DeleteRecording(rid), DIR)
+    assert e.data["file"] == "f1a.webm" and w.media.recordings == {}
+    with pytest.raises(DomainError, match="no recording"):
+        w.do(md.DeleteRecording(rid), DIR)
+
+
+def test_retention_expires_what_ended_before_the_period():
+    w = World()
+    save(w, 1, "a", ended=T0)
+    save(w, 2, "a", ended=T0 + timedelta(days=3))
+    ids = sorted(w.media.recordings)
+    assert md.expired(w.media, T0 + timedelta(days=2, hours=1), 2) == [ids[0]]
+    assert md.expired(w.media, T0 + timedelta(days=30), 0) == []  # 0 keeps them
+
+
+def test_meeting_links_are_https_on_known_rooms_and_director_only():
+    w = World()
+    with pytest.raises(PermissionDenied):
+        w.do(md.SetRoomLink("plenary", "https://example.org/j/1"), FAC)
+    for room, url, reason in [
+        ("plenary", "http://example.org/j/1", "https://"),
+        ("plenary", "javascript:alert(1)", "https://"),
+        ("plenary", "https://ex ample.org", "https://"),
+        ("plenary", "https://" + "a" * 600, "at most"),
+        ("lobby", "https://example.org", "not a room"),
+        ("group:Nope", "https://example.org", "no group"),
+    ]:
+        with pytest.raises(DomainError, match=reason):
+            w.do(md.SetRoomLink(room, url), DIR)
+    w.do(md.SetRoomLink(f"group:{G}", " https://example.org/j/1 "), DIR)
+    assert w.media.links == {f"group:{G}": "https://example.org/j/1"}
+    assert w.do(md.SetRoomLink(f"group:{G}", "https://example.org/j/1"), DIR) == []
+    w.do(md.SetRoomLink(f"group:{G}", ""), DIR)
+    assert w.media.links == {}
+
+
+def test_only_the_group_and_the_director_replay():
+    assert md.may_replay(ROOMS, A, G) and md.may_replay(ROOMS, SP, G)
+    assert md.may_replay(ROOMS, FAC, G) and md.may_replay(ROOMS, DIR, G)
+    assert not md.may_replay(ROOMS, X, G)
+    assert not md.may_replay(ROOMS, Actor("fac2", Role.FACILITATOR), G)
