@@ -168,6 +168,7 @@ class ClientPeer:
         self._tasks: list[asyncio.Task[Any]] = []
         self._ws: Any = None
         self._answered = asyncio.Event()
+        self.answer = ""
 
     async def start(self) -> None:
         for own in (self.video, self.audio):
@@ -223,6 +224,7 @@ class ClientPeer:
                 msg = json.loads(text)
                 kind = msg.get("type")
                 if kind == "media.answer":
+                    self.answer = msg["sdp"]
                     await self.pc.setRemoteDescription(
                         RTCSessionDescription(sdp=msg["sdp"], type="answer")
                     )

@@ -98,3 +98,42 @@ def test_two_browsers_see_each_other(tmp_path):
             finally:
                 for b in browsers:
                     b.close()
+
+
+def test_no_camera_gets_a_clear_message_and_watching_still_works(browser, tmp_path):
+    """A browser without camera or microphone (and without permission to ask) is told what is
+    wrong and how to fix it; it can still join to watch and listen."""
+    env = {"COMPANION_SECRET": "browser-test"}
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(ROSTER), "--store", store, env=env)
+    args = ("--store", store, "--rehearsal-start", DAY2_PRACTICE, "--media-addresses", "127.0.0.1")
+    with companion(*args, env=env) as url:
+        links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+        learner = next(x for x in links if x["role"] == "learner")
+        ctx = browser.new_context()  # no fake devices, no permission
+        ctx.request.get(learner["link"])
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        wait_true(page, "document.getElementById('media-room').textContent !== ''", 15)
+        page.click("#media-join")
+        wait_true(
+            page,
+            "/blocked|No camera|in use/.test(document.getElementById('media-status').textContent)",
+            15,
+        )
+        text = page.text_content("#media-status")
+        assert "watch and listen only" in text or "Join again" in text, text
+        assert page.is_visible("#media-watch")
+        page.click("#media-watch")
+        wait_true(page, "document.getElementById('media-leave').offsetParent !== null", 10)
+        wait_true(
+            page,
+            "/Watching and listening|No room/.test("
+            "document.getElementById('media-status').textContent)",
+            20,
+        )
+        assert not page.is_visible("#media-mic")  # nothing to mute
+        ctx.close()
+        assert errors == [], errors

@@ -18,8 +18,9 @@ from server.content import load_course
 from server.domain.agenda import build_schedule
 from server.domain.people import person_id
 from server.domain.rooms import GROUP_KINDS
-from server.media.ice import IceSettings
+from server.media.ice import IceSettings, configure
 from tests.media_peers import ClientPeer, mean_luma, served
+from tests.servers import free_port
 
 COURSE = load_course()
 SCHEDULE = build_schedule(COURSE)
@@ -115,8 +116,12 @@ async def test_peers_in_a_small_group_see_and_hear_each_other(tmp_path):
 
 
 async def test_leaving_and_muting_reach_the_others(tmp_path):
+    ports = (free_port() // 100 * 100, free_port() // 100 * 100 + 39)
     app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
     async with served(app) as url:
+        # The server's media uses only the configured UDP ports.
+        app.state.media.ice = IceSettings(addresses=("127.0.0.1",), ports=ports)
+        configure(app.state.media.ice)
         peers = {who: ClientPeer(url, cookie(app, who), LUMA[who], slots=2) for who in LUMA}
         try:
             for p in peers.values():
@@ -124,6 +129,13 @@ async def test_leaving_and_muting_reach_the_others(tmp_path):
             lee = person_id("lee@example.org")
             fran = peers["fran"]
             await until(lambda: bool(fran.mids_of(lee, "video")), 30, "fran to see lee")
+            for p in peers.values():
+                found = [
+                    int(line.split()[5])
+                    for line in p.answer.splitlines()
+                    if line.startswith("a=candidate:")
+                ]
+                assert found and all(ports[0] <= x <= ports[1] for x in found), found
             await peers["lee"].send({"type": "media.mute", "audio": True})
             await until(
                 lambda: any(
