@@ -138,7 +138,7 @@ async def run_companion(
 ) -> dict[str, float]:
     """One run. With `lead`, the server starts `lead` seconds before the boundary and the clock
     is left alone (several workers each keep their own clock, started together); without, it
-    starts an hour before and the director moves it to 3 s before once every page is open."""
+    starts an hour before and the director moves it to 6 s before once every page is open."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         store = store_url or f"sqlite:///{folder / 'log.db'}"
@@ -165,11 +165,12 @@ async def run_companion(
             conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)
             await asyncio.gather(*(drain(c, 1.0) for c in conns))
             rss1 = rss_kib(proc.pid)
-            # Move the rehearsal clock to 3 s before the boundary (as the director would).
+            # Move the rehearsal clock to 6 s before the boundary (as the director would): time for
+            # the jump's own burst to pass at 5000 pages.
             director = signer.session_value(person_id("director@bench.org"))
             if not lead:
                 req = urllib.request.Request(base + "/director/clock/next", method="POST",
-                                             data=b"lead=3",
+                                             data=b"lead=6",
                                              headers={"Cookie": f"companion_session={director}"})
                 urllib.request.urlopen(req).read()
                 # The jump itself pushes the present to every page; let that burst pass.

@@ -42,13 +42,16 @@ class RehearsalClock(Clock):
         self._monotonic = monotonic
         self._start = start.astimezone(UTC)
         self._anchor = monotonic()
+        self.epoch = time.time()  # the wall time at which this clock read `start`
 
     @classmethod
     def started_at(cls, start: datetime, speed: float, wall_epoch: float) -> RehearsalClock:
         """A rehearsal clock that was at `start` at the Unix time `wall_epoch`: several worker
         processes started at different moments agree on course time."""
         elapsed = max(0.0, time.time() - wall_epoch)
-        return cls(start + timedelta(seconds=elapsed * speed), speed)
+        clock = cls(start + timedelta(seconds=elapsed * speed), speed)
+        clock.epoch = wall_epoch
+        return clock
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=(self._monotonic() - self._anchor) * self.speed)

@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import time
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from server.clock import Clock, RehearsalClock
 from server.domain.agenda import Course, Schedule, build_schedule
-from server.domain.course_state import Command, CourseState, apply, decide
+from server.domain.course_state import Command, CourseState, JumpClock, apply, decide
 from server.domain.errors import DomainError
 from server.domain.events import Event
 from server.domain.people import person_id
@@ -33,6 +36,8 @@ from server.store import EventStore, SeqConflict, StoreUnavailable
 log = logging.getLogger("companion.course")
 
 APPEND_RETRIES = 5
+# Seconds between a worker's beats on a shared log; a worker silent for three is gone.
+HEARTBEAT = float(os.environ.get("COMPANION_HEARTBEAT", "5"))
 
 
 class CourseService:
@@ -62,6 +67,9 @@ class CourseService:
         self.store_ok = True  # False while the log cannot be reached: pages say so
         # Called with each batch of newly applied events (the media server listens).
         self.listeners: list[Callable[[Sequence[Event]], None]] = []
+        # This process among the workers sharing a log: page connection ids start with it.
+        self.worker = uuid.uuid4().hex[:8]
+        self.heartbeat = HEARTBEAT
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -76,10 +84,40 @@ class CourseService:
             # One process owns this log, so connections the log shows open died with the
             # previous process. (With a shared log they may belong to a worker still running.)
             await self.execute(ResetPresence(), CLI_ACTOR)
+        else:
+            await self.store.beat(self.course.id, self.worker, self.heartbeat * 3)
         self._tasks = [
             asyncio.create_task(self._boundary_loop(), name="agenda-boundaries"),
             asyncio.create_task(self._tail_loop(), name="event-tail"),
         ]
+        if not self.store.exclusive:
+            self._tasks.append(asyncio.create_task(self._liveness_loop(), name="worker-liveness"))
+
+    def connection_id(self) -> str:
+        """A new page connection's id: this worker's id, a dot, and a random part."""
+        return f"{self.worker}.{uuid.uuid4().hex[:12]}"
+
+    async def _liveness_loop(self) -> None:
+        """Beat for this worker, and close the presence of pages whose worker stopped beating
+        (it crashed or lost its host): without this their people would stay "online" forever."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self.store.beat(self.course.id, self.worker, self.heartbeat * 3)
+                alive = await self.store.workers(self.course.id) | {self.worker}
+                stale = tuple(
+                    c
+                    for p in self.state.people.by_id.values()
+                    for c in p.connections
+                    if "." in c and c.split(".", 1)[0] not in alive
+                )
+                if stale:
+                    log.warning("closing %d page(s) of a worker that stopped", len(stale))
+                    await self.execute(ResetPresence(stale), CLI_ACTOR)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: the tail loop says so; try again
+                log.info("worker heartbeat skipped: %s", e)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -119,6 +157,8 @@ class CourseService:
             self._dirty.update(audiences.touched_by(e))
             if e.type == "link.revoked":
                 self._kick(str(e.data["person"]))
+            if e.type == "clock.jumped":
+                self._follow_jump(e)
             if e.type.startswith(audiences.REROUTING):
                 if e.type == "person.updated":
                     self._reroute.add(person_id(str(e.data["email"])))
@@ -235,6 +275,22 @@ class CourseService:
             self.refresh()
             return None
         return target
+
+    async def move_clock(self, to: datetime, actor: Actor) -> None:
+        """The director moves a rehearsal clock: recorded in the log, so every worker sharing
+        it moves too (each applies the event with `_follow_jump`)."""
+        if not isinstance(self.clock, RehearsalClock):
+            raise DomainError("Only a rehearsal clock can be moved; this course runs in real time.")
+        await self.execute(JumpClock(to, time.time()), actor)
+
+    def _follow_jump(self, e: Event) -> None:
+        if not isinstance(self.clock, RehearsalClock):
+            return
+        wall = float(e.data["wall"])
+        if wall < self.clock.epoch:
+            return  # a jump made before this clock was started (an earlier rehearsal)
+        late = max(0.0, time.time() - wall) * self.clock.speed
+        self.jump_clock(datetime.fromisoformat(str(e.data["to"])) + timedelta(seconds=late))
 
     def jump_clock(self, to: datetime) -> None:
         """Move a rehearsal clock; every page is told the new time and shown what is on then."""

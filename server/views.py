@@ -494,7 +494,9 @@ async def clock_next(request: Request) -> Response:
         lead = _int(form, "lead", "Lead") if form.get("lead") else 0
         if not 0 <= lead <= 600:
             raise ValueError("Lead must be 0 to 600 seconds.")
-        svc.jump_clock(nxt.start - timedelta(seconds=lead))
+        await svc.move_clock(nxt.start - timedelta(seconds=lead), actor)
+    except StoreError as e:
+        return _flash(request, f"Not moved: {e}. Please try again in a moment.", True, 503)
     except (DomainError, ValueError) as e:
         return _flash(request, str(e), True, 422)
     before = f"{lead} s before" if lead else "the start of"

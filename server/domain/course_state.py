@@ -101,6 +101,15 @@ class DelayRunningItem:
 
 
 @dataclass(frozen=True)
+class JumpClock:
+    """Move a rehearsal clock to `to`; `wall` is the Unix time of the request, so every worker
+    sharing the log lands on the same course time however late it hears of it."""
+
+    to: datetime
+    wall: float
+
+
+@dataclass(frozen=True)
 class Announce:
     text: str
     track: str | None = None  # everyone, or only the "adult" or "pediatric" track
@@ -108,6 +117,7 @@ class Announce:
 
 Command = (
     DelayRunningItem
+    | JumpClock
     | Announce
     | pr.PeopleCommand
     | rr.RoomsCommand
@@ -136,6 +146,10 @@ def decide(
             raise DomainError("Nothing is running right now, so there is nothing to delay.")
         data = {"item_id": current.id, "minutes": command.minutes}
         return [NewEvent("agenda.delayed", actor.id, now, data)]
+    if isinstance(command, JumpClock):
+        require(actor, DIRECTOR_ONLY, "move the rehearsal clock")
+        data = {"to": command.to.isoformat(), "wall": command.wall}
+        return [NewEvent("clock.jumped", actor.id, now, data)]
     if isinstance(command, Announce):
         require(actor, DIRECTOR_ONLY, "send an announcement")
         text = command.text.strip()

@@ -76,9 +76,20 @@ def layout(
     return Layout(tuple(dict.fromkeys(stage)), others, muted, label)
 
 
-def visible(lay: Layout, viewer: str, limit: int = MAX_VIDEO) -> tuple[str, ...]:
+def visible(lay: Layout, viewer: str, limit: int = MAX_VIDEO) -> list[str]:
     """Whose video `viewer` receives: the stage, then others, never themself, at most `limit`."""
-    return tuple(p for p in (*lay.stage, *lay.others) if p != viewer)[:limit]
+    return visible_of((*lay.stage, *lay.others), viewer, limit)
+
+
+def visible_of(ordered: Sequence[str], viewer: str, limit: int) -> list[str]:
+    """The first `limit` of `ordered` that are not `viewer` (it stops as soon as it has them)."""
+    out: list[str] = []
+    for pid in ordered:
+        if len(out) == limit:
+            break
+        if pid != viewer:
+            out.append(pid)
+    return out
 
 
 # --- recording, consent, external links -----------------------------------------------------

@@ -59,7 +59,10 @@ class Disconnect:
 
 @dataclass(frozen=True)
 class ResetPresence:
-    """At server start: connections open in the log died with the previous process."""
+    """At server start: connections open in the log died with the previous process. With
+    `connections`, only those (their worker stopped beating)."""
+
+    connections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,12 @@ def decide_people(
         return [NewEvent("presence.left", p.id, now, {"person": p.id, "conn": cid})]
     if isinstance(command, ResetPresence):
         require(actor, DIRECTOR_ONLY, "reset presence")
+        if command.connections:
+            wanted = set(command.connections)
+            open_now = sorted(c for p in people.by_id.values() for c in p.connections & wanted)
+            if not open_now:
+                return []
+            return [NewEvent("presence.reset", actor.id, now, {"connections": open_now})]
         if not any(p.connections for p in people.by_id.values()):
             return []
         return [NewEvent("presence.reset", actor.id, now, {})]
@@ -202,6 +211,15 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
         p = replace(p, connections=p.connections - {str(d["conn"])})
         people = people.with_person(p)
         return people if p.connections else _close(people, p.id, e.at)
+    if e.type == "presence.reset" and d.get("connections"):
+        gone = frozenset(str(c) for c in d["connections"])
+        for p in list(people.by_id.values()):
+            if p.connections & gone:
+                left = replace(p, connections=p.connections - gone)
+                people = people.with_person(left)
+                if not left.connections:
+                    people = _close(people, p.id, e.at)
+        return people
     if e.type == "presence.reset":
         for pid in list(people.open_since):
             people = _close(people, pid, e.at)

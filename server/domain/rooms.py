@@ -8,7 +8,7 @@ or on a break. Group membership is stable across the days and changes only by ev
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -102,7 +102,18 @@ def place_of(
     rooms: RoomsState, people: PeopleState, schedule: Schedule, pid: str, now: datetime
 ) -> Place:
     """Where `pid` belongs at `now`: the agenda's item decides the kind of room."""
+    return _place(rooms, people, schedule.current(now), pid)
+
+
+def places_of(
+    rooms: RoomsState, people: PeopleState, schedule: Schedule, pids: Iterable[str], now: datetime
+) -> dict[str, Place]:
+    """`place_of` for many people at one instant (the agenda is looked up once)."""
     item = schedule.current(now)
+    return {pid: _place(rooms, people, item, pid) for pid in pids}
+
+
+def _place(rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str) -> Place:
     if item is None:
         return Place("none", "none", "Nothing is scheduled right now", None)
     kind = item.item.kind

@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,7 +81,7 @@ async def live(ws: WebSocket) -> None:
         person=actor.id if actor else None,
         close_socket=close_socket,
     )
-    conn_id = uuid.uuid4().hex[:12]
+    conn_id = service.connection_id()
     service.hub.join(conn)
     writer = asyncio.create_task(conn.run())
     media = getattr(ws.app.state, "media", None)

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from aiortc import sdp as aiosdp
 
 from server.domain import media as md
 from server.domain.roles import ROLE_LABELS, Role
-from server.domain.rooms import place_of
+from server.domain.rooms import places_of
 from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
@@ -42,6 +43,8 @@ MAX_SDP = 64 * 1024
 MAX_SLOTS = 24  # per kind, per page
 CODEC = {"video": "video/vp8", "audio": "audio/opus"}
 NEGOTIATION_LIMIT = 20.0  # seconds for one offer/answer
+COALESCE = 0.2  # seconds to gather changes before placing everyone again
+SLOW = 0.1  # seconds: a reconcile slower than this is worth a line in the log
 TICK = 1.0  # seconds between checks of who belongs where, besides changes in the course
 
 
@@ -69,6 +72,7 @@ class Peer:
     muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
     room: str | None = None
     last_state: str = ""
+    last_key: tuple[Any, ...] = ()
     asked: tuple[int, int] = (0, 0)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -112,11 +116,18 @@ class MediaHub:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(TICK):
                     await self._wake.wait()
+            # Coalesce: a burst of changes (a hundred pages joining) costs one pass, and the
+            # live channel keeps the loop between passes.
+            await asyncio.sleep(COALESCE)
             self._wake.clear()
+            t0 = time.perf_counter()
             try:
                 await self.reconcile()
             except Exception:
                 log.exception("media reconcile failed")
+            spent = time.perf_counter() - t0
+            if spent > SLOW:
+                log.warning("media: placing %d pages took %.0f ms", len(self.peers), spent * 1000)
 
     # --- pages -------------------------------------------------------------------------------
 
@@ -243,7 +254,7 @@ class MediaHub:
                 await self._hang_up(peer)
                 raise MediaError(f"The connection could not be set up: {e}") from None
             peer.send(json.dumps({"type": "media.answer", "sdp": pc.localDescription.sdp}))
-            peer.last_state = ""  # slots changed: send the state again
+            peer.last_state, peer.last_key = "", ()  # slots changed: send the state again
         self._wake.set()
 
     def _new_pc(self, peer: Peer) -> RTCPeerConnection:
@@ -287,9 +298,10 @@ class MediaHub:
         svc = self.service
         state, now = svc.state, svc.clock.now()
         rooms: dict[str, list[Peer]] = defaultdict(list)
-        for peer in sorted(self.peers.values(), key=lambda p: p.order):
-            place = place_of(state.rooms, state.people, svc.schedule, peer.pid, now)
-            peer.room = md.media_room(place)
+        peers = sorted(self.peers.values(), key=lambda p: p.order)
+        places = places_of(state.rooms, state.people, svc.schedule, {p.pid for p in peers}, now)
+        for peer in peers:
+            peer.room = md.media_room(places[peer.pid])
             if peer.room is not None:
                 rooms[peer.room].append(peer)
             else:
@@ -303,20 +315,19 @@ class MediaHub:
             present = [(pid, p.role) for pid, p in source.items()]
             lay = md.layout(room, present, state.rooms, state.roleplays)
             link = state.media.links.get(room)
+            # Only people who publish can be seen or heard: in a plenary of hundreds that is a
+            # few, so each viewer's choice below costs little however many are watching.
+            order = (*lay.stage, *lay.others)
+            cams = [pid for pid in order if "video" in source[pid].publishers]
+            mics = [pid for pid in order if "audio" in source[pid].publishers]
             for viewer in members:
                 if link:
                     self._detach_all(viewer)
                     continue
-                video = [
-                    pid
-                    for pid in md.visible(lay, viewer.pid)
-                    if "video" in source[pid].publishers and source[pid] is not viewer
-                ]
-                audio = [
-                    pid
-                    for pid in (*lay.stage, *lay.others)
-                    if pid != viewer.pid and "audio" in source[pid].publishers
-                ][: md.MAX_AUDIO]
+                if not viewer.slots:
+                    continue  # not joined: nothing to attach
+                video = md.visible_of(cams, viewer.pid, md.MAX_VIDEO)
+                audio = md.visible_of(mics, viewer.pid, md.MAX_AUDIO)
                 short_v = self._assign(viewer, "video", video, source)
                 short_a = self._assign(viewer, "audio", audio, source)
                 # A page in the middle of a negotiation is asked once its answer is out.
@@ -330,10 +341,12 @@ class MediaHub:
                         viewer.send(
                             json.dumps({"type": "media.need", "video": want[0], "audio": want[1]})
                         )
+            recording = None
             if self.recorder is not None and room.startswith("group:"):
                 await self.recorder.update(room.removeprefix("group:"), source, now)
+                recording = self.recorder.status(room)
             for viewer in members:
-                self._send_state(viewer, room, lay, link, source)
+                self._send_state(viewer, room, lay, link, source, recording)
         for peer in self.peers.values():
             if peer.room is None:
                 self._send_state(peer, None, None, None, {})
@@ -382,7 +395,19 @@ class MediaHub:
         lay: md.Layout | None,
         link: str | None,
         source: dict[str, Peer],
+        recording: str | None = None,
     ) -> None:
+        you = (
+            bool(lay and viewer.pid in lay.stage),
+            bool(lay and viewer.pid in lay.muted_on_join),
+            viewer.pc is not None,
+        )
+        if not viewer.slots:
+            # Most pages in a large room have not joined: a cheap check spares the message.
+            key = (room, link, lay.label if lay else "", you, recording)
+            if key == viewer.last_key:
+                return
+            viewer.last_key = key
         people = self.service.state.people
         tiles = []
         for mid, slot in viewer.slots.items():
@@ -408,13 +433,9 @@ class MediaHub:
             "label": self._room_label(room),
             "link": link,
             "stage_label": lay.label if lay else "",
-            "you": {
-                "stage": bool(lay and viewer.pid in lay.stage),
-                "muted_on_join": bool(lay and viewer.pid in lay.muted_on_join),
-                "connected": viewer.pc is not None,
-            },
+            "you": {"stage": you[0], "muted_on_join": you[1], "connected": you[2]},
             "tiles": tiles,
-            "recording": self.recorder.status(room) if self.recorder and room else None,
+            "recording": recording,
         }
         text = json.dumps(msg, sort_keys=True)
         if text != viewer.last_state:

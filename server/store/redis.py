@@ -65,6 +65,22 @@ class RedisStore:
             await self._redis.aclose()
             self._redis = None
 
+    async def beat(self, course: str, worker: str, ttl: float) -> None:
+        try:
+            await self.redis.set(f"{self.prefix}:{course}:worker:{worker}", "1", px=int(ttl * 1000))
+        except (RedisError, OSError) as e:
+            await self._drop_connections()
+            raise _unavailable(e) from None
+
+    async def workers(self, course: str) -> set[str]:
+        pattern = f"{self.prefix}:{course}:worker:*"
+        try:
+            keys = [k async for k in self.redis.scan_iter(match=pattern, count=100)]
+        except (RedisError, OSError) as e:
+            await self._drop_connections()
+            raise _unavailable(e) from None
+        return {k.rsplit(":", 1)[1] for k in keys}
+
     async def _drop_connections(self) -> None:
         """After a failure, pooled connections may all be dead (Redis restarted): drop them so
         the next command opens a fresh one. (Commands are not retried blindly: an append whose

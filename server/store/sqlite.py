@@ -64,6 +64,12 @@ class SQLiteStore:
     async def open(self) -> None:
         await self._run(self._connect)
 
+    async def beat(self, course: str, worker: str, ttl: float) -> None:
+        """One process owns this log: there is nobody to tell."""
+
+    async def workers(self, course: str) -> set[str]:
+        return set()
+
     async def close(self) -> None:
         if self._db is not None:
             await self._run(self._db.close)

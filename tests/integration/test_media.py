@@ -295,3 +295,40 @@ async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path):
         assert await app.state.recorder.expire() == 5
         assert svc.state.media.recordings == {}
         await until(lambda: not list(folder.rglob("*.webm")), 5, "every file removed")
+
+
+async def test_a_viewers_keyframe_request_reaches_the_publishers_encoder(tmp_path):
+    """A picture-loss report from one viewer (aiortc's sender hears it as PLI/FIR) makes the
+    publisher's single encoder send a keyframe, which every viewer gets."""
+    app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
+    async with served(app) as url:
+        peers = {who: ClientPeer(url, cookie(app, who), LUMA[who], slots=2) for who in LUMA}
+        try:
+            for p in peers.values():
+                await p.start()
+            lee = person_id("lee@example.org")
+            fran = person_id("fran@example.org")
+            hub = app.state.media
+            await until(
+                lambda: all(len(p.state.get("tiles", [])) == 4 for p in peers.values()),
+                30,
+                "everyone connected",
+            )
+            source = next(p for p in hub.peers.values() if p.pid == lee).publishers["video"]
+            keys: list[float] = []
+            source.add_sink(
+                lambda packet: keys.append(time.monotonic()) if packet.is_keyframe else None
+            )
+            await asyncio.sleep(1.5)  # the sink's own keyframe, then none (keyframes on demand)
+            keys.clear()
+            await asyncio.sleep(1.0)
+            assert keys == []
+            viewer = next(p for p in hub.peers.values() if p.pid == fran)
+            slot = next(s for s in viewer.slots.values() if s.track.source is source)
+            asked = time.monotonic()
+            slot.transceiver.sender._send_keyframe()  # what aiortc calls on a PLI or FIR
+            await until(lambda: bool(keys), 2, "a keyframe")
+            assert keys[0] - asked < 0.5
+        finally:
+            for p in peers.values():
+                await p.close()

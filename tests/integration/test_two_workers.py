@@ -4,15 +4,17 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from datetime import datetime
 
 import pytest
 import websockets
 
-from tests.servers import ROOT, companion, free_port
+from tests.servers import ROOT, companion, free_port, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +153,78 @@ async def test_a_restarted_worker_resyncs_its_pages_with_nothing_lost(redis_url)
             snapshot = await ws.recv()
             assert "First" in snapshot and "While B was down" in snapshot
             await ws.close()
+
+
+async def test_a_rehearsal_clock_moved_through_one_worker_moves_the_other(redis_url):
+    fresh_course(redis_url)
+    args = ("--store", redis_url, "--rehearsal-start", START)
+    with companion(*args, env=SECRET) as a, companion(*args, env=SECRET) as b:
+        async with websockets.connect(b.replace("http", "ws") + "/live") as ws:
+            await ws.recv(), await ws.recv()
+            cookie = director_cookie(a, redis_url)
+            nxt = json.loads(urllib.request.urlopen(a + "/agenda.json").read())["next"]
+            status = await asyncio.to_thread(post, a, "/director/clock/next", cookie, lead="10")
+            assert status == 200
+            msg = json.loads(await next_containing(ws, '"type": "clock"', timeout=5))
+            target = datetime.fromisoformat(nxt["start"].replace("Z", "+00:00")).timestamp()
+            assert abs(msg["server"] / 1000 - (target - 10)) < 3, (msg, nxt)
+            health = json.loads(urllib.request.urlopen(b + "/healthz").read())
+            assert abs(health["now_epoch"] - (target - 10)) < 5
+
+
+async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url):
+    """A worker killed outright cannot record its pages leaving; the others notice its
+    heartbeat stop and close them, so nobody stays "online" forever."""
+    fresh_course(redis_url)
+    env = {**os.environ, **SECRET, "COMPANION_HEARTBEAT": "0.5"}
+    port = free_port()
+    doomed = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            redis_url,
+            "--rehearsal-start",
+            START,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    a = f"http://127.0.0.1:{port}"
+    try:
+        with companion(
+            "--store",
+            redis_url,
+            "--rehearsal-start",
+            START,
+            env={**SECRET, "COMPANION_HEARTBEAT": "0.5"},
+        ) as b:
+            wait_healthy(a, doomed)
+            cookie = director_cookie(b, redis_url)
+            ws = await websockets.connect(
+                a.replace("http", "ws") + "/live",
+                additional_headers={"Cookie": f"companion_session={cookie}"},
+            )
+            await ws.recv()
+
+            def online() -> int:
+                return json.loads(urllib.request.urlopen(b + "/healthz").read())["online"]
+
+            async with asyncio.timeout(10):
+                while await asyncio.to_thread(online) != 1:
+                    await asyncio.sleep(0.2)
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(5)
+            async with asyncio.timeout(15):  # three missed beats, then the next check
+                while await asyncio.to_thread(online) != 0:
+                    await asyncio.sleep(0.2)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+            doomed.wait()

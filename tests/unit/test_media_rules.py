@@ -79,9 +79,9 @@ def test_during_a_scene_the_stage_is_sp_hot_seat_and_facilitator_and_observers_j
     assert lay.stage == ("sp", "a", "fac")
     assert lay.others == ("b",) and lay.muted_on_join == frozenset({"b"})
     # A viewer sees the stage first and never themself.
-    assert md.visible(lay, "b") == ("sp", "a", "fac")
-    assert md.visible(lay, "a") == ("sp", "fac", "b")
-    assert md.visible(lay, "b", limit=2) == ("sp", "a")
+    assert md.visible(lay, "b") == ["sp", "a", "fac"]
+    assert md.visible(lay, "a") == ["sp", "fac", "b"]
+    assert md.visible(lay, "b", limit=2) == ["sp", "a"]
     w.rp(TimeOut(G))
     assert md.layout(f"group:{G}", PRESENT, ROOMS, w.rps).label == "Time-out"
 

@@ -118,6 +118,20 @@ def test_a_server_restart_closes_open_presence(course):
     assert course.state.people.intervals[lee(course).id] == ((at(0), at(10)),)
 
 
+def test_a_stopped_workers_pages_close_and_only_those(course):
+    course.do(Connect("w1.a"), lee(course))
+    course.do(Connect("w2.b"), lee(course), at(1))
+    course.do(ResetPresence(("w1.a", "gone.x")), CLI_ACTOR, at(5))
+    assert course.person("lee@example.org").online  # still open through the other worker
+    course.do(ResetPresence(("w2.b",)), CLI_ACTOR, at(9))
+    assert not course.person("lee@example.org").online
+    assert course.state.people.intervals[lee(course).id] == ((at(0), at(9)),)
+    # Nothing open of those: nothing to record.
+    seq = course.state.seq
+    course.do(ResetPresence(("w2.b",)), CLI_ACTOR, at(12))
+    assert course.state.seq == seq
+
+
 def test_gaps_of_two_minutes_or_less_count_as_present():
     t = DAY1
     spells = [
