@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.auth import Signer
+from server.auth import SESSION_COOKIE, Signer
 from server.clock import Clock, RehearsalClock
 from server.content import COURSE_FILE, load_course
 from server.course import CourseService
@@ -25,6 +26,7 @@ from server.domain.people import PeopleState, Person
 from server.domain.roles import Role
 from server.domain.rooms import RoomsState
 from server.instruments import load_evaluations, load_instruments
+from server.live.endpoint import RateLimit
 from server.media.ice import IceSettings
 from server.media_views import routes as media_routes
 from server.reflect_views import routes as reflect_routes
@@ -73,6 +75,50 @@ class SameOriginPosts:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+POST_RATE = 10.0  # form posts per second a page (session) may send, sustained
+POST_BURST = 60.0  # and at once: a page resending its queue after a drop fits
+POST_KEYS = 20000  # sessions remembered; the oldest are forgotten first
+
+
+class PostRateLimit:
+    """Form posts are limited per session (per address without one): a script hammering the
+    server gets 429 and waits, and cannot crowd out everyone else's posts. Pages resend 429s
+    later by themselves (durable.js)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.buckets: OrderedDict[str, RateLimit] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            key = self._key(scope)
+            bucket = self.buckets.pop(key, None) or RateLimit(POST_RATE, POST_BURST)
+            self.buckets[key] = bucket
+            while len(self.buckets) > POST_KEYS:
+                self.buckets.popitem(last=False)
+            if not bucket.allow():
+                response = PlainTextResponse(
+                    "Too many requests from this page; wait a moment and try again.",
+                    429,
+                    headers={"retry-after": "1"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _key(scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                text: str = bytes(value).decode("latin-1")
+                for part in text.split(";"):
+                    k, _, v = part.strip().partition("=")
+                    if k == SESSION_COOKIE and v:
+                        return "s:" + v
+        client = scope.get("client")
+        return "a:" + str(client[0] if client else "?")
 
 
 async def import_roster_file(service: CourseService, path: Path) -> None:
@@ -184,7 +230,11 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[*media_routes, *reflect_routes, *routes],
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders), Middleware(SameOriginPosts)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(SameOriginPosts),
+            Middleware(PostRateLimit),
+        ],
         exception_handlers={500: server_error},
     )
 

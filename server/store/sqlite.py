@@ -98,7 +98,9 @@ class SQLiteStore:
                 db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk): keep the first error.
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as e:
             raise StoreUnavailable(f"the course log could not be written ({e})") from None
