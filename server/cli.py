@@ -429,6 +429,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     service = asyncio.run(_load(args))
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
     state = service.state
+    if args.what == "person":
+        from server.domain.people import person_id
+
+        if not args.email:
+            raise UsageError("export person needs --email: whose data to export")
+        try:
+            record = exports.person_record(state, service.schedule, person_id(args.email), now)
+        except KeyError:
+            raise UsageError(f"nobody with the email {args.email!r} is on this course") from None
+        text = json.dumps(record, indent=2, ensure_ascii=False)
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(f"Wrote {args.email}'s data to {args.output}")
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
     if args.what == "attendance":
         rows = exports.attendance_rows(state, service.schedule, now)
     elif args.what == "credits":
@@ -555,11 +571,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser(
         "export",
-        help="attendance or credits for the accreditor; feedback, shared reflections, evaluations",
+        help="attendance or credits for the accreditor; feedback, shared reflections, "
+        "evaluations; one person's data",
     )
     ex.add_argument(
-        "what", choices=["attendance", "credits", "feedback", "reflections", "evaluations"]
+        "what",
+        choices=["attendance", "credits", "feedback", "reflections", "evaluations", "person"],
     )
+    ex.add_argument("--email", help="with `person`: whose data (everything the course holds)")
     ex.add_argument("--format", choices=["csv", "json"], default="csv")
     ex.add_argument("--output", "-o", help="write to this file instead of standard output")
     ex.add_argument("--at", help="report as of this instant (default now)")

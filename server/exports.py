@@ -167,3 +167,90 @@ def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
         for row in rows:
             w.writerow({k: "" if v is None else safe_cell(v) for k, v in row.items()})
     return out.getvalue()
+
+
+def person_record(
+    state: CourseState, schedule: Schedule, pid: str, now: datetime
+) -> dict[str, Any]:
+    """Everything the course holds about one person, for the director to hand to them (a
+    subject-access request). Their private reflections are counted, not copied: those are for
+    their author alone, who sees them in their own portfolio."""
+    p = state.people.get(pid)
+    if p is None:
+        raise KeyError(pid)
+    reg = p.reg
+    fb = state.feedback
+    record: dict[str, Any] = {
+        "exported": utc_z(now),
+        "registration": {
+            "name": reg.name,
+            "email": reg.email,
+            "role": reg.role.value,
+            "discipline": reg.discipline.value,
+            "track": reg.track.value,
+            "team": reg.team,
+            "abp_id": reg.abp_id,
+            "dob_mmdd": reg.dob_mmdd,
+            "link_revoked": p.revoked,
+        },
+        "small_group": (g.name if (g := state.rooms.group_of(pid)) else None),
+        "online_spells": [
+            {"from": utc_z(a), "to": utc_z(b)} for a, b in state.people.intervals.get(pid, ())
+        ],
+    }
+    if reg.role is Role.LEARNER:
+        report = credit_report(state, schedule, pid, now)
+        record["attendance"] = [
+            {"item": ia.s.item.title, "day": ia.s.item.day, "minutes_present": round(ia.minutes, 1)}
+            for ia in report.items
+        ]
+        record["credit"] = {
+            "earned": report.earned,
+            "claimed": report.claimed,
+            "claimed_on": report.claimed_on.isoformat() if report.claimed_on else None,
+            "evaluation_completed": report.evaluated,
+        }
+    given, received, next_time = [], [], []
+    for (group, number), per_author in sorted(fb.turns.items()):
+        turn = state.roleplays.of(group).turns[number - 1]
+        for f in per_author.values():
+            entry = {
+                "group": group,
+                "turn": number,
+                "goal": turn.goal,
+                "capacity": f.capacity,
+                "answers": dict(f.answers),
+                "moments": dict(f.moments),
+                "submitted": utc_z(f.at),
+            }
+            if f.author == pid:
+                given.append({**entry, "about": _who(state, turn.learner)[1]})
+            if turn.learner == pid and (group, number) in fb.released:
+                received.append({**entry, "from": _who(state, f.author)[1]})
+        nt = fb.next_time.get((group, number))
+        if nt is not None and turn.learner == pid:
+            next_time.append({"group": group, "turn": number, "text": nt.text, "at": utc_z(nt.at)})
+    mine = fb.reflections_of(pid)
+    record["feedback_given"] = given
+    record["feedback_received"] = received
+    record["next_time"] = next_time
+    record["reflections_shared"] = [
+        {"shared_with": r.shared_with, "prompt": r.prompt, "text": r.text, "written": utc_z(r.at)}
+        for r in mine
+        if r.shared_with
+    ]
+    record["reflections_private"] = sum(1 for r in mine if not r.shared_with)
+    record["evaluations"] = [
+        {"form": form, "answers": dict(ev.answers), "submitted": utc_z(ev.at)}
+        for (author, form), ev in sorted(fb.evaluations.items())
+        if author == pid
+    ]
+    record["recordings"] = [
+        {"id": r.id, "group": r.group, "turn": r.turn, "part": r.segment, "ended": utc_z(r.ended)}
+        for r in state.media.recordings.values()
+        if r.person == pid
+    ]
+    record["recording_consent"] = sorted(
+        g for g, people in state.media.consent.items() if pid in people
+    )
+    return record

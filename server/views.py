@@ -589,6 +589,29 @@ async def agenda_ics_view(request: Request) -> Response:
     return Response(body, media_type="text/calendar", headers=headers)
 
 
+async def person_export(request: Request) -> Response:
+    """Everything the course holds about one person, as a JSON download (director only)."""
+    from server.exports import person_record
+
+    actor = current_actor(request)
+    if actor is None or actor.role is not Role.DIRECTOR:
+        return Response("Only the course director may export a person's data.", 403)
+    svc = _service(request)
+    pid = request.path_params["person_id"]
+    try:
+        record = person_record(svc.state, svc.schedule, pid, svc.clock.now())
+    except KeyError:
+        return Response("No such person on this course.", 404)
+    return Response(
+        json.dumps(record, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "content-disposition": f'attachment; filename="person-{pid}.json"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 async def healthz(request: Request) -> Response:
     svc = _service(request)
     body = {
@@ -634,6 +657,7 @@ routes = [
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
     Route("/director/people/{person_id}/certificate", certificate),
+    Route("/director/people/{person_id}/export", person_export),
     Route("/agenda.json", agenda_json),
     Route("/agenda.ics", agenda_ics_view),
     Route("/healthz", healthz),

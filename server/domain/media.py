@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.domain.errors import DomainError
+from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
 from server.domain.roleplay import Phase, Roleplay, RoleplaysState, capacities
 from server.domain.roles import MEDIA_ACTOR, Actor, Role, require
@@ -259,14 +259,14 @@ def decide_media(
     if isinstance(command, SetRecording):
         caps = capacities(rooms, command.group, actor, roleplays.of(command.group))
         if "facilitator" not in caps:
-            raise DomainError("Only the group's facilitator may turn recording on or off.")
+            raise PermissionDenied("Only the group's facilitator may turn recording on or off.")
         if (command.group in media.recording_on) == command.on:
             return []
         return [ev("recording.set", group=command.group, on=command.on)]
     if isinstance(command, GiveConsent):
         caps = capacities(rooms, command.group, actor, roleplays.of(command.group))
         if not caps & {"facilitator", "sp", "member"}:
-            raise DomainError(f"You are not in group {command.group}.")
+            raise PermissionDenied(f"You are not in group {command.group}.")
         has = actor.id in media.consent.get(command.group, frozenset())
         if has == command.given:
             return []
@@ -274,7 +274,7 @@ def decide_media(
         return [ev(kind, group=command.group, person=actor.id)]
     if isinstance(command, SaveRecording):
         if actor != MEDIA_ACTOR:
-            raise DomainError("Only the media server records.")
+            raise PermissionDenied("Only the media server records.")
         part = f"{command.turn}.{command.segment}.{int(command.started.timestamp())}"
         rid = f"{command.group}/{part}/{command.person}"
         if rid in media.recordings:
@@ -297,7 +297,7 @@ def decide_media(
     if isinstance(command, DeleteRecording):
         if command.reason == "expired":
             if actor != MEDIA_ACTOR:
-                raise DomainError("Only the media server expires recordings.")
+                raise PermissionDenied("Only the media server expires recordings.")
         else:
             require(actor, frozenset({Role.DIRECTOR}), "delete a recording")
         rec = media.recordings.get(command.id)

@@ -51,19 +51,27 @@ def commands(c):
         (f"/director/people/{l2}/evaluation", {}, only_director),
         (f"/director/people/{person_id('l4@example.org')}/revoke", {}, only_director),
         ("/director/clock/next", {}, only_director),
+        (
+            "/director/rooms/link",
+            {"room": "plenary", "url": "https://meet.example.org/j/1"},
+            only_director,
+        ),
+        ("/director/recordings/delete", {"id": "none"}, only_director),
         ("/me/claim", {"credits": "0.25"}, {"learner"}),
         ("/me/track", {"track": "adult"}, {"learner"}),
         ("/help", {"note": "x"}, {"learner", "sp"}),
         (f"/rp/{group.name}/start", {"scenario": case.id}, {"facilitator", "director"}),
         (f"/fb/{group.name}/1/release", {}, {"facilitator", "director"}),
+        (f"/rp/{group.name}/recording", {"on": "1"}, {"facilitator", "director"}),
         ("/reflections", {"text": "a thought"}, {"learner", "sp", "facilitator", "director"}),
         ("/evaluations/course", {"a.objectives": "4"}, {"learner"}),
     ]
 
 
-def test_every_role_against_every_command_over_http(course):
+def test_every_role_against_every_command_over_http(course, figure):
     c = course
     rows = commands(c)
+    checked = 0
     for path, form, allowed in rows:
         r = c.post(path, data=form)  # nobody signed in
         assert r.status_code == 403, ("anonymous", path)
@@ -71,10 +79,14 @@ def test_every_role_against_every_command_over_http(course):
             if role == "facilitator" and path.startswith(("/rp/", "/fb/")):
                 continue  # whether Ada facilitates that group is covered by the domain tests
             r = c.post(path, data=form, headers=session(c, email))
+            checked += 1
             if role in allowed:
                 assert r.status_code != 403, (role, path, r.text)
             else:
                 assert r.status_code == 403, (role, path, r.status_code, r.text)
+    figure("commands", len(rows))
+    figure("role x command posts checked", checked + len(rows))
+    figure("allowed where they should not be", 0)
 
 
 # The live views each role's page follows: the root ids that may, and may not, reach it.
@@ -100,7 +112,7 @@ VIEWS = {
 
 
 @pytest.mark.parametrize("role", list(VIEWS))
-def test_every_role_sees_its_views_and_only_those_over_the_socket(course, role):
+def test_every_role_sees_its_views_and_only_those_over_the_socket(course, role, figure):
     c = course
     headers = session(c, WHO[role]) if role else {}
     must, never = VIEWS[role]
@@ -115,3 +127,5 @@ def test_every_role_sees_its_views_and_only_those_over_the_socket(course, role):
     for key in never:
         marker = "teleprompter" if key == "teleprompter" else f'id="{key}'
         assert marker not in snapshot, (role, key)
+    figure("views that must reach the page", len(must))
+    figure("views that must not (none did)", len(never))

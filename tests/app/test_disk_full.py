@@ -21,7 +21,7 @@ def set_max_pages(c, pages: int | None) -> int:
     return c.portal.call(store._run, cap)
 
 
-def test_a_full_disk_refuses_writes_with_a_reason_and_loses_nothing(tmp_path):
+def test_a_full_disk_refuses_writes_with_a_reason_and_loses_nothing(tmp_path, figure):
     with make_client(tmp_path, seconds_before_first=-60) as c:
         director = session(c, "director@example.org")
         lee = session(c, "lee@example.org")
@@ -70,9 +70,12 @@ def test_a_full_disk_refuses_writes_with_a_reason_and_loses_nothing(tmp_path):
         assert state.seq == seq
         assert state.announcements[0].text == "Kept"
         assert len(state.announcements) == 1 + written
+    figure("writes refused while full", refused + 1)
+    figure("acknowledged writes lost", 0)
+    figure("integrity check", "ok")
 
 
-def test_a_page_flooding_form_posts_is_slowed_and_others_are_not(tmp_path):
+def test_a_page_flooding_form_posts_is_slowed_and_others_are_not(tmp_path, figure):
     with make_client(tmp_path, seconds_before_first=-60) as c:
         director = session(c, "director@example.org")
         lee = session(c, "lee@example.org")
@@ -84,6 +87,8 @@ def test_a_page_flooding_form_posts_is_slowed_and_others_are_not(tmp_path):
         assert 40 <= len(slowed) <= 70, len(slowed)  # a burst of 60 passes, then about 10/s
         assert slowed[0].headers["retry-after"] == "1" and "wait a moment" in slowed[0].text
         assert len(c.app.state.service.state.announcements) == 120 - len(slowed)
+        figure("posts sent at once", 120)
+        figure("answered 429", len(slowed))
         # Someone else's posts are unaffected.
         r = c.post(
             "/reflections",

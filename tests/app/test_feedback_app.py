@@ -151,7 +151,9 @@ SHARED_THOUGHT = "Silence was harder than any words"
 LAST_DAY_CLOSE = timedelta(days=2, hours=6, minutes=20)  # Day 3, 16:20 ET (Closing)
 
 
-def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(tmp_path, capsys):
+def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
+    tmp_path, capsys, figure
+):
     from server.cli import main
 
     with make_client(
@@ -206,9 +208,25 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(t
         assert r.status_code == 200
         assert SHARED_THOUGHT not in c.get("/reflections", headers=session(c, fac)).text
         # No live partial carries a reflection either.
+        partials = 0
         for audience in list(c.app.state.service._rendered.values()):
             assert not any(SECRET_THOUGHT in html for html in audience.values())
+            partials += len(audience)
         r = c.post("/reflections/refl-shared-01/share", data={"share": "1"}, headers=session(c, l1))
+        # The director's export of this learner's data: shared entries, a count of private ones.
+        r = c.get(f"/director/people/{person_id(l1)}/export", headers=director)
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+        record = r.json()
+        assert record["registration"]["email"] == l1 and record["reflections_private"] == 1
+        assert [x["text"] for x in record["reflections_shared"]] == [SHARED_THOUGHT]
+        assert SECRET_THOUGHT not in r.text
+        assert (
+            c.get(
+                f"/director/people/{person_id(l1)}/export", headers=session(c, peer_email)
+            ).status_code
+            == 403
+        )
+        assert c.get("/director/people/nobody/export", headers=director).status_code == 404
         store = svc.store.url
     # Exports: shared reflections only, never a private one.
     assert main(["export", "reflections", "--format", "json", "--store", store]) == 0
@@ -217,6 +235,16 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(t
     assert main(["export", "reflections", "--format", "csv", "--store", store]) == 0
     out = capsys.readouterr().out
     assert SECRET_THOUGHT not in out and SHARED_THOUGHT in out
+    assert main(["export", "person", "--email", l1, "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert SHARED_THOUGHT in out and SECRET_THOUGHT not in out
+    assert json.loads(out)["reflections_private"] == 1
+    assert main(["export", "person", "--email", "nobody@example.org", "--store", store]) != 0
+    assert "nobody" in capsys.readouterr().err
+    figure("pages of other people checked", 5)
+    figure("live partials checked", partials)
+    figure("exports checked (CSV, JSON, the director's and the CLI's person export)", 5)
+    figure("private reflections leaked", 0)
 
 
 def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path, capsys):

@@ -32,6 +32,12 @@ def cli(*args):
     return r.stdout
 
 
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .sort((a, b) => b.getBoundingClientRect().width - a.getBoundingClientRect().width)
+  .slice(-4).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width))"""
+
+
 def serious(page) -> list[str]:
     # evaluate() runs through the DevTools protocol, which the page's CSP does not govern.
     page.evaluate(AXE)
@@ -43,7 +49,7 @@ def serious(page) -> list[str]:
     return list(result)
 
 
-def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
+def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path, figure):
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store)
     # Day 2, 11:20 ET: the practice block, where every page shows the most.
@@ -85,6 +91,7 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
             "course evaluation": "/evaluations/course",
             "portfolio": "/portfolio",
             "results (director)": "/results",
+            "recorded turns": f"/rp/{group}/recordings",
         }
         found = {}
         for name, link in pages.items():
@@ -100,3 +107,19 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path):
             found[name] = serious(page)
             c.close()
         assert found == {name: [] for name in pages}
+        # On a tablet (768 px wide, portrait) no page scrolls sideways.
+        wide = {}
+        for name in ("public agenda", "director", "facilitator", "SP actor", "learner"):
+            c = browser.new_context(viewport={"width": 768, "height": 1024})
+            page = c.new_page()
+            page.goto(pages[name])
+            page.wait_for_selector("#conn-status.conn-live")
+            wide[name] = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if wide[name]:  # name the widest things that stick out, to fix them
+                wide[name] = (wide[name], page.evaluate(WIDEST))
+            c.close()
+        assert wide == {name: 0 for name in wide}, wide
+        figure("pages checked by axe-core", len(found))
+        figure("pages checked at tablet width (768 px)", len(wide))

@@ -42,7 +42,7 @@ def start(store: str, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(tmp_path):
+def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(tmp_path, figure):
     from playwright.sync_api import sync_playwright
 
     store = f"sqlite:///{tmp_path / 'log.db'}"
@@ -90,12 +90,15 @@ def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(
         ]
         db.close()
         assert texts == [*acknowledged, "after the crash"]
+        figure("acknowledged writes before the kill", len(acknowledged))
+        figure("lost", 0)
+        figure("page live again after restart (s)", round(resynced_in, 2))
     finally:
         proc.kill()
         proc.wait()
 
 
-def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path):
+def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path, figure):
     import base64
     import socket
 
@@ -136,16 +139,21 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path):
             time.sleep(0.1)
         assert online() == 1
         deadline = time.monotonic() + 10
+        silent = time.monotonic()
         while online() != 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert online() == 0  # the ping went unanswered: the leave is recorded
+        figure(
+            "silent page counted gone after (s, ping every 0.5 s)",
+            round(time.monotonic() - silent, 1),
+        )
         s.close()
     finally:
         proc.kill()
         proc.wait()
 
 
-def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_path):
+def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_path, figure):
     """Thirty learners send feedback and reflections as fast as they can; the server is killed
     mid-burst and restarted; every client resends what was not acknowledged (and, like a page
     whose reply was lost, some of what was). Every acknowledged and every resent submission is
@@ -327,6 +335,11 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
         assert len(stored) == len(set(stored)), "a submission was stored twice"
         assert set(stored) >= acked_before | {f["sid"] for _, _, f in resend}
         assert set(stored) == acked  # and nothing that nobody sent
+        figure("acknowledged before the kill", len(acked_before))
+        figure("resent after restart", len(resend))
+        figure("unacknowledged but already stored", cut_but_stored)
+        figure("stored", len(stored))
+        figure("duplicates", 0)
         print(
             f"\nburst: {len(acked_before)} acknowledged before the kill, {len(resend)} resent "
             f"({len(resend) - len(by_sid)} unacknowledged, {cut_but_stored} of them already "

@@ -196,7 +196,7 @@ def decoded(path) -> tuple[int, int, float]:
     return len(lumas), audio, sum(lumas[-5:]) / max(1, len(lumas[-5:]))
 
 
-async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path):
+async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path, figure):
     app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
     async with served(app) as url:
         svc = app.state.service
@@ -293,6 +293,9 @@ async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path):
         app.state.recorder.retention_days = 1 / 86400  # one second
         await asyncio.sleep(1.1)
         assert await app.state.recorder.expire() == 5
+        figure("recordings made (3 people x 2 parts)", 6)
+        figure("outsider requests refused", 2)
+        figure("expired by retention, files removed", 5)
         assert svc.state.media.recordings == {}
         await until(lambda: not list(folder.rglob("*.webm")), 5, "every file removed")
 

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from datetime import datetime
@@ -172,7 +173,7 @@ async def test_a_rehearsal_clock_moved_through_one_worker_moves_the_other(redis_
             assert abs(health["now_epoch"] - (target - 10)) < 5
 
 
-async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url):
+async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, figure):
     """A worker killed outright cannot record its pages leaving; the others notice its
     heartbeat stop and close them, so nobody stays "online" forever."""
     fresh_course(redis_url)
@@ -221,9 +222,14 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url):
                     await asyncio.sleep(0.2)
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(5)
+            killed = time.monotonic()
             async with asyncio.timeout(15):  # three missed beats, then the next check
                 while await asyncio.to_thread(online) != 0:
                     await asyncio.sleep(0.2)
+            figure(
+                "offline on the other worker after (s, beat 0.5 s)",
+                round(time.monotonic() - killed, 1),
+            )
     finally:
         if doomed.poll() is None:
             doomed.kill()
