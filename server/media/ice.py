@@ -34,6 +34,10 @@ class IceSettings:
     addresses: tuple[str, ...] = ()  # local addresses for host candidates (empty: all)
     ports: tuple[int, int] | None = None  # inclusive UDP port range (None: any free port)
 
+    def __post_init__(self) -> None:
+        if self.ports is not None and not 0 < self.ports[0] <= self.ports[1] <= 65535:
+            raise IceConfigError(f"UDP port range {self.ports} is empty or out of bounds")
+
     def configuration(self) -> RTCConfiguration:
         # One transport for every m-line: pages bundle, and transceivers made before the offer
         # is applied must share the first one's transport.

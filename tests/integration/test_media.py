@@ -116,7 +116,8 @@ async def test_peers_in_a_small_group_see_and_hear_each_other(tmp_path):
 
 
 async def test_leaving_and_muting_reach_the_others(tmp_path):
-    ports = (free_port() // 100 * 100, free_port() // 100 * 100 + 39)
+    base = free_port() // 100 * 100
+    ports = (base, base + 39)
     app = app_at(tmp_path, GROUP_ITEM.start + timedelta(minutes=1))
     async with served(app) as url:
         # The server's media uses only the configured UDP ports.
@@ -129,6 +130,11 @@ async def test_leaving_and_muting_reach_the_others(tmp_path):
             lee = person_id("lee@example.org")
             fran = peers["fran"]
             await until(lambda: bool(fran.mids_of(lee, "video")), 30, "fran to see lee")
+            await until(
+                lambda: all("a=candidate:" in p.answer for p in peers.values()),
+                10,
+                "every page's answer",
+            )
             for p in peers.values():
                 found = [
                     int(line.split()[5])
