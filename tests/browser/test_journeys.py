@@ -3,7 +3,7 @@ groups and moves the rehearsal clock item by item; a learner's page follows the 
 plenary, their small group and lunch; in the practice block the facilitator starts a case and a
 turn, the SP follows it on the teleprompter, the learner in the hot seat calls a time-out, a peer
 sends feedback, the facilitator releases it at debrief and the learner reads it and writes what
-they will do next time, then a reflection."""
+they will do next time, then a reflection, and at the end of the day the daily evaluation."""
 
 from __future__ import annotations
 
@@ -140,14 +140,13 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         text_has(hot, "Pause longer after the news")
 
         # Lunch: the learner's page moves to the break.
-        lunch = next(s for s in DAY2 if s.item.kind is Kind.LUNCH)
-        while True:
+        after = DAY2[DAY2.index(PRACTICE) + 1 :]
+        lunch = next(s for s in after if s.item.kind is Kind.LUNCH)
+        for item in after[: after.index(lunch) + 1]:
             director.click("button:has-text('Jump to the next agenda item')")
+            where_is(hot, item.item.title)
             moves += 1
-            if hot.evaluate("document.querySelector('#where').innerText").count(lunch.item.title):
-                break
-            assert moves < 20
-        text_has(hot, lunch.item.title)
+        assert hot.inner_text("#where .where-label") == lunch.item.title
 
         # A reflection, private by default.
         hot.goto(url + "/reflections")
@@ -157,6 +156,25 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         entry = hot.locator("article.reflection", has_text="I rushed the silence at first")
         entry.first.wait_for(timeout=10000)
         assert "Share with my group" in entry.first.inner_text()
+
+        # The day's last item opens the daily evaluation; the learner fills it in.
+        rest = after[after.index(lunch) + 1 :]
+        for item in rest:
+            director.click("button:has-text('Jump to the next agenda item')")
+            wait_true(
+                director,
+                "document.getElementById('director-result').textContent.includes("
+                + json.dumps(f"\u201c{item.item.title}\u201d")
+                + ")",
+            )
+            moves += 1
+        hot.goto(url + "/evaluations/day-2")
+        form = hot.locator("form.fb-form")
+        for name in ("a.objectives", "a.practice", "a.safety", "a.pace"):
+            form.locator(f"input[name='{name}']").nth(3).check()
+        form.locator("textarea").first.fill("The time-outs, because I could try again")
+        form.locator("button[type=submit]").click()
+        hot.locator(".saved-note", has_text="Submitted").wait_for(timeout=10000)
         assert errors == [], errors
         figure("role pages driven", 5)
         figure("agenda moves followed by the learner's page", moves)

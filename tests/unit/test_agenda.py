@@ -244,3 +244,43 @@ def test_delays_stack(schedule):
 def test_a_delay_outside_1_to_120_minutes_is_refused(schedule, minutes):
     with pytest.raises(DomainError, match="1 to 120"):
         schedule.delayed("d1-01", minutes)
+
+
+# --- property: any sequence of delays keeps each day in order, without overlaps ---------------
+
+import itertools  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from server.domain.agenda import MAX_DELAY_MINUTES  # noqa: E402
+
+PROPERTY_SCHEDULE = build_schedule(load_course())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(PROPERTY_SCHEDULE.items) - 1), st.integers(1, MAX_DELAY_MINUTES)
+        ),
+        max_size=8,
+    )
+)
+def test_any_delays_keep_items_in_order_without_overlaps(delays):
+    """However many delays land on whichever items, items never overlap, never end before
+    they start, and other days never move."""
+    schedule = PROPERTY_SCHEDULE
+    for index, minutes in delays:
+        schedule = schedule.delayed(PROPERTY_SCHEDULE.items[index].id, minutes)
+    touched = {PROPERTY_SCHEDULE.items[i].item.day for i, _ in delays}
+    by_day: dict[int, list] = {}
+    for s in schedule.items:
+        assert s.end > s.start
+        by_day.setdefault(s.item.day, []).append(s)
+    for day, items in by_day.items():
+        for a, b in itertools.pairwise(items):
+            assert a.end <= b.start, (a.item.title, b.item.title)
+        if day not in touched:
+            base = [s for s in PROPERTY_SCHEDULE.items if s.item.day == day]
+            assert [(s.start, s.end) for s in items] == [(s.start, s.end) for s in base]

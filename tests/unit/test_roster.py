@@ -80,3 +80,56 @@ def test_dob_formats_are_normalised():
 def test_columns_may_come_in_any_order_and_optional_ones_may_be_absent():
     r = parse_roster("email,track,name,discipline,role\na@example.org,adult,A B,chaplain,learner\n")
     assert r.rows[0][1].name == "A B" and r.rows[0][1].team is None
+
+
+# --- property: any text at all gives rows and problems, never a crash -------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROPERTY_HEADER = "name,email,role,discipline,track,team,abp_id,dob_mmdd"
+CELLS = st.sampled_from(
+    [
+        "",
+        "Ana",
+        "ana@example.org",
+        "learner",
+        "sp",
+        "nurse",
+        "adult",
+        "both",
+        "x,y",
+        '"q"',
+        "=cmd()",
+        "<b>",
+        "\u00e9",
+        "12345",
+        "04-31",
+        "13-01",
+        "  ",
+        "dup@example.org",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=9), max_size=12),
+    noise=st.text(max_size=40),
+    with_header=st.booleans(),
+)
+def test_any_csv_gives_good_rows_and_problems_by_line_never_a_crash(rows, noise, with_header):
+    """Whatever a spreadsheet exports (short rows, long rows, quotes, stray text), parsing
+    returns the good registrations and a problem naming the line for each bad one."""
+    lines = [PROPERTY_HEADER] if with_header else []
+    lines += [",".join(r) for r in rows]
+    text = "\n".join(lines) + ("\n" + noise if noise else "")
+    roster = parse_roster(text)
+    total = len(text.splitlines()) or 1
+    for p in roster.problems:
+        assert 1 <= p.line <= max(total, 1) and p.reason
+    seen = set()
+    for line, reg in roster.rows:
+        assert 2 <= line <= total
+        assert reg.email not in seen  # a repeated email is a problem, not a second person
+        seen.add(reg.email)
