@@ -32,7 +32,9 @@ async def handler(ws: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, max_size=2**16, ping_interval=None) as server:
+    async with serve(
+        handler, "127.0.0.1", port, max_size=2**16, ping_interval=None, compression=None
+    ) as server:
         print("ready", flush=True)
         await server.serve_forever()
 

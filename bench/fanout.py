@@ -5,7 +5,8 @@ worker and measures, for each, the delay from the boundary instant to receiving 
 shows the new item. The same client code then measures a minimal `websockets` broadcast server
 sending a message of the same size to the same number of clients (bench/baseline_server.py).
 Server memory per connection is the growth of the server's RSS while the N pages connect,
-divided by N. Clients and servers share this machine's two cores.
+divided by N. Neither server compresses messages (per-message deflate off on both, the
+companion's default). Clients and servers share this machine's two cores.
 """
 
 from __future__ import annotations

@@ -129,6 +129,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
+        ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
         log_level="warning",
@@ -181,6 +182,7 @@ def _serve_workers(
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
+        ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
         log_level="warning",
@@ -189,6 +191,9 @@ def _serve_workers(
 
 
 WS_MAX_SIZE = 128 * 1024  # a page's SDP offer with many receiving slots
+# Per-message compression off by default: pages get small partials, and compressing each
+# connection's copy separately costs CPU at every boundary and ~45 KiB of zlib state per page.
+WS_DEFLATE = os.environ.get("COMPANION_WS_DEFLATE", "0") == "1"
 
 
 def _media_settings(args: argparse.Namespace) -> dict[str, Any]:
