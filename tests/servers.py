@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,21 +37,34 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20) -
     raise TimeoutError(f"{url} did not become healthy")
 
 
+def spawn(
+    *args: str,
+    port: int,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    log: Any = None,
+) -> subprocess.Popen[bytes]:
+    """Start `companion serve ARGS` on `port` (output to `log`, else discarded); the caller
+    waits for it (`wait_healthy`) and stops it. For tests that kill and restart servers."""
+    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]
+    out = log if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+    )
+
+
 @contextmanager
 def companion(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, port: int = 0
 ) -> Iterator[str]:
     """Run `companion serve ARGS` on `port` (default: a free one); yields its base URL."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args]
     log = tempfile.NamedTemporaryFile(prefix="companion-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd or ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = spawn(*args, port=port, env=env, cwd=cwd, log=log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

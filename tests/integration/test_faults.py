@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
@@ -13,30 +12,14 @@ import pytest
 
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.integration.test_two_workers import SECRET, cli, director_cookie, post
-from tests.servers import ROOT, free_port, wait_healthy
+from tests.servers import ROOT, free_port, spawn, wait_healthy
 
 pytestmark = pytest.mark.integration
 
 
 def start(store: str, port: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--store",
-        store,
-        "--rehearsal-start",
-        "2026-05-13T14:05:00Z",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **SECRET},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = spawn(
+        "--store", store, "--rehearsal-start", "2026-05-13T14:05:00Z", port=port, env=SECRET
     )
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     return proc
@@ -108,11 +91,7 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path, figure):
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", store)
     port = free_port()
-    env = {**os.environ, **SECRET, "COMPANION_WS_PING": "0.5"}
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = spawn("--store", store, port=port, env={**SECRET, "COMPANION_WS_PING": "0.5"})
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
@@ -176,25 +155,7 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     practice = "2026-05-14T15:20:00Z"  # Day 2, role-play practice
 
     def serve():
-        cmd = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            store,
-            "--rehearsal-start",
-            practice,
-        ]
-        p = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env={**os.environ, **SECRET},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        p = spawn("--store", store, "--rehearsal-start", practice, port=port, env=SECRET)
         wait_healthy(url, p)
         return p
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 import websockets
 
-from tests.servers import ROOT, companion, free_port, wait_healthy
+from tests.servers import ROOT, companion, free_port, spawn, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -177,26 +177,9 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
     """A worker killed outright cannot record its pages leaving; the others notice its
     heartbeat stop and close them, so nobody stays "online" forever."""
     fresh_course(redis_url)
-    env = {**os.environ, **SECRET, "COMPANION_HEARTBEAT": "0.5"}
     port = free_port()
-    doomed = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            redis_url,
-            "--rehearsal-start",
-            START,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    beats = {**SECRET, "COMPANION_HEARTBEAT": "0.5"}
+    doomed = spawn("--store", redis_url, "--rehearsal-start", START, port=port, env=beats)
     a = f"http://127.0.0.1:{port}"
     try:
         with companion(
@@ -204,7 +187,7 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
             redis_url,
             "--rehearsal-start",
             START,
-            env={**SECRET, "COMPANION_HEARTBEAT": "0.5"},
+            env=beats,
         ) as b:
             wait_healthy(a, doomed)
             cookie = director_cookie(b, redis_url)
