@@ -434,6 +434,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     service = asyncio.run(_load(args))
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
     state = service.state
+    what = args.what
     if args.what == "person":
         from server.domain.people import person_id
 
@@ -443,27 +444,23 @@ def cmd_export(args: argparse.Namespace) -> int:
             record = exports.person_record(state, service.schedule, person_id(args.email), now)
         except KeyError:
             raise UsageError(f"nobody with the email {args.email!r} is on this course") from None
-        text = json.dumps(record, indent=2, ensure_ascii=False)
-        if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
-            print(f"Wrote {args.email}'s data to {args.output}")
-        else:
-            sys.stdout.write(text + "\n")
-        return 0
-    if args.what == "attendance":
-        rows = exports.attendance_rows(state, service.schedule, now)
-    elif args.what == "credits":
-        rows = exports.credit_rows(state, service.schedule, now)
-    elif args.what == "feedback":
-        rows = exports.feedback_rows(state)
-    elif args.what == "reflections":
-        rows = exports.reflection_rows(state)
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        what = f"{args.email}'s data"
     else:
-        rows = exports.evaluation_rows(state)
-    text = exports.render(rows, args.format)
+        if args.what == "attendance":
+            rows = exports.attendance_rows(state, service.schedule, now)
+        elif args.what == "credits":
+            rows = exports.credit_rows(state, service.schedule, now)
+        elif args.what == "feedback":
+            rows = exports.feedback_rows(state)
+        elif args.what == "reflections":
+            rows = exports.reflection_rows(state)
+        else:
+            rows = exports.evaluation_rows(state)
+        text = exports.render(rows, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"Wrote {args.what} to {args.output}")
+        print(f"Wrote {what} to {args.output}")
     else:
         sys.stdout.write(text)
     return 0

@@ -70,7 +70,7 @@ async def recording_file(request: Request) -> Response:
     if actor is None or rec is None or not md.may_replay(svc.state.rooms, actor, rec.group):
         return Response("Not found.", 404)
     try:
-        path = request.app.state.recorder.file(rec)
+        path = request.app.state.recorder.file(rec.file)
     except DomainError:
         return Response("Not found.", 404)
     if not path.exists():

@@ -42,6 +42,11 @@ class Layout:
     muted_on_join: frozenset[str]
     label: str  # why the stage is what it is, for the page
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Who comes first in a viewer's tiles: the stage, then everyone else by arrival."""
+        return (*self.stage, *self.others)
+
 
 def layout(
     room: str,
@@ -78,7 +83,7 @@ def layout(
 
 def visible(lay: Layout, viewer: str, limit: int = MAX_VIDEO) -> list[str]:
     """Whose video `viewer` receives: the stage, then others, never themself, at most `limit`."""
-    return visible_of((*lay.stage, *lay.others), viewer, limit)
+    return visible_of(lay.order, viewer, limit)
 
 
 def visible_of(ordered: Sequence[str], viewer: str, limit: int) -> list[str]:

@@ -317,7 +317,7 @@ class MediaHub:
             link = state.media.links.get(room)
             # Only people who publish can be seen or heard: in a plenary of hundreds that is a
             # few, so each viewer's choice below costs little however many are watching.
-            order = (*lay.stage, *lay.others)
+            order = lay.order
             cams = [pid for pid in order if "video" in source[pid].publishers]
             mics = [pid for pid in order if "audio" in source[pid].publishers]
             for viewer in members:

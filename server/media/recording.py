@@ -245,16 +245,16 @@ class Recorder:
         for group in list(self.active):
             await self.finish(group, now)
 
-    def file(self, rec: md.Recording) -> Path:
-        path = (self.folder / rec.file).resolve()
+    def file(self, rel: str) -> Path:
+        """A recording's file, `rel` inside the recordings folder (never outside it)."""
+        path = (self.folder / rel).resolve()
         if not path.is_relative_to(self.folder.resolve()):
             raise DomainError("That recording's file is outside the recordings folder.")
         return path
 
-    def remove(self, rec_file: str) -> None:
-        path = (self.folder / rec_file).resolve()
-        if path.is_relative_to(self.folder.resolve()):
-            path.unlink(missing_ok=True)
+    def remove(self, rel: str) -> None:
+        with contextlib.suppress(DomainError):
+            self.file(rel).unlink(missing_ok=True)
 
     async def expire(self) -> int:
         """Delete recordings past the retention period; returns how many."""
