@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -299,8 +298,14 @@ async def _load(args: argparse.Namespace, store_url: str | None = None) -> Any:
 
 
 async def _execute(args: argparse.Namespace, command: Any) -> Any:
-    from server.course import CourseService
     from server.domain.roles import CLI_ACTOR
+
+    return await _with_service(args, lambda service: service.execute(command, CLI_ACTOR))
+
+
+async def _with_service(args: argparse.Namespace, act: Any) -> Any:
+    """Open the log, replay it, `await act(service)`, close the log."""
+    from server.course import CourseService
     from server.store import open_store
 
     store = open_store(_store_url(args))
@@ -308,9 +313,34 @@ async def _execute(args: argparse.Namespace, command: Any) -> Any:
     try:
         service = CourseService(_course(args), store, Clock())
         await service.load()
-        return await service.execute(command, CLI_ACTOR)
+        return await act(service)
     finally:
         await store.close()
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one person's data (see server/domain/erasure.py for what that means)."""
+    from server.domain.people import person_id
+    from server.domain.roles import CLI_ACTOR
+
+    pid = person_id(args.email)
+
+    async def erase(service: Any) -> str:
+        p = service.state.people.get(pid)
+        if p is None or p.erased:
+            raise UsageError(f"nobody with the email {args.email!r} is on this course")
+        if not args.yes:
+            raise UsageError(
+                f"this erases everything the course holds of {p.name} <{p.reg.email}> and "
+                "cannot be undone; export it first (companion export person) and add --yes"
+            )
+        new: str = await service.erase_person(pid, CLI_ACTOR)
+        return new
+
+    new = asyncio.run(_with_service(args, erase))
+    print(f"Erased {args.email}'s data; the course now shows an erased participant ({new}).")
+    print("Remove them from the registration list too, or the next import registers them again.")
+    return 0
 
 
 def _read_roster(path: str) -> Any:
@@ -354,7 +384,10 @@ def cmd_links(args: argparse.Namespace) -> int:
 
     service = asyncio.run(_load(args))
     signer = Signer(_secret(_store_url(args)))
-    people = sorted(service.state.people.by_id.values(), key=lambda p: (p.role.value, p.name))
+    people = sorted(
+        (p for p in service.state.people.by_id.values() if not p.erased),
+        key=lambda p: (p.role.value, p.name),
+    )
     rows = [
         {
             "name": p.name,
@@ -478,8 +511,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else anchor.start - timedelta(minutes=args.lead_minutes)
     )
     data = Path(args.data)
-    if data.exists():
-        shutil.rmtree(data)  # the demo starts the same course afresh every time
+    # The demo starts the same course afresh every time: its own log goes, nothing else in
+    # the folder (which may be one the user chose).
+    for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
+        (data / name).unlink(missing_ok=True)
     clock = RehearsalClock(start, args.speed)
     return _serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")
 
@@ -587,6 +622,13 @@ def build_parser() -> argparse.ArgumentParser:
     course_opts(ex)
     ex.add_argument("--store", help="event log URL")
     ex.set_defaults(func=cmd_export)
+
+    er = sub.add_parser("erase", help="erase one person's data from the course (cannot be undone)")
+    er.add_argument("--email", required=True, help="whose data")
+    er.add_argument("--yes", action="store_true", help="yes, erase it")
+    course_opts(er)
+    er.add_argument("--store", help="event log URL")
+    er.set_defaults(func=cmd_erase)
 
     d = sub.add_parser("demo", help="a course already in motion on a rehearsal clock")
     course_opts(d)

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,11 +19,13 @@ from datetime import datetime, timedelta
 
 from server.clock import Clock, RehearsalClock
 from server.domain.agenda import Course, Schedule, build_schedule
-from server.domain.course_state import Command, CourseState, JumpClock, apply, decide
+from server.domain.course_state import Command, CourseState, JumpClock, apply, decide, replay
+from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_log
 from server.domain.errors import DomainError
 from server.domain.events import Event
+from server.domain.media import DeleteRecording
 from server.domain.people import person_id
-from server.domain.people_rules import ResetPresence
+from server.domain.people_rules import ResetPresence, RevokeLink
 from server.domain.roles import CLI_ACTOR, Actor
 from server.instruments import Instrument
 from server.live import audiences
@@ -36,6 +39,7 @@ from server.store import EventStore, SeqConflict, StoreUnavailable
 log = logging.getLogger("companion.course")
 
 APPEND_RETRIES = 5
+ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
 # Seconds between a worker's beats on a shared log; a worker silent for three is gone.
 HEARTBEAT = float(os.environ.get("COMPANION_HEARTBEAT", "5"))
 
@@ -139,13 +143,71 @@ class CourseService:
                 try:
                     stored = await self.store.append(self.course.id, new, self.state.seq)
                 except SeqConflict:
-                    self._apply_stored(await self.store.read(self.course.id, self.state.seq))
+                    await self._catch_up()
                     continue
                 except StoreUnavailable:
                     self._store_state(False)
                     raise
                 self._apply_stored(stored)
                 return stored
+            raise DomainError("The course is very busy right now; please try again.")
+
+    async def _catch_up(self) -> None:
+        """Apply what others appended since our last event (the caller holds the lock)."""
+        missed = await self.store.read(self.course.id, self.state.seq)
+        if any(e.type == ERASED for e in missed):
+            await self._reload()
+        else:
+            self._apply_stored(missed)
+
+    async def _reload(self) -> None:
+        """Someone's data was erased: the stored log was rewritten under us, so the state is
+        rebuilt from it, and every page is rendered afresh (the caller holds the lock)."""
+        events = await self.store.read(self.course.id)
+        self._replace_state(replay(events), [e for e in events if e.seq > self.state.seq])
+
+    def _replace_state(self, state: CourseState, fresh: Sequence[Event]) -> None:
+        self.state = state
+        self.schedule = state.schedule(self.base)
+        self._rendered.clear()
+        for listener in self.listeners:
+            listener(fresh)
+        self._wake.set()
+        self._reroute.add("*")
+        self._dirty.add("")  # every audience, rendered afresh (the cache is gone)
+        self._schedule_refresh()
+
+    async def erase_person(self, pid: str, actor: Actor, token: str | None = None) -> str:
+        """Erase what the course holds of one person (the rule: server/domain/erasure.py) and
+        return the id of the placeholder left in their place. Their pages close and their
+        recordings are deleted first, through the ordinary commands; then the stored log is
+        rewritten and `person.erased` recorded in one step of the store."""
+        p = check_erasure(self.state, actor, pid)
+        if not p.revoked:
+            await self.execute(RevokeLink(pid), actor)
+        for rec in list(self.state.media.recordings.values()):
+            if pid in (rec.person, rec.learner):
+                with contextlib.suppress(DomainError):  # someone deleted it meanwhile
+                    await self.execute(DeleteRecording(rec.id, "erased"), actor)
+        er = erasure_of(p, token or secrets.token_hex(16))
+        async with self._lock:
+            for _ in range(APPEND_RETRIES):
+                events = await self.store.read(self.course.id)
+                changed = redact_log(events, er)
+                by_seq = {e.seq: e for e in events} | {c.seq: c for c in changed}
+                state = replay([by_seq[n] for n in sorted(by_seq)])
+                new = decide(state, self.base, MarkErased(er.new), actor, self.clock.now())
+                last = events[-1].seq if events else 0
+                try:
+                    stored = await self.store.rewrite(self.course.id, changed, new, last)
+                except SeqConflict:
+                    continue
+                except StoreUnavailable:
+                    self._store_state(False)
+                    raise
+                log.info("erased a person's data: %d stored events rewritten", len(changed))
+                self._replace_state(replay(stored, state), stored)
+                return er.new
             raise DomainError("The course is very busy right now; please try again.")
 
     def _apply_stored(self, events: Sequence[Event]) -> None:
@@ -215,7 +277,12 @@ class CourseService:
         while True:
             try:
                 async for e in self.store.tail(self.course.id, self.state.seq):
-                    self._apply_stored([e])
+                    if e.type != ERASED:
+                        self._apply_stored([e])
+                        continue
+                    async with self._lock:
+                        if e.seq > self.state.seq:
+                            await self._reload()
             except asyncio.CancelledError:
                 raise
             except Exception as e:
@@ -228,10 +295,10 @@ class CourseService:
         while True:
             await asyncio.sleep(1)
             try:
-                missed = await self.store.read(self.course.id, self.state.seq)
+                async with self._lock:
+                    await self._catch_up()
             except Exception:
                 continue
-            self._apply_stored(missed)
             self._store_state(True)
             return
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from server.course import CourseService
 from server.credit import credit_report
 from server.domain.agenda import item_summary, utc_z
 from server.domain.course_state import Announce, Command, DelayRunningItem
+from server.domain.erasure import check_erasure
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.people_rules import ClaimCredit, RecordEvaluation, ReissueLink, RevokeLink
 from server.domain.roles import ROLE_LABELS, Actor, Role
@@ -210,6 +211,21 @@ async def _command(
     flash_id: str = "",
 ) -> Response:
     """Parse a form into a command, run it as the signed-in person, answer with a flash."""
+
+    async def act(actor: Actor, form: FormData) -> str:
+        command = build(form)
+        await _service(request).execute(command, actor)
+        return done(command)
+
+    return await _act(request, act, flash_id)
+
+
+async def _act(
+    request: Request,
+    act: Callable[[Actor, FormData], Awaitable[str]],
+    flash_id: str = "",
+) -> Response:
+    """Run `act` as the signed-in person with their form; its refusals become flashes."""
     actor = current_actor(request)
     if actor is None:
         return _flash(
@@ -217,8 +233,7 @@ async def _command(
         )
     form = await request.form()
     try:
-        command = build(form)
-        await _service(request).execute(command, actor)
+        text = await act(actor, form)
     except PermissionDenied as e:
         return _flash(request, str(e), True, 403, flash_id)
     except (DomainError, ValueError, KeyError) as e:
@@ -227,7 +242,7 @@ async def _command(
         return _flash(
             request, f"Not saved: {e}. Please try again in a moment.", True, 503, flash_id
         )
-    return _flash(request, done(command), flash_id=flash_id)
+    return _flash(request, text, flash_id=flash_id)
 
 
 def _int(form: FormData, name: str, label: str) -> int:
@@ -350,6 +365,28 @@ async def revoke(request: Request) -> Response:
     return await _command(
         request, lambda f: RevokeLink(pid), lambda c: f"Revoked {_name(request)}'s link."
     )
+
+
+async def erase(request: Request) -> Response:
+    """Erase one person's data; the director types their email to confirm."""
+    pid = request.path_params["person_id"]
+
+    async def act(actor: Actor, form: FormData) -> str:
+        svc = _service(request)
+        p = check_erasure(svc.state, actor, pid)
+        typed = str(form.get("confirm", "")).strip().lower()
+        if typed != p.reg.email.lower():
+            raise ValueError(
+                f"To erase {p.name}'s data, type their email ({p.reg.email}) in the box; "
+                "nothing was erased."
+            )
+        await svc.erase_person(pid, actor)
+        return (
+            f"Erased {p.name}'s data; the course now shows an erased participant. Remove them "
+            "from the registration list too, or the next import registers them again."
+        )
+
+    return await _act(request, act)
 
 
 async def record_evaluation(request: Request) -> Response:
@@ -658,6 +695,7 @@ routes = [
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
     Route("/director/people/{person_id}/certificate", certificate),
     Route("/director/people/{person_id}/export", person_export),
+    Route("/director/people/{person_id}/erase", erase, methods=["POST"]),
     Route("/agenda.json", agenda_json),
     Route("/agenda.ics", agenda_ics_view),
     Route("/healthz", healthz),

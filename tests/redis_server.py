@@ -16,8 +16,9 @@ REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 @contextmanager
-def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
-    """Start redis-server (AOF on, fsync on every write); yields its redis:// URL."""
+def redis_server(workdir: Path, port: int | None = None, *extra: str) -> Iterator[str]:
+    """Start redis-server (AOF on, fsync on every write, then `extra` options); yields its
+    redis:// URL."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
@@ -37,6 +38,7 @@ def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
             "",
             "--protected-mode",
             "yes",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

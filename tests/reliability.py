@@ -27,7 +27,7 @@ SECTIONS = [
     ),
     ("Hostile and broken input", ("test_live.py", "test_media", "test_disk_full.py::test_a_page")),
     ("Access control", ("test_access_matrix",)),
-    ("Privacy", ("test_feedback_app", "test_media.py::test_a_turn")),
+    ("Privacy", ("test_feedback_app", "test_media.py::test_a_turn", "test_erasure")),
 ]
 
 

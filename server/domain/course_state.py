@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from server.domain import erasure as er
 from server.domain import feedback as fb
 from server.domain import media as md
 from server.domain import people_rules as pr
@@ -124,6 +125,7 @@ Command = (
     | rp.RoleplayCommand
     | fb.FeedbackCommand
     | md.MediaCommand
+    | er.MarkErased
 )
 
 
@@ -165,6 +167,8 @@ def decide(
         if command.track:
             body["track"] = command.track
         return [NewEvent("announcement.sent", actor.id, now, body)]
+    if isinstance(command, er.MarkErased):
+        return er.decide_erased(state, command, actor, now)
     if isinstance(command, pr.PEOPLE_COMMANDS):
         events = pr.decide_people(state.people, state.schedule(base), command, actor, now)
         if isinstance(command, pr.Connect) and events:

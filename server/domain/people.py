@@ -92,6 +92,7 @@ class Person:
     reg: Registration
     link_version: int = 0
     revoked: bool = False
+    erased: bool = False  # their data was erased: a placeholder, listed nowhere
     # Open connections (connection ids) right now; online while there is at least one.
     connections: frozenset[str] = field(default_factory=frozenset)
 
@@ -138,4 +139,7 @@ class PeopleState:
         )
 
     def of_role(self, role: Role) -> list[Person]:
-        return sorted((p for p in self.by_id.values() if p.role is role), key=lambda p: p.name)
+        return sorted(
+            (p for p in self.by_id.values() if p.role is role and not p.erased),
+            key=lambda p: p.name,
+        )

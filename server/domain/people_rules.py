@@ -19,6 +19,7 @@ EVENT_TYPES = frozenset(
     {
         "person.registered",
         "person.updated",
+        "person.erased",
         "link.reissued",
         "link.revoked",
         "presence.joined",
@@ -100,7 +101,7 @@ PEOPLE_COMMANDS = (
 
 def _person(people: PeopleState, pid: str) -> Person:
     p = people.get(pid)
-    if p is None:
+    if p is None or p.erased:
         raise DomainError("No such person on this course.")
     return p
 
@@ -197,10 +198,12 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
     if e.type == "link.reissued":
         p = people.by_id[str(d["person"])]
         return people.with_person(replace(p, link_version=int(d["version"]), revoked=False))
-    if e.type == "link.revoked":
+    if e.type in ("link.revoked", "person.erased"):
         p = people.by_id[str(d["person"])]
-        people = people.with_person(replace(p, revoked=True, connections=frozenset()))
-        return _close(people, p.id, e.at)
+        closed = replace(
+            p, revoked=True, connections=frozenset(), erased=p.erased or e.type == "person.erased"
+        )
+        return _close(people.with_person(closed), p.id, e.at)
     if e.type == "presence.joined":
         p = people.by_id[str(d["person"])]
         if not p.connections:

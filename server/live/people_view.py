@@ -34,6 +34,7 @@ class PeopleView:
     groups: tuple[Group, ...]
     evaluated: frozenset[str]
     claims: dict[str, tuple[float, datetime]]
+    erased: int = 0  # people whose data was erased (listed nowhere)
 
     @property
     def online(self) -> int:
@@ -54,4 +55,5 @@ def build_people_view(people: PeopleState, track: str = "all") -> PeopleView:
         members = tuple(p for p in people.of_role(role) if in_track(p, track))
         if members:
             groups.append(Group(role, ROLE_HEADINGS[role], members))
-    return PeopleView(track, tuple(groups), people.evaluated, dict(people.claims))
+    erased = sum(1 for p in people.by_id.values() if p.erased and in_track(p, track))
+    return PeopleView(track, tuple(groups), people.evaluated, dict(people.claims), erased)

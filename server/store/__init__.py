@@ -2,6 +2,7 @@
 
 append(course, events, expected_seq) -> stored events    (optimistic concurrency)
 read(course, after_seq=0)            -> events after a sequence number
+rewrite(course, changed, events, expected_seq) -> erasure: replace stored events, then append
 tail(course, after_seq)              -> async iterator of events as they are appended
 """
 
@@ -41,6 +42,11 @@ class EventStore(Protocol):
         self, course: str, events: Sequence[NewEvent], expected_seq: int
     ) -> list[Event]: ...
     async def read(self, course: str, after_seq: int = 0) -> list[Event]: ...
+    # Erasure only: replace stored events (same seq) and append, atomically, leaving no copy
+    # of the old bytes in the store's files.
+    async def rewrite(
+        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]: ...
     def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]: ...
     # Worker liveness, for a shared log: each worker beats; a worker whose beat lapsed is gone,
     # and its pages' presence is closed by the others.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -32,7 +33,42 @@ redis.call('SET', KEYS[2], cur + n)
 return {0, cur + n}
 """
 
+# Erasure: the stream is copied entry by entry (IDs kept) with the changed entries replaced and
+# the new events added, then renamed over the old one; atomic, and refused if anyone appended.
+REWRITE = """
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if cur ~= tonumber(ARGV[1]) then return {-1, cur} end
+local m = tonumber(ARGV[2])
+local changed = {}
+for i = 0, m - 1 do
+  changed[ARGV[3 + i * 5] .. '-0'] = 3 + i * 5
+end
+redis.call('DEL', KEYS[3])
+local copied = 0
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
+  local b = changed[entry[1]]
+  if b then
+    redis.call('XADD', KEYS[3], entry[1], 'type', ARGV[b + 1], 'actor', ARGV[b + 2],
+               'at', ARGV[b + 3], 'data', ARGV[b + 4])
+  else
+    redis.call('XADD', KEYS[3], entry[1], unpack(entry[2]))
+  end
+  copied = copied + 1
+end
+local first = 3 + m * 5
+local n = (#ARGV - first + 1) / 4
+for i = 0, n - 1 do
+  local b = first + i * 4
+  redis.call('XADD', KEYS[3], (cur + i + 1) .. '-0', 'type', ARGV[b], 'actor', ARGV[b + 1],
+             'at', ARGV[b + 2], 'data', ARGV[b + 3])
+end
+if copied + n > 0 then redis.call('RENAME', KEYS[3], KEYS[1]) end
+redis.call('SET', KEYS[2], cur + n)
+return {0, cur + n}
+"""
+
 TAIL_BLOCK_MS = 5000
+log = logging.getLogger("companion.store")
 
 
 def _unavailable(e: Exception) -> StoreUnavailable:
@@ -46,6 +82,7 @@ class RedisStore:
         self.prefix = prefix
         self._redis: aioredis.Redis | None = None
         self._append: Any = None
+        self._rewrite: Any = None
 
     def _keys(self, course: str) -> tuple[str, str]:
         return f"{self.prefix}:{course}:events", f"{self.prefix}:{course}:seq"
@@ -55,6 +92,7 @@ class RedisStore:
             self.url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )
         self._append = self._redis.register_script(APPEND)
+        self._rewrite = self._redis.register_script(REWRITE)
         try:
             await self._redis.ping()
         except (RedisError, OSError) as e:
@@ -114,6 +152,42 @@ class RedisStore:
             decode(expected_seq + n, e.type, e.actor, encode_at(e.at), encode_data(e))
             for n, e in enumerate(events, start=1)
         ]
+
+    async def rewrite(
+        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]:
+        """Replace `changed` stored events (same seq) and append `events`, atomically, if the
+        log still ends at `expected_seq`; then has Redis rewrite its files without the old."""
+        stream, seq = self._keys(course)
+        args: list[Any] = [expected_seq, len(changed)]
+        for c in changed:
+            args += [c.seq, c.type, c.actor, encode_at(c.at), encode_data(c)]
+        for e in events:
+            args += [e.type, e.actor, encode_at(e.at), encode_data(e)]
+        try:
+            status, last = await self._rewrite(keys=[stream, seq, f"{stream}:rewrite"], args=args)
+        except (RedisError, OSError) as e:
+            await self._drop_connections()
+            raise _unavailable(e) from None
+        if int(status) != 0:
+            raise SeqConflict(expected_seq, int(last))
+        await self._forget_old_bytes()
+        return [
+            decode(expected_seq + n, e.type, e.actor, encode_at(e.at), encode_data(e))
+            for n, e in enumerate(events, start=1)
+        ]
+
+    async def _forget_old_bytes(self) -> None:
+        """The append-only file and the snapshot still hold the old entries: rewrite both now
+        (in the background, by Redis). A managed Redis that refuses is logged, not fatal."""
+        try:
+            if (await self.redis.config_get("appendonly")).get("appendonly") == "yes":
+                await self.redis.bgrewriteaof()
+            if (await self.redis.config_get("save")).get("save"):
+                with contextlib.suppress(RedisError):  # a save already running is fine
+                    await self.redis.bgsave(schedule=True)
+        except (RedisError, OSError) as e:
+            log.warning("Redis could not be asked to rewrite its files after an erasure: %s", e)
 
     @staticmethod
     def _decode(entry_id: str, fields: dict[str, str]) -> Event:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +21,7 @@ from server.store import SeqConflict, StoreUnavailable
 from server.store.codec import decode, encode_at, encode_data
 
 T = TypeVar("T")
+log = logging.getLogger("companion.store")
 
 EXTERNAL_POLL_SECONDS = 1.0
 
@@ -56,6 +59,8 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=5000")
+            # Erasing a person rewrites events: the old bytes must not linger in free pages.
+            db.execute("PRAGMA secure_delete=ON")
             db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as e:
             raise StoreUnavailable(f"cannot open the course log at {self.path}: {e}") from None
@@ -82,6 +87,13 @@ class SQLiteStore:
         return int(row[0] or 0)
 
     def _append(self, course: str, events: Sequence[NewEvent], expected: int) -> list[Event]:
+        return self._write(course, (), events, expected)
+
+    def _write(
+        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected: int
+    ) -> list[Event]:
+        """One transaction: if the log ends at `expected`, replace `changed` stored events (an
+        erasure) and append `events`."""
         db = self._db
         if db is None:
             raise StoreUnavailable("the course log is closed")
@@ -91,6 +103,14 @@ class SQLiteStore:
                 actual = self._last_seq(course)
                 if actual != expected:
                     raise SeqConflict(expected, actual)
+                if changed:
+                    db.executemany(
+                        "UPDATE events SET type=?, actor=?, at=?, data=? WHERE course=? AND seq=?",
+                        [
+                            (e.type, e.actor, encode_at(e.at), encode_data(e), course, e.seq)
+                            for e in changed
+                        ],
+                    )
                 rows = [
                     (course, expected + n, e.type, e.actor, encode_at(e.at), encode_data(e))
                     for n, e in enumerate(events, start=1)
@@ -112,10 +132,48 @@ class SQLiteStore:
         if not events:
             return []
         stored: list[Event] = await self._run(self._append, course, list(events), expected_seq)
+        await self._appended_to(course, stored)
+        return stored
+
+    async def _appended_to(self, course: str, stored: list[Event]) -> None:
+        if not stored:
+            return
         self._last[course] = stored[-1].seq
         cond = self._appended.setdefault(course, asyncio.Condition())
         async with cond:
             cond.notify_all()
+
+    def _rewrite(
+        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected: int
+    ) -> list[Event]:
+        stored = self._write(course, changed, events, expected)
+        # The write-ahead log still holds the old pages: copy back and empty it.
+        assert self._db is not None
+        busy = 1
+        try:
+            for _ in range(50):
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    break
+                time.sleep(0.1)
+        except sqlite3.Error as e:
+            log.warning("the write-ahead log could not be emptied after a rewrite: %s", e)
+        if busy:
+            log.warning(
+                "another program holds the course log open: the write-ahead log keeps the "
+                "pages from before the rewrite until it closes and the log is checkpointed"
+            )
+        return stored
+
+    async def rewrite(
+        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected_seq: int
+    ) -> list[Event]:
+        """Replace `changed` stored events (same seq) and append `events`, in one transaction,
+        if the log still ends at `expected_seq`; leaves no copy of the old bytes in the files."""
+        stored: list[Event] = await self._run(
+            self._rewrite, course, list(changed), list(events), expected_seq
+        )
+        await self._appended_to(course, stored)
         return stored
 
     def _read(self, course: str, after: int) -> list[Event]:

@@ -57,6 +57,11 @@ def commands(c):
             only_director,
         ),
         ("/director/recordings/delete", {"id": "none"}, only_director),
+        (
+            f"/director/people/{person_id('p1@example.org')}/erase",
+            {"confirm": "p1@example.org"},
+            only_director,
+        ),
         ("/me/claim", {"credits": "0.25"}, {"learner"}),
         ("/me/track", {"track": "adult"}, {"learner"}),
         ("/help", {"note": "x"}, {"learner", "sp"}),

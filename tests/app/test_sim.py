@@ -14,19 +14,35 @@ DEMO_ROSTER = (ROOT / "scenarios/demo/roster.csv").read_text()
 DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)  # 11:20 ET, role-play practice
 
 
-def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path):
-    with make_client(
+def before_day2_practice(tmp_path):
+    """A client on the demo roster, a course-minute before Day 2's role-play practice."""
+    return make_client(
         tmp_path,
         seconds_before_first=-(DAY2_PRACTICE.total_seconds() - 60),
         roster_text=DEMO_ROSTER,
-    ) as c:
+    )
+
+
+def spared(svc) -> frozenset[str]:
+    """The people the demo prints links for, whom the simulation never acts for."""
+    return frozenset(p.id for p in example_people(svc.state.people, svc.state.rooms))
+
+
+def simulate(c, sim: Simulation, minutes: int) -> None:
+    """Run `sim` for `minutes` of course time in 15-second steps."""
+    svc = c.app.state.service
+    for _ in range(minutes * 4):
+        svc.clock.jump(svc.clock.now() + timedelta(seconds=15))
+        c.portal.call(sim.step, svc.clock.now())
+
+
+def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path):
+    with before_day2_practice(tmp_path) as c:
         svc = c.app.state.service
         assert svc.state.rooms.groups  # the demo roster arrives with its groups formed
-        spare = frozenset(p.id for p in example_people(svc.state.people, svc.state.rooms))
+        spare = spared(svc)
         sim = Simulation(svc, spare, seed=7)
-        for _ in range(70 * 4):  # 70 course minutes in 15-second steps
-            svc.clock.jump(svc.clock.now() + timedelta(seconds=15))
-            c.portal.call(sim.step, svc.clock.now())
+        simulate(c, sim, 70)
         events = c.portal.call(svc.store.read, svc.course.id)
     types = [e.type for e in events]
     for kind in (

@@ -3,6 +3,7 @@
 Ordered appends, optimistic concurrency, reads after a sequence, tailing, durability."""
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -77,6 +78,44 @@ async def test_tail_yields_old_then_new_events(store):
     await store.append("c", [ev(2), ev(3)], 1)
     await asyncio.wait_for(task, 2)
     assert seen == [1, 2, 3]
+
+
+async def test_a_rewrite_replaces_stored_events_and_appends_in_one_step(store):
+    """Erasure's store operation: stored events replaced in place (same seq), new ones after,
+    refused as a whole if someone appended meanwhile."""
+    await store.append("c", [ev(1), ev(2), ev(3)], 0)
+    old = await store.read("c")
+    changed = [replace(old[1], type="erased", actor="someone-else", data={})]
+    with pytest.raises(SeqConflict):
+        await store.rewrite("c", changed, [ev(4)], expected_seq=2)
+    assert await store.read("c") == old
+    stored = await store.rewrite("c", changed, [ev(4)], expected_seq=3)
+    assert [e.seq for e in stored] == [4]
+    back = await store.read("c")
+    assert [e.type for e in back] == ["test.happened", "erased", "test.happened", "test.happened"]
+    assert back[1].data == {} and back[1].actor == "someone-else" and back[1].at == AT
+    assert back[0] == old[0] and back[2] == old[2]
+    assert [e.seq for e in await store.append("c", [ev(5)], 4)] == [5]
+    assert await store.read("b") == []
+
+
+async def test_a_tail_open_across_a_rewrite_goes_on_with_what_follows(store):
+    await store.append("c", [ev(1), ev(2)], 0)
+    seen = []
+
+    async def follow():
+        async for e in store.tail("c", 2):
+            seen.append((e.seq, e.type))
+            if len(seen) == 2:
+                return
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.1)
+    old = await store.read("c")
+    await store.rewrite("c", [replace(old[0], type="erased", data={})], [ev(3)], 2)
+    await store.append("c", [ev(4)], 3)
+    await asyncio.wait_for(task, 3)
+    assert seen == [(3, "test.happened"), (4, "test.happened")]
 
 
 async def test_events_survive_reopening(store_url):
