@@ -27,6 +27,7 @@ from server.domain.media import DeleteRecording
 from server.domain.people import person_id
 from server.domain.people_rules import ResetPresence, RevokeLink
 from server.domain.roles import CLI_ACTOR, Actor
+from server.domain.rooms import next_move
 from server.instruments import Instrument
 from server.live import audiences
 from server.live.agenda_view import AgendaView, build_agenda_view
@@ -231,6 +232,8 @@ class CourseService:
         if any(e.type.startswith("agenda.") for e in fresh):
             self.schedule = self.state.schedule(self.base)
             self._wake.set()  # the schedule moved: aim the timer again
+        elif any(e.type == "groups.assigned" for e in fresh):
+            self._wake.set()  # SP actors may move within practice blocks: aim again
         self._schedule_refresh()
 
     def _schedule_refresh(self) -> None:
@@ -315,7 +318,7 @@ class CourseService:
         target: datetime | None = None
         while True:
             if target is None:
-                target = self.schedule.next_boundary(self.clock.now())
+                target = next_move(self.state.rooms, self.schedule, self.clock.now())
             timeout = self.clock.real_seconds_until(target) if target else None
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
             # that arrives as the wait ends, and shutdown then waits for ever.

@@ -24,6 +24,7 @@ from server.domain.errors import DomainError
 from server.domain.people import Person
 from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor, Role
+from server.domain.rooms import sp_window, sps_with
 from server.instruments import evaluation_form, spec
 from server.live.feedback_view import turn_instrument
 from server.scenarios import Scenario
@@ -131,7 +132,7 @@ class Simulation:
         if item.item.kind is Kind.PRACTICE:
             for name in sorted(self.service.state.rooms.groups):
                 await self._group(name, item, now)
-                await self._feedback(name, now)
+                await self._feedback(name, item, now)
         if item.item.prompts:
             await self._reflections(item, now)
         await self._evaluations(now)
@@ -193,9 +194,19 @@ class Simulation:
         fac = g.facilitator
         members = [m for m in g.members if m not in self.spare]
         later = now + timedelta(seconds=self.rng.uniform(30, 60))
+        # The SP actor's timetable: scenes run while the group's actor is with it.
+        sps = sps_with(state.rooms, g, item, now)
+        start, end = sp_window(item, g)
+        if g.sps and not sps:
+            if play.phase in (rp.Phase.RUNNING, rp.Phase.TIMEOUT):
+                await self.act(rp.EndTurn(name), fac)
+            elif play.phase not in (rp.Phase.IDLE, rp.Phase.DONE) and now >= end:
+                await self.act(rp.EndRoleplay(name), fac)
+            plan.next_at = max(later, start) if now < start else later
+            return
         if play.phase in (rp.Phase.IDLE, rp.Phase.DONE):
             case = self._case_for(g.track, item)
-            if case is not None and item.end - now > timedelta(minutes=15):
+            if case is not None and end - now > timedelta(minutes=15):
                 beats = tuple(b.id for b in case.beats)
                 await self.act(
                     rp.StartRoleplay(name, case.id, case.track, beats, case.door_note.time_minutes),
@@ -228,7 +239,7 @@ class Simulation:
             if (
                 nxt is None
                 or play.turns_of(nxt) >= 2
-                or item.end - now < timedelta(minutes=minutes)
+                or end - now < timedelta(minutes=minutes)
             ):
                 await self.act(rp.EndRoleplay(name), fac)
                 plan.next_at = now + timedelta(minutes=2)
@@ -261,13 +272,13 @@ class Simulation:
         beats = play.beats
         if play.beat in beats and beats.index(play.beat) + 1 < len(beats):
             nxt_beat = beats[beats.index(play.beat) + 1]
-            sp = next((s for s in g.sps if s not in self.spare), fac)
+            sp = next((s for s in sps if s not in self.spare), fac)
             await self.act(rp.ReachBeat(name, nxt_beat), sp)
         if self.rng.random() < 0.3:
             await self.act(rp.SetIntensity(name, self.rng.choice(rp.INTENSITIES)), fac)
         plan.next_at = now + timedelta(seconds=minutes * 60 / max(len(beats), 1))
 
-    async def _feedback(self, name: str, now: datetime) -> None:
+    async def _feedback(self, name: str, item: ScheduledItem, now: datetime) -> None:
         state = self.service.state
         g = state.rooms.groups[name]
         play = state.roleplays.of(name)
@@ -277,7 +288,8 @@ class Simulation:
         turn = play.turns[-1]
         given = state.feedback.turns.get((name, number), {})
         inst = turn_instrument(turn, self.service.library, self.service.instruments)
-        observers = [*g.members, *g.sps, *([g.facilitator] if g.facilitator else [])]
+        sps = sps_with(state.rooms, g, item, now)  # an actor in another group now is busy there
+        observers = [*g.members, *sps, *([g.facilitator] if g.facilitator else [])]
         for pid in observers:
             if pid == turn.learner or pid in given or pid in self.spare:
                 continue

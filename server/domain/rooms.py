@@ -44,6 +44,10 @@ class GroupInfo:
     facilitator: str | None
     sps: tuple[str, ...]
     members: tuple[str, ...]
+    # With fewer SP actors than groups, a practice block is split into `sp_slots` equal slots
+    # and this group has its actor in slot `sp_slot` (0-based); otherwise the whole block.
+    sp_slot: int = 0
+    sp_slots: int = 1
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def place_of(
     rooms: RoomsState, people: PeopleState, schedule: Schedule, pid: str, now: datetime
 ) -> Place:
     """Where `pid` belongs at `now`: the agenda's item decides the kind of room."""
-    return _place(rooms, people, schedule.current(now), pid)
+    return _place(rooms, people, schedule.current(now), pid, now)
 
 
 def places_of(
@@ -110,10 +114,57 @@ def places_of(
 ) -> dict[str, Place]:
     """`place_of` for many people at one instant (the agenda is looked up once)."""
     item = schedule.current(now)
-    return {pid: _place(rooms, people, item, pid) for pid in pids}
+    return {pid: _place(rooms, people, item, pid, now) for pid in pids}
 
 
-def _place(rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str) -> Place:
+# --- the SP actors' timetable ------------------------------------------------------------------
+
+
+def sp_window(item: ScheduledItem, g: GroupInfo) -> tuple[datetime, datetime]:
+    """When, during `item`, group `g` has its SP actor: its slot of a practice block shared by
+    the timetable, or the whole item."""
+    if item.item.kind is not Kind.PRACTICE or g.sp_slots <= 1:
+        return item.start, item.end
+    step = (item.end - item.start) / g.sp_slots
+    slot = min(max(g.sp_slot, 0), g.sp_slots - 1)
+    return item.start + step * slot, item.start + step * (slot + 1)
+
+
+def sp_group(
+    rooms: RoomsState, pid: str, item: ScheduledItem | None, now: datetime
+) -> GroupInfo | None:
+    """The group SP actor `pid` is with at `now`: by the timetable during a practice block,
+    else the first of their groups."""
+    groups = [g for g in rooms.groups.values() if pid in g.sps]
+    if item is not None and item.item.kind is Kind.PRACTICE:
+        for g in groups:
+            start, end = sp_window(item, g)
+            if start <= now < end:
+                return g
+    return groups[0] if groups else None
+
+
+def sps_with(
+    rooms: RoomsState, g: GroupInfo, item: ScheduledItem | None, now: datetime
+) -> tuple[str, ...]:
+    """The SP actors of `g` who are with it at `now`."""
+    return tuple(s for s in g.sps if (h := sp_group(rooms, s, item, now)) and h.name == g.name)
+
+
+def next_move(rooms: RoomsState, schedule: Schedule, now: datetime) -> datetime | None:
+    """The first instant after `now` at which anyone changes place: an agenda item starts or
+    ends, or an SP actor moves to their next group within a practice block."""
+    out = schedule.next_boundary(now)
+    item = schedule.current(now)
+    if item is not None and item.item.kind is Kind.PRACTICE:
+        edges = [t for g in rooms.groups.values() for t in sp_window(item, g) if t > now]
+        out = min([*edges, *([out] if out else [])], default=None)
+    return out
+
+
+def _place(
+    rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str, now: datetime
+) -> Place:
     if item is None:
         return Place("none", "none", "Nothing is scheduled right now", None)
     kind = item.item.kind
@@ -126,7 +177,7 @@ def _place(rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, p
             return Place("track", "track:all", "Adult and pediatric sessions", item)
         return Place("track", f"track:{track}", f"{track.capitalize()} session", item)
     if kind in GROUP_KINDS and p is not None:
-        g = rooms.group_of(pid)
+        g = sp_group(rooms, pid, item, now) if p.role is Role.SP else rooms.group_of(pid)
         if g is not None:
             return Place("group", f"group:{g.name}", f"Small group {g.name}", item)
         if rooms.groups:
@@ -260,6 +311,8 @@ def decide_rooms(
                     "facilitator": g.facilitator,
                     "sps": list(g.sps),
                     "members": [m.email for m in g.members],
+                    "sp_slot": a.slot(g.name),
+                    "sp_slots": a.sp_slots.get(g.track, 1),
                 }
                 for g in a.groups
             ],
@@ -407,6 +460,8 @@ def apply_rooms(rooms: RoomsState, e: Event) -> RoomsState:
                 g.get("facilitator"),
                 tuple(g["sps"]),
                 tuple(g["members"]),
+                int(g.get("sp_slot", 0)),
+                int(g.get("sp_slots", 1)),
             )
             for g in d["groups"]
         }

@@ -173,7 +173,9 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         }
     if audience.startswith(RP):
         group, _, role = audience.removeprefix(RP).rpartition(":")
-        view = build_roleplay_view(state, service.library, group, service.clock.now())
+        view = build_roleplay_view(
+            state, service.library, group, service.clock.now(), service.schedule
+        )
         if view is None or role not in ROLEPLAY_TEMPLATES:
             return {}
         return {ROLEPLAY_TEMPLATES[role]: r(ROLEPLAY_TEMPLATES[role], r=view, oob=oob)}

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
 from server.domain.roleplay import Phase, Roleplay, Turn, suggest_next
+from server.domain.rooms import GroupInfo, sp_window, sps_with
 from server.live.rooms_view import slug
 from server.scenarios import Beat, CueLevel, Scenario
 
@@ -39,6 +42,16 @@ class LearnerOrder:
 
 
 @dataclass(frozen=True)
+class SpSlot:
+    start: datetime
+    end: datetime
+    number: int  # 1-based
+    of: int
+    here: bool
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True)
 class RoleplayView:
     group: str
     dom: str  # a stable id fragment for the group
@@ -59,6 +72,9 @@ class RoleplayView:
     recording_on: bool = False
     consent: tuple[tuple[Person, bool], ...] = ()  # everyone in the group: consented?
     recordings: int = 0  # saved segments of this group
+    # In a practice block shared by the SP timetable: this group's slot, and whether its actor
+    # is with it now (None: no timetable now, the actor is with the group for the whole item).
+    sp_slot: SpSlot | None = None
 
     @property
     def phase_label(self) -> str:
@@ -69,8 +85,23 @@ class RoleplayView:
         return self.rp.minutes * 60
 
 
+def sp_slot_of(
+    state: CourseState, schedule: Schedule, g: GroupInfo, now: datetime
+) -> SpSlot | None:
+    item = schedule.current(now)
+    if item is None or item.item.kind is not Kind.PRACTICE or g.sp_slots <= 1:
+        return None
+    start, end = sp_window(item, g)
+    here = bool(sps_with(state.rooms, g, item, now))
+    return SpSlot(start, end, g.sp_slot + 1, g.sp_slots, here, schedule.tz)
+
+
 def build_roleplay_view(
-    state: CourseState, library: dict[str, Scenario], group: str, now: datetime
+    state: CourseState,
+    library: dict[str, Scenario],
+    group: str,
+    now: datetime,
+    schedule: Schedule | None = None,
 ) -> RoleplayView | None:
     g = state.rooms.groups.get(group)
     if g is None:
@@ -124,4 +155,5 @@ def build_roleplay_view(
             if pid in people.by_id
         ),
         recordings=sum(1 for rec in state.media.recordings.values() if rec.group == group),
+        sp_slot=sp_slot_of(state, schedule, g, now) if schedule else None,
     )

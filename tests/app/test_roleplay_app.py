@@ -4,6 +4,8 @@ every role's view follows along, and no SP-only text ever reaches a learner's so
 from datetime import timedelta
 
 from server.domain.people import person_id
+from server.domain.roles import Actor, Role
+from server.domain.rooms import sp_window
 from server.scenarios import load_library
 from tests.app.conftest import make_client, session
 from tests.app.test_breakouts_app import ROSTER
@@ -72,6 +74,9 @@ def test_a_practice_block_runs_with_every_role_connected(tmp_path):
         fac = svc.state.people.by_id[group.facilitator].reg.email
         sp = svc.state.people.by_id[group.sps[0]].reg.email
         url = f"/rp/{group.name}"
+        # One SP actor for the adult groups: go to this group's slot of the practice block.
+        start, _ = sp_window(svc.schedule.current(svc.clock.now()), group)
+        c.portal.call(svc.move_clock, max(start, svc.clock.now()), Actor("cli", Role.DIRECTOR))
 
         def post(path, who, **form):
             r = c.post(url + path, data=form, headers=session(c, who))

@@ -6,8 +6,9 @@ from datetime import timedelta
 from server.app import example_people
 from server.domain.roleplay import TimeIn
 from server.domain.roles import Role
+from server.domain.rooms import sp_window
 from server.sim import Simulation
-from tests.app.conftest import make_client
+from tests.app.conftest import make_client, session
 from tests.servers import ROOT
 
 DEMO_ROSTER = (ROOT / "scenarios/demo/roster.csv").read_text()
@@ -84,3 +85,38 @@ def test_the_simulation_keeps_going_when_the_course_refuses(tmp_path):
         fac = svc.state.rooms.groups[group].facilitator
         ok = c.portal.call(sim.act, TimeIn(group), fac)  # no scene is running
         assert ok is False and sim.refused == 1
+
+
+def test_a_shared_sp_actor_plays_each_group_in_its_slot_only(tmp_path):
+    """The demo's pediatric actor is shared by two groups: the simulation runs each group's
+    scenes while the actor is with it (first half, second half of the practice block), the actor
+    acts only in the group they are with, and the actor's page shows where they are now."""
+    with before_day2_practice(tmp_path) as c:
+        svc = c.app.state.service
+        rooms = svc.state.rooms
+        shared = [g for g in rooms.groups.values() if g.sp_slots > 1]
+        assert len(shared) >= 2
+        sim = Simulation(svc, frozenset(), seed=5)  # nobody spared: every group runs itself
+        simulate(c, sim, 10)  # into the first slot
+        item = svc.schedule.current(svc.clock.now())
+        assert item.item.kind.value == "practice"
+        sp = svc.state.people.by_id[shared[0].sps[0]]
+        page = c.get("/", headers=session(c, sp.reg.email)).text
+        here = next(g for g in shared if sp_window(item, g)[0] <= svc.clock.now())
+        away = next(g for g in shared if g is not here)
+        assert f"With {here.name} now, until" in page
+        assert f"You are with {away.name} " in page and "Your room moves by itself" in page
+        simulate(c, sim, int((item.end - svc.clock.now()).total_seconds() // 60) + 1)
+        events = c.portal.call(svc.store.read, svc.course.id)
+    for g in shared:
+        start, end = sp_window(item, g)
+        began = [e.at for e in events if e.type == "turn.began" and e.data.get("group") == g.name]
+        assert began, f"{g.name} never played in its slot"
+        assert all(start <= t < end for t in began), g.name
+    acted = [
+        e for e in events if e.actor == sp.id and e.data.get("group") in {g.name for g in shared}
+    ]
+    assert acted
+    for e in acted:
+        start, end = sp_window(item, rooms.groups[e.data["group"]])
+        assert start <= e.at < end, (e.type, e.data["group"], e.at)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -43,12 +44,15 @@ def where_is(page, title: str, timeout: float = 10.0) -> str:
     return page.inner_text("#where .where-label")
 
 
-def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure):
+@contextmanager
+def course_from(browser, tmp_path, start: datetime):
+    """The test roster's course on a rehearsal clock from `start`: (url, people, open_page,
+    errors), where `open_page(person)` signs a new browser in with their link."""
     env = {"COMPANION_SECRET": "browser-test"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
-    start = START.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with companion("--store", store, "--rehearsal-start", start, "--no-media", env=env) as url:
+    at = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with companion("--store", store, "--rehearsal-start", at, "--no-media", env=env) as url:
         people = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
         errors: list[str] = []
 
@@ -60,6 +64,22 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
             page.wait_for_selector("#conn-status.conn-live")
             return page
 
+        yield url, people, open_page, errors
+
+
+def jump_to(director, item) -> None:
+    """The director jumps the clock to the next item, `item`, and sees it confirmed."""
+    director.click("button:has-text('Jump to the next agenda item')")
+    wait_true(
+        director,
+        "document.getElementById('director-result').textContent.includes("
+        + json.dumps(f"\u201c{item.item.title}\u201d")
+        + ")",
+    )
+
+
+def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure):
+    with course_from(browser, tmp_path, START) as (url, people, open_page, errors):
         director = open_page(next(p for p in people if p["role"] == "director"))
         director.click("#rooms button[type=submit]")  # form the groups
         director.wait_for_selector(".tile")
@@ -160,13 +180,7 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         # The day's last item opens the daily evaluation; the learner fills it in.
         rest = after[after.index(lunch) + 1 :]
         for item in rest:
-            director.click("button:has-text('Jump to the next agenda item')")
-            wait_true(
-                director,
-                "document.getElementById('director-result').textContent.includes("
-                + json.dumps(f"\u201c{item.item.title}\u201d")
-                + ")",
-            )
+            jump_to(director, item)
             moves += 1
         hot.goto(url + "/evaluations/day-2")
         form = hot.locator("form.fb-form")
@@ -178,3 +192,62 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         assert errors == [], errors
         figure("role pages driven", 5)
         figure("agenda moves followed by the learner's page", moves)
+
+
+DAY3 = SCHEDULE.day_items(3)
+
+
+def test_the_last_day_ends_with_the_course_evaluation_credit_and_a_certificate(
+    browser, tmp_path, figure
+):
+    """Day 3 in two browsers: the learner attends while the director moves the clock to the
+    course's last item; the course evaluation opens, the learner submits it, claims the credit
+    their attendance earned and opens their certificate; the director's people list shows it."""
+    start = DAY3[0].start + timedelta(minutes=1)
+    with course_from(browser, tmp_path, start) as (url, people, open_page, errors):
+        director = open_page(next(p for p in people if p["role"] == "director"))
+        learner_link = next(p for p in people if p["role"] == "learner")
+        learner = open_page(learner_link)
+        # Before the last item the course evaluation is not open yet.
+        learner.goto(url + "/evaluations/course")
+        assert "opens" in learner.inner_text("main").lower()
+        learner.goto(url + "/")
+        learner.wait_for_selector("#conn-status.conn-live")
+        for item in DAY3[1:]:
+            jump_to(director, item)
+        # The course's last item: the evaluation is open.
+        learner.goto(url + "/me")
+        assert "after you submit the course evaluation" in learner.inner_text("main")
+        learner.goto(url + "/evaluations/course")
+        form = learner.locator("form.fb-form")
+        for name in ("a.objectives", "a.knowledge", "a.communication", "a.relevance", "a.online"):
+            form.locator(f"input[name='{name}']").nth(3).check()
+        form.locator("input[name='a.balance']").first.check()
+        form.locator("textarea[name='a.commitment']").fill("Ask permission before the news")
+        form.locator("button[type=submit]").click()
+        learner.locator(".saved-note", has_text="Submitted").wait_for(timeout=10000)
+
+        # Credit: as much as the attendance earned, then the certificate.
+        learner.goto(url + "/me")
+        earned = float(learner.inner_text(".big-figure strong"))
+        assert earned >= 1.0, earned  # present through the day's sessions
+        claim = learner.locator("form:has(button:has-text('Claim credit'))")
+        assert float(claim.locator("input[name=credits]").input_value()) == earned
+        claim.locator("button[type=submit]").click()
+        learner.locator(".flash", has_text="Claimed").wait_for(timeout=10000)
+        learner.goto(url + "/me")
+        learner.click("a:has-text('Open your certificate')")
+        certificate = learner.inner_text("main")
+        assert learner_link["name"] in certificate and f"{earned:.2f}" in certificate
+
+        # The director sees it in the people list, live.
+        row = director.locator(f"tr:has-text('{learner_link['name']}')")
+        wait_true(
+            director,
+            "[...document.querySelectorAll('#people-learner tr')].some(r => "
+            f"r.textContent.includes({json.dumps(learner_link['name'])}) && "
+            "r.textContent.includes('evaluation ✓') && r.textContent.includes('credits claimed'))",
+        )
+        assert row.locator("a:has-text('Certificate')").count() == 1
+        assert errors == [], errors
+        figure("credits claimed after a day's attendance", earned)

@@ -20,7 +20,10 @@ from server.domain.rooms import (
     Rebalance,
     RequestHelp,
     ResolveHelp,
+    next_move,
     place_of,
+    sp_window,
+    sps_with,
 )
 from server.domain.roster import parse_roster
 from tests.servers import ROOT
@@ -175,3 +178,59 @@ def test_the_first_facilitator_to_claim_a_help_call_takes_it(course):
 def test_forming_groups_needs_the_director(course):
     with pytest.raises(PermissionDenied):
         course.do(AssignGroups(), course.actor("dana.whitcombe@example.org"))
+
+
+def practice_items():
+    return [s for s in BASE if s.item.kind.value == "practice"]
+
+
+def test_an_sp_actor_shared_by_two_groups_moves_between_them_by_the_timetable(course):
+    """The demo roster has one pediatric actor for two pediatric groups: each practice block is
+    split in two, the actor is in one group's room for each half, and the clock knows when."""
+    rooms = course.state.rooms
+    peds = sorted(
+        (g for g in rooms.groups.values() if g.track == "pediatric"), key=lambda g: g.sp_slot
+    )
+    assert len(peds) == 2 and peds[0].sps == peds[1].sps and len(peds[0].sps) == 1
+    assert [(g.sp_slot, g.sp_slots) for g in peds] == [(0, 2), (1, 2)]
+    sp = course.state.people.by_id[peds[0].sps[0]].reg.email
+    for item in practice_items():
+        middle = item.start + (item.end - item.start) / 2
+        assert course.place(sp, item.start).room == f"group:{peds[0].name}"
+        assert course.place(sp, middle - timedelta(seconds=1)).room == f"group:{peds[0].name}"
+        assert course.place(sp, middle).room == f"group:{peds[1].name}"
+        assert course.place(sp, item.end - timedelta(seconds=1)).room == f"group:{peds[1].name}"
+        assert next_move(rooms, BASE, item.start) == middle
+        assert next_move(rooms, BASE, middle) == item.end
+        assert sps_with(rooms, peds[0], item, item.start) == peds[0].sps
+        assert sps_with(rooms, peds[1], item, item.start) == ()
+        assert sp_window(item, peds[1]) == (middle, item.end)
+    # Adult groups have an actor each, for the whole block.
+    adult = [g for g in rooms.groups.values() if g.track == "adult"]
+    assert all(g.sp_slots == 1 and g.sps for g in adult)
+    item = practice_items()[0]
+    assert all(sp_window(item, g) == (item.start, item.end) for g in adult)
+    # Outside practice (a small-group discussion) the actor is with their first group.
+    small = next(s for s in BASE if s.item.kind.value == "small_group")
+    assert course.place(sp, small.start).room.startswith("group:")
+
+
+def test_groups_formed_before_the_timetable_was_recorded_keep_the_actor_in_one_room(course):
+    """A log written before groups carried their slot: the actor stays with their first group."""
+    rooms = course.state.rooms
+    old = {
+        "groups": [
+            {k: v for k, v in vars(g).items() if k not in ("sp_slot", "sp_slots")}
+            | {"sps": list(g.sps), "members": list(g.members)}
+            for g in rooms.groups.values()
+        ]
+    }
+    e = Event(course.state.seq + 1, "groups.assigned", "cli", DAY1, old)
+    state = apply(course.state, e)
+    peds = [g for g in state.rooms.groups.values() if g.track == "pediatric"]
+    assert all(g.sp_slots == 1 for g in peds)
+    sp = peds[0].sps[0]
+    item = practice_items()[0]
+    middle = item.start + (item.end - item.start) / 2
+    first = place_of(state.rooms, state.people, BASE, sp, item.start).room
+    assert place_of(state.rooms, state.people, BASE, sp, middle).room == first
