@@ -128,6 +128,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
+        ws=WS_IMPL,
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -181,6 +182,7 @@ def _serve_workers(
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
+        ws=WS_IMPL,
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -193,6 +195,9 @@ WS_MAX_SIZE = 128 * 1024  # a page's SDP offer with many receiving slots
 # Per-message compression off by default: pages get small partials, and compressing each
 # connection's copy separately costs CPU at every boundary and ~45 KiB of zlib state per page.
 WS_DEFLATE = os.environ.get("COMPANION_WS_DEFLATE", "0") == "1"
+# uvicorn's `ws` setting: its sans-I/O implementation on the `websockets` library holds less per
+# page than the legacy one (2000 pages, one run: 41.6 -> 34.3 KiB of server memory each).
+WS_IMPL: Any = os.environ.get("COMPANION_WS_IMPL", "websockets-sansio")
 
 
 def _media_settings(args: argparse.Namespace) -> dict[str, Any]:

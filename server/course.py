@@ -60,8 +60,10 @@ class CourseService:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        # The latest render of each audience's partials: what its connections were last sent.
+        # The latest render of each audience's partials: what its connections were last sent;
+        # and snapshots joined from them, per set of audiences (cleared when a render changes).
         self._rendered: dict[str, dict[str, str]] = {}
+        self._snapshots: dict[frozenset[str], str] = {}
         self._dirty: set[str] = set()
         self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
@@ -171,6 +173,7 @@ class CourseService:
         self.state = state
         self.schedule = state.schedule(self.base)
         self._rendered.clear()
+        self._snapshots.clear()
         for listener in self.listeners:
             listener(fresh)
         self._wake.set()
@@ -390,6 +393,7 @@ class CourseService:
         live = self.hub.audiences()
         for audience in [a for a in self._rendered if a not in live and a.startswith(prefixes)]:
             del self._rendered[audience]  # nobody sees it: render afresh when someone does
+            self._snapshots.clear()
         ordered = sorted(live, key=lambda a: a != audiences.AGENDA)
         for audience in ordered:
             if not audience.startswith(prefixes):
@@ -398,17 +402,23 @@ class CourseService:
             old = self._rendered.get(audience, {})
             changed = "".join(html for t, html in fresh.items() if old.get(t) != html)
             self._rendered[audience] = fresh
+            if fresh != old:
+                self._snapshots.clear()
             if changed:
                 self.hub.publish(audience, changed)
 
     def snapshot(self, conn: Connection) -> list[str]:
-        """Everything `conn` shows, as two messages: the clock, then every partial it follows."""
-        parts: list[str] = []
-        for audience in sorted(conn.audiences):
-            if audience not in self._rendered:
-                self._rendered[audience] = self.render_audience(audience)
-            parts.extend(self._rendered[audience].values())
-        return [self.clock_message(), "".join(parts)]
+        """Everything `conn` shows, as two messages: the clock, then every partial it follows.
+        Pages that follow the same audiences share one string (joined once, not per page)."""
+        body = self._snapshots.get(conn.audiences)
+        if body is None:
+            parts: list[str] = []
+            for audience in sorted(conn.audiences):
+                if audience not in self._rendered:
+                    self._rendered[audience] = self.render_audience(audience)
+                parts.extend(self._rendered[audience].values())
+            body = self._snapshots[conn.audiences] = "".join(parts)
+        return [self.clock_message(), body]
 
     def clock_message(self, t0: float | None = None) -> str:
         """Course time for the page's countdowns: epoch ms, speed, and the ping it answers."""

@@ -81,8 +81,12 @@ class Connection:
                 if isinstance(item, _Resync):
                     for message in self._snapshot(self):
                         await self._send(message)
+                    del message
                 else:
                     await self._send(item)
+                # Hold nothing while waiting: a page that stays open for hours must not keep
+                # its last message alive (a snapshot is tens of KiB per page).
+                del item
         finally:
             self.closed = True
 
