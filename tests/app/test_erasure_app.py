@@ -52,6 +52,9 @@ def practised(svc, spare):
 
 @pytest.mark.timeout(180)
 def test_the_director_erases_one_learners_data_and_nothing_of_theirs_remains(tmp_path, figure):
+    """A learner after a simulated morning of practice is erased from the people list: nothing
+    of theirs is left in the state, the pages, the exports or the bytes of the log's files;
+    everyone else's records are unchanged and the rewritten log replays to the same state."""
     db = tmp_path / "log.db"
     with before_day2_practice(tmp_path) as c:
         svc = c.app.state.service
