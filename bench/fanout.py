@@ -5,8 +5,10 @@ worker and measures, for each, the delay from the boundary instant to receiving 
 shows the new item. The same client code then measures a minimal `websockets` broadcast server
 sending a message of the same size to the same number of clients (bench/baseline_server.py).
 Server memory per connection is the growth of the server's RSS while the N pages connect,
-divided by N. Neither server compresses messages (per-message deflate off on both, the
-companion's default). Clients and servers share this machine's two cores.
+divided by N, for both servers (the baseline's pages are anonymous and get no snapshot; each
+companion page is a signed-in person with a session, presence and its own views). Neither server
+compresses messages (per-message deflate off on both, the companion's default). Clients and
+servers share this machine's two cores.
 """
 
 from __future__ import annotations
@@ -278,6 +280,7 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
             "baseline_p50_ms": round(med(base, "p50"), 1),
             "baseline_p99_ms": round(bp99, 1),
             "p99_ratio": round(p99 / bp99, 2) if bp99 else float("nan"),
+            "baseline_KiB_per_conn": round(med(base, "kib"), 1),
         })
     return {
         "title": "Live fan-out at an agenda boundary",
