@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from server.domain.agenda import Kind, Schedule, ScheduledItem
 from server.domain.errors import DomainError, PermissionDenied
@@ -122,12 +122,18 @@ def places_of(
 
 def sp_window(item: ScheduledItem, g: GroupInfo) -> tuple[datetime, datetime]:
     """When, during `item`, group `g` has its SP actor: its slot of a practice block shared by
-    the timetable, or the whole item."""
+    the timetable (equal slots, each edge on a whole minute), or the whole item."""
     if item.item.kind is not Kind.PRACTICE or g.sp_slots <= 1:
         return item.start, item.end
-    step = (item.end - item.start) / g.sp_slots
+    minutes = (item.end - item.start) // timedelta(minutes=1)
     slot = min(max(g.sp_slot, 0), g.sp_slots - 1)
-    return item.start + step * slot, item.start + step * (slot + 1)
+
+    def edge(k: int) -> datetime:
+        if k >= g.sp_slots:
+            return item.end
+        return item.start + timedelta(minutes=minutes * k // g.sp_slots)
+
+    return edge(slot), edge(slot + 1)
 
 
 def sp_group(

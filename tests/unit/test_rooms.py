@@ -195,7 +195,12 @@ def test_an_sp_actor_shared_by_two_groups_moves_between_them_by_the_timetable(co
     assert [(g.sp_slot, g.sp_slots) for g in peds] == [(0, 2), (1, 2)]
     sp = course.state.people.by_id[peds[0].sps[0]].reg.email
     for item in practice_items():
-        middle = item.start + (item.end - item.start) / 2
+        # Two equal slots, the edge on a whole minute (105 minutes: 52 + 53).
+        minutes = (item.end - item.start) // timedelta(minutes=1)
+        middle = item.start + timedelta(minutes=minutes // 2)
+        assert middle.second == 0 and abs((item.end - middle) - (middle - item.start)) <= timedelta(
+            minutes=1
+        )
         assert course.place(sp, item.start).room == f"group:{peds[0].name}"
         assert course.place(sp, middle - timedelta(seconds=1)).room == f"group:{peds[0].name}"
         assert course.place(sp, middle).room == f"group:{peds[1].name}"
