@@ -236,11 +236,7 @@ class Simulation:
                 plan.next_at = later
                 return
             nxt = rp.suggest_next(play, members)
-            if (
-                nxt is None
-                or play.turns_of(nxt) >= 2
-                or end - now < timedelta(minutes=minutes)
-            ):
+            if nxt is None or play.turns_of(nxt) >= 2 or end - now < timedelta(minutes=minutes):
                 await self.act(rp.EndRoleplay(name), fac)
                 plan.next_at = now + timedelta(minutes=2)
                 return

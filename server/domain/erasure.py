@@ -13,9 +13,10 @@ The log is the only record, so erasure rewrites it, event by event, with one rul
   feedback they gave a colleague).
 - What they gave others (feedback on a colleague's turn) stays, no longer theirs.
 
-Every event type of the course must be named below (`KEEP` or a rule); a new type without one is
-refused by a test, so nothing new escapes the rule. The caller supplies the random `token` (the
-domain has no randomness) and rewrites the stored events; `person.erased` is then recorded.
+Every event type of the course must be named below (`keep` or another rule); a new type
+without one is refused by a test, so nothing new escapes the rule. The caller supplies the
+random `token` (the domain has no randomness) and rewrites the stored events; `person.erased`
+is then recorded.
 """
 
 from __future__ import annotations

@@ -71,6 +71,19 @@ TAIL_BLOCK_MS = 5000
 log = logging.getLogger("companion.store")
 
 
+def _fields(events: Sequence[NewEvent | Event]) -> list[str]:
+    """Each event's stream fields, in the order the scripts read them."""
+    return [f for e in events for f in (e.type, e.actor, encode_at(e.at), encode_data(e))]
+
+
+def _stored(events: Sequence[NewEvent], after: int) -> list[Event]:
+    """`events` as stored after sequence number `after`."""
+    return [
+        decode(after + n, e.type, e.actor, encode_at(e.at), encode_data(e))
+        for n, e in enumerate(events, start=1)
+    ]
+
+
 def _unavailable(e: Exception) -> StoreUnavailable:
     return StoreUnavailable(f"the course log (Redis) is unreachable ({e.__class__.__name__}: {e})")
 
@@ -138,20 +151,9 @@ class RedisStore:
     ) -> list[Event]:
         if not events:
             return []
-        args: list[Any] = [expected_seq]
-        for e in events:
-            args += [e.type, e.actor, encode_at(e.at), encode_data(e)]
-        try:
-            status, seq = await self._append(keys=list(self._keys(course)), args=args)
-        except (RedisError, OSError) as e:
-            await self._drop_connections()
-            raise _unavailable(e) from None
-        if int(status) != 0:
-            raise SeqConflict(expected_seq, int(seq))
-        return [
-            decode(expected_seq + n, e.type, e.actor, encode_at(e.at), encode_data(e))
-            for n, e in enumerate(events, start=1)
-        ]
+        args: list[Any] = [expected_seq, *_fields(events)]
+        await self._run(self._append, list(self._keys(course)), args, expected_seq)
+        return _stored(events, expected_seq)
 
     async def rewrite(
         self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected_seq: int
@@ -161,21 +163,21 @@ class RedisStore:
         stream, seq = self._keys(course)
         args: list[Any] = [expected_seq, len(changed)]
         for c in changed:
-            args += [c.seq, c.type, c.actor, encode_at(c.at), encode_data(c)]
-        for e in events:
-            args += [e.type, e.actor, encode_at(e.at), encode_data(e)]
+            args += [c.seq, *_fields([c])]
+        args += _fields(events)
+        await self._run(self._rewrite, [stream, seq, f"{stream}:rewrite"], args, expected_seq)
+        await self._forget_old_bytes()
+        return _stored(events, expected_seq)
+
+    async def _run(self, script: Any, keys: list[str], args: list[Any], expected: int) -> None:
+        """Run an appending script; SeqConflict if the log no longer ends at `expected`."""
         try:
-            status, last = await self._rewrite(keys=[stream, seq, f"{stream}:rewrite"], args=args)
+            status, last = await script(keys=keys, args=args)
         except (RedisError, OSError) as e:
             await self._drop_connections()
             raise _unavailable(e) from None
         if int(status) != 0:
-            raise SeqConflict(expected_seq, int(last))
-        await self._forget_old_bytes()
-        return [
-            decode(expected_seq + n, e.type, e.actor, encode_at(e.at), encode_data(e))
-            for n, e in enumerate(events, start=1)
-        ]
+            raise SeqConflict(expected, int(last))
 
     async def _forget_old_bytes(self) -> None:
         """The append-only file and the snapshot still hold the old entries: rewrite both now
