@@ -128,7 +128,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
-        ws=WS_IMPL,
+        ws=ws_protocol(),
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -182,7 +182,7 @@ def _serve_workers(
         host=args.host,
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
-        ws=WS_IMPL,
+        ws=ws_protocol(),
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -195,9 +195,15 @@ WS_MAX_SIZE = 128 * 1024  # a page's SDP offer with many receiving slots
 # Per-message compression off by default: pages get small partials, and compressing each
 # connection's copy separately costs CPU at every boundary and ~45 KiB of zlib state per page.
 WS_DEFLATE = os.environ.get("COMPANION_WS_DEFLATE", "0") == "1"
-# uvicorn's `ws` setting: its sans-I/O implementation on the `websockets` library holds less per
-# page than the legacy one (2000 pages, one run: 41.6 -> 34.3 KiB of server memory each).
-WS_IMPL: Any = os.environ.get("COMPANION_WS_IMPL", "websockets-sansio")
+
+
+def ws_protocol() -> Any:
+    """uvicorn's `ws` setting: its sans-I/O protocol on the `websockets` library, made leaner
+    (server/live/socket.py). COMPANION_WS_IMPL names one of uvicorn's own instead
+    (`websockets-sansio`, `websockets`), for comparison."""
+    from server.live.socket import LeanWebSocketProtocol
+
+    return os.environ.get("COMPANION_WS_IMPL") or LeanWebSocketProtocol
 
 
 def _media_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.auth import SESSION_COOKIE, BadLink, Signer
@@ -37,7 +37,6 @@ from server.domain.rooms import (
     learner_track,
 )
 from server.live.audiences import audiences_for, render_audience
-from server.live.endpoint import live
 from server.live.render import STATIC
 from server.live.rooms_view import slug
 from server.sessions import person_for, session_actor
@@ -699,6 +698,5 @@ routes = [
     Route("/agenda.json", agenda_json),
     Route("/agenda.ics", agenda_ics_view),
     Route("/healthz", healthz),
-    WebSocketRoute("/live", live),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

@@ -28,6 +28,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from server.cli import ws_protocol
 from tests.servers import free_port
 
 VIDEO_CLOCK = 90000
@@ -279,7 +280,14 @@ async def served(app: Any) -> AsyncIterator[str]:
     """Run `app` with uvicorn in this event loop on a free loopback port."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            ws=ws_protocol(),  # the socket the product serves pages with
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

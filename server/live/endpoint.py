@@ -25,6 +25,7 @@ from server.store import StoreError
 
 log = logging.getLogger("companion.live")
 
+LIVE_PATH = "/live"
 MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
 RATE = 20.0  # messages per second a page may send, sustained
 BURST = 40.0  # and in a burst
@@ -83,7 +84,7 @@ async def live(ws: WebSocket) -> None:
     )
     conn_id = service.connection_id()
     service.hub.join(conn)
-    writer = asyncio.create_task(conn.run())
+    conn.start()
     media = getattr(ws.app.state, "media", None)
     if actor is not None:
         await _presence(service, Connect(conn_id), actor)
@@ -113,10 +114,7 @@ async def live(ws: WebSocket) -> None:
         if media is not None:
             await asyncio.shield(media.leave(conn_id))
         service.hub.leave(conn)
-        conn.close()
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await writer
+        await conn.stop()
         if actor is not None:
             # Shielded: a server shutting the socket's task down must still record the leave.
             await asyncio.shield(_presence(service, Disconnect(conn_id), actor))

@@ -1,16 +1,20 @@
 """Fan-out of rendered partials to WebSocket connections, grouped by audience.
 
 A message is rendered once per audience and the same string is offered to every connection in
-it. Each connection has its own bounded queue and writer task: a client that stops reading fills
-only its own queue; when that overflows, the queue is dropped and the client gets a fresh
-snapshot instead, so nobody else waits for it.
+it. A connection writes what it was offered on the next turn of the event loop, in one go; the
+write usually completes without waiting, so no task is kept per page. While a write waits on a
+slow socket, further messages collect in that connection's own bounded backlog; when that
+overflows it is dropped and the client gets a fresh snapshot instead, so nobody else waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import Any
 
 QUEUE_LIMIT = 32
 
@@ -19,16 +23,68 @@ Close = Callable[[int], Awaitable[None]]
 KICKED = 4003  # close code after a revoked link: the page must not reconnect
 Snapshot = Callable[["Connection"], list[str]]
 
-
-class _Resync:
-    """Queue marker: send a full snapshot instead of the dropped messages."""
+log = logging.getLogger("companion.live")
 
 
-RESYNC = _Resync()
-KICK = _Resync()  # marker: close the socket
+class _Marker:
+    """A backlog entry that is not a message."""
+
+
+RESYNC = _Marker()  # send a full snapshot instead of the dropped messages
+KICK = _Marker()  # close the socket
+_DUE = _Marker()  # a write is due on the next turn of the event loop
+_BUSY = _Marker()  # a write is being driven right now, outside any task
+
+Item = str | _Marker
+
+
+class _Rest:
+    """Await the rest of a coroutine that was started by hand and is now suspended on
+    `pending`: a task can carry on a write that could not finish at once."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self._coro, self._pending = coro, pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        pending, self._pending = self._pending, None
+        while True:
+            try:
+                value = yield pending
+            except BaseException as e:  # cancelled while waiting: let the coroutine see it
+                try:
+                    pending = self._coro.throw(e)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    pending = self._coro.send(value)
+                except StopIteration:
+                    return
+
+
+async def _finish(rest: _Rest) -> None:
+    await rest
 
 
 class Connection:
+    """One page's socket in the hub. `start()` sends the first snapshot; `stop()` ends it."""
+
+    __slots__ = (
+        "_backlog",
+        "_close_socket",
+        "_limit",
+        "_send",
+        "_snapshot",
+        "_writer",
+        "audiences",
+        "closed",
+        "person",
+        "resync_disabled",
+        "resyncs",
+    )
+
     def __init__(
         self,
         send: Send,
@@ -43,66 +99,116 @@ class Connection:
         self._send = send
         self._snapshot = snapshot
         self._close_socket = close_socket
-        self._queue: asyncio.Queue[str | _Resync | None] = asyncio.Queue(maxsize=limit)
+        self._limit = limit
+        self._backlog: list[Item] | None = None  # only while messages wait to be written
+        self._writer: asyncio.Task[None] | _Marker | None = None
         self.resyncs = 0
         self.closed = False
         self.resync_disabled = False  # set once kicked: nothing more is queued
 
+    @property
+    def waiting(self) -> int:
+        """Messages offered and not yet written."""
+        return len(self._backlog) if self._backlog else 0
+
+    def start(self) -> None:
+        """The first thing a connection receives is a snapshot."""
+        self.resync()
+
     def offer(self, message: str) -> None:
-        """Queue a message without waiting; on overflow drop the backlog for a snapshot."""
+        """Queue `message` without waiting; on overflow drop the backlog for a snapshot."""
         if self.closed or self.resync_disabled:
             return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(RESYNC)
-            self.resyncs += 1
+        self._push(message)
 
     def resync(self) -> None:
-        """Replace whatever is queued with a fresh snapshot."""
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(RESYNC)
-
-    async def run(self) -> None:
-        """Write queued messages until the socket fails or close() is called."""
-        self._queue.put_nowait(RESYNC)  # the first thing a connection receives is a snapshot
-        try:
-            while not self.closed:
-                item = await self._queue.get()
-                if item is None:
-                    break
-                if item is KICK:
-                    if self._close_socket is not None:
-                        await self._close_socket(KICKED)
-                    break
-                if isinstance(item, _Resync):
-                    for message in self._snapshot(self):
-                        await self._send(message)
-                    del message
-                else:
-                    await self._send(item)
-                # Hold nothing while waiting: a page that stays open for hours must not keep
-                # its last message alive (a snapshot is tens of KiB per page).
-                del item
-        finally:
-            self.closed = True
+        """Replace whatever is waiting with a fresh snapshot (taken when it is written, so it
+        shows the present then)."""
+        if self.closed or self.resync_disabled:
+            return
+        if self._backlog:
+            self._backlog.clear()
+        self._push(RESYNC)
 
     def kick(self, message: str) -> None:
         """Send `message`, then close the socket for good (the person's link was revoked)."""
+        if self.closed:
+            return
         self.resync_disabled = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(message)
-        self._queue.put_nowait(KICK)
+        if self._backlog:
+            self._backlog.clear()
+        self._push(message)
+        self._push(KICK)
 
     def close(self) -> None:
+        """Send nothing more."""
         self.closed = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
+        self._backlog = None
+
+    async def stop(self) -> None:
+        """Close, and end a write still waiting on the socket."""
+        self.close()
+        writer = self._writer
+        if isinstance(writer, asyncio.Task):
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    def _push(self, item: Item) -> None:
+        backlog = self._backlog
+        if backlog is None:
+            backlog = self._backlog = []
+        if len(backlog) >= self._limit:
+            backlog.clear()
+            backlog.append(RESYNC)
+            self.resyncs += 1
+        else:
+            backlog.append(item)
+        if self._writer is None:
+            # Written on the next turn of the event loop: whatever else this step renders and
+            # offers first (a page gets its messages in one go, and a snapshot shows it all).
+            self._writer = _DUE
+            asyncio.get_running_loop().call_soon(self._write)
+
+    def _write(self) -> None:
+        """Drive the write by hand: it usually completes without waiting, so no task is made.
+        If the socket makes it wait, a task carries on from where it stopped."""
+        self._writer = _BUSY
+        coro = self._drain()
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return
+        self._writer = asyncio.get_running_loop().create_task(_finish(_Rest(coro, pending)))
+
+    async def _drain(self) -> None:
+        """Write what is waiting, including whatever is offered meanwhile. Holds nothing once
+        done: a page that stays open for hours must not keep its last message alive."""
+        try:
+            while self._backlog and not self.closed:
+                item = self._backlog.pop(0)
+                if item is KICK:
+                    if self._close_socket is not None:
+                        await self._close_socket(KICKED)
+                    self.close()
+                elif item is RESYNC:
+                    if RESYNC in self._backlog:
+                        continue  # another snapshot follows: send only that one
+                    for message in self._snapshot(self):
+                        if self.closed:
+                            break
+                        await self._send(message)
+                        del message
+                elif isinstance(item, str):
+                    await self._send(item)
+                del item
+        except Exception as e:  # the socket is gone: its reader sees that and leaves
+            log.debug("write to %s failed: %r", self.person or "a page", e)
+            self.close()
+        finally:
+            self._writer = None
+            if not self._backlog:
+                self._backlog = None
 
 
 class Hub:

@@ -1,0 +1,170 @@
+"""The live socket as the product serves it (uvicorn with server/live/socket.py), over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import time
+from datetime import UTC, datetime
+
+import pytest
+import websockets
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
+
+from server.app import Settings, create_app
+from server.clock import RehearsalClock
+from server.live.audiences import AGENDA
+from server.live.socket import Flag, Inbox, LeanWebSocketProtocol
+from tests.media_peers import served
+
+BIG = 256 * 1024  # one message; MESSAGES of them overflow every buffer between server and page
+MESSAGES = 96
+
+
+def app_in(tmp_path):
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'log.db'}",
+        secret="test-secret",
+        clock=RehearsalClock(datetime(2026, 5, 13, 13, 0, tzinfo=UTC), 1.0),
+        media=False,
+        recordings_dir=tmp_path / "recordings",
+    )
+    return create_app(settings)
+
+
+async def receive_until(ws, needle: str, limit: float = 20) -> str:
+    deadline = time.monotonic() + limit
+    while True:
+        msg = await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic()))
+        if needle in msg:
+            return str(msg)
+
+
+class StalledPage:
+    """A page on a socket with a tiny receive buffer that reads only when told to: its network
+    has stalled. WebSocket frames are parsed with the `websockets` library's sans-I/O client."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client = ClientProtocol(parse_uri(url), max_size=None)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setblocking(False)
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        uri = parse_uri(self.url)
+        await loop.sock_connect(self.sock, (uri.host, uri.port))
+        self.client.send_request(self.client.connect())
+        await self._flush()
+
+    async def _flush(self) -> None:
+        for data in self.client.data_to_send():
+            if data:
+                await asyncio.get_running_loop().sock_sendall(self.sock, data)
+
+    async def read_until(self, needle: str, limit: float = 30) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + limit
+        while True:
+            data = await asyncio.wait_for(
+                loop.sock_recv(self.sock, 1 << 16), max(0.1, deadline - time.monotonic())
+            )
+            assert data, "the server closed the stalled page"
+            self.client.receive_data(data)
+            await self._flush()  # answer pings
+            for event in self.client.events_received():
+                text = isinstance(event, Frame) and event.opcode is Opcode.TEXT
+                if text and needle in event.data.decode():
+                    return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def test_a_page_that_stops_reading_holds_back_only_itself_and_then_gets_a_snapshot(tmp_path):
+    """A page whose network stalls fills the socket's buffers: the server stops writing to it
+    (uvicorn pauses the transport), holds a bounded backlog for it, then replaces the backlog
+    with a snapshot. The page next to it gets every message at once; the stalled page, when it
+    reads again, ends with the present."""
+    app = app_in(tmp_path)
+    async with served(app) as url:
+        ws_url = url.replace("http", "ws") + "/live"
+        service = app.state.service
+        fast = await websockets.connect(ws_url, max_size=2**22)
+        await receive_until(fast, 'id="now"')  # the first snapshot
+        slow = StalledPage(ws_url)
+        await slow.open()
+        await slow.read_until('id="now"')
+        for i in range(MESSAGES):
+            service.hub.publish(AGENDA, f"<p>m{i}</p>" + "x" * BIG)
+            await asyncio.sleep(0)
+        for i in range(MESSAGES):
+            await receive_until(fast, f"<p>m{i}</p>")  # the page that reads gets all, in order
+        stalled = [c for c in service.hub.connections if c.resyncs > 0]
+        assert len(stalled) == 1, "exactly the page that stopped reading fell behind"
+        assert stalled[0].waiting <= 32
+        # The stalled page reads again: it ends with a snapshot of the present.
+        service.hub.publish(AGENDA, "<p>after</p>")
+        await slow.read_until('id="now"')
+        await slow.read_until("<p>after</p>")
+        slow.close()
+        await fast.close()
+
+
+async def test_an_open_socket_keeps_no_handshake_and_no_asyncio_queue(tmp_path):
+    """What each open page costs the server: the opening request and response are let go after
+    the handshake, and the inbox and write flag are the lean ones."""
+    app = app_in(tmp_path)
+    async with served(app) as url:
+        async with websockets.connect(url.replace("http", "ws") + "/live") as ws:
+            await receive_until(ws, 'id="now"')
+            await ws.send('{"type": "clock", "t0": 1}')  # a message through the inbox
+            await receive_until(ws, '"t0": 1')
+            gc.collect()
+            (proto,) = [o for o in gc.get_objects() if type(o) is LeanWebSocketProtocol]
+            assert proto.request is None and proto.response is None
+            assert isinstance(proto.queue, Inbox) and isinstance(proto.writable, Flag)
+            assert not any(
+                isinstance(v, asyncio.Queue | asyncio.Event) for v in vars(proto).values()
+            )
+
+
+async def test_inbox_gives_items_in_order_and_survives_a_cancelled_reader():
+    box = Inbox()
+    reader = asyncio.create_task(box.get())
+    await asyncio.sleep(0)
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    box.put_nowait(1)
+    box.put_nowait(2)
+    assert box.qsize() == 2 and not box.empty()
+    assert [await box.get(), await box.get()] == [1, 2]
+    later = asyncio.create_task(box.get())
+    await asyncio.sleep(0)
+    box.put_nowait(3)
+    assert await asyncio.wait_for(later, 1) == 3 and box.empty()
+
+
+async def test_flag_wakes_every_waiter_and_forgets_cancelled_ones():
+    flag = Flag()
+    waiters = [asyncio.create_task(flag.wait()) for _ in range(3)]
+    gone = asyncio.create_task(flag.wait())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    assert flag._waiters is not None and len(flag._waiters) == 3
+    flag.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [True] * 3
+    assert flag.is_set() and flag._waiters is None
+    flag.clear()
+    assert not flag.is_set()
+    again = asyncio.create_task(flag.wait())
+    await asyncio.sleep(0)
+    assert not again.done()
+    flag.set()
+    assert await asyncio.wait_for(again, 1) is True
