@@ -59,7 +59,7 @@ def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_p
         # Jump to the small-group item at 16:00: each learner lands in their group.
         svc = c.app.state.service
         group = svc.state.rooms.member_of[person_id("l1@example.org")]
-        svc.jump_clock(FIRST.start + timedelta(hours=6) - timedelta(seconds=1))
+        c.portal.call(svc.jump_clock, FIRST.start + timedelta(hours=6) - timedelta(seconds=1))
         with c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult:
             read_until(adult, 'id="where"')
             msg = read_until(adult, f"Small group {group}")

@@ -72,16 +72,26 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
     env = {"COMPANION_SECRET": "browser-test"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
-    # Four seconds before the first adult/pediatric split (11:30 ET on Day 1).
-    with companion("--store", store, "--rehearsal-start", "2026-05-13T15:29:56Z", env=env) as url:
+    # In the break ten minutes before the first adult/pediatric split (11:30 ET on Day 1); once
+    # the page is open the director moves the clock to 3 s before it, however long that took.
+    with companion("--store", store, "--rehearsal-start", "2026-05-13T15:20:00Z", env=env) as url:
         links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
-        link = next(x["link"] for x in links if x["email"] == "avery.whitfield@example.org")
+        by_email = {x["email"]: x["link"] for x in links}
         ctx = browser.new_context()
         page = ctx.new_page()
-        page.goto(link)
+        page.goto(by_email["avery.whitfield@example.org"])
         page.wait_for_selector("#conn-status.conn-live")
         assert "Break" in page.inner_text("#where")
         page.evaluate("window.__sameDocument = true")
+        director_ctx = browser.new_context()
+        director = director_ctx.new_page()
+        director.goto(by_email["director@example.org"])
+        status = director.evaluate(
+            "fetch('/director/clock/next', {method: 'POST', body: new URLSearchParams({lead: '3'})})"
+            ".then(r => r.status)"
+        )
+        assert status == 200
+        assert "Break" in page.inner_text("#where")
         wait_true(
             page,
             "document.querySelector('#where .where-label').textContent.includes('Pediatric session')",
@@ -91,6 +101,7 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
         assert "Scaffolds for a Comprehensive Palliative Care Assessment" in page.inner_text(
             "#where"
         )
+        director_ctx.close()
         ctx.close()
 
 
