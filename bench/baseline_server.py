@@ -2,7 +2,8 @@
 
 It accepts connections on /, and when a client on /control sends `{"at": UNIX_TIME, "bytes": N}`
 it sleeps until that instant and sends the same N-byte text message to every connection with
-`websockets.broadcast`, the library's own fast path.
+`websockets.broadcast`, the library's own fast path. It runs on uvloop, as `companion serve`
+does (uvicorn picks uvloop when it is installed), so both servers have the same event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 import time
 
+import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 clients: set[ServerConnection] = set()
@@ -40,4 +42,5 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main(int(sys.argv[1])))

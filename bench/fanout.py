@@ -24,12 +24,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import uvloop
 import websockets
 
+from bench.pages import Page, close_pages, open_pages, quiet
 from server.auth import Signer
 from server.content import load_course
 from server.domain.agenda import build_schedule, utc_z
@@ -38,6 +40,7 @@ from server.domain.people import person_id
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
 FIRST = build_schedule(load_course()).items[0]  # Day 1, 10:00 ET: the boundary we cross
+T = TypeVar("T")
 NEEDLE = "Welcome to the Core Principles"
 DISCIPLINES = ["physician", "nurse", "social_worker", "chaplain", "pharmacist"]
 
@@ -80,19 +83,37 @@ def roster(n: int, folder: Path) -> Path:
 
 @contextlib.contextmanager
 def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
+    """Run `cmd` for the length of the block. Its output goes to a file, not a pipe that nobody
+    reads (a server that logs more than a pipe holds would stop); the file's last lines are
+    shown if the block fails."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                                stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+            yield proc
+        except BaseException:
+            log.seek(0)
+            tail = log.read().decode(errors="replace").splitlines()[-20:]
+            print(f"{' '.join(cmd[:4])} … said:", *tail, sep="\n  ", file=sys.stderr)
+            raise
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
@@ -106,7 +127,8 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 async def connect_all(url: str, headers: list[dict[str, str] | None]) -> list[Any]:
-    """Open every page, in batches so the accept queue is not flooded."""
+    """Open every page with the `websockets` client, in batches so the accept queue is not
+    flooded (for the benchmarks that also send on their sockets)."""
     conns: list[Any] = []
     for i in range(0, len(headers), 200):
         batch = headers[i : i + 200]
@@ -118,22 +140,30 @@ async def connect_all(url: str, headers: list[dict[str, str] | None]) -> list[An
     return conns
 
 
-SIZES: list[int] = []  # bytes of the boundary message, as received
-
-
-async def first_containing(ws: Any, needle: str, deadline: float) -> float:
-    """The wall-clock time at which `ws` received a message containing `needle`."""
-    while True:
-        msg = await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.time()))
-        if needle in msg:
-            SIZES.append(len(msg.encode()))
-            return time.time()
-
-
 async def drain(ws: Any, seconds: float) -> None:
     with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
         while True:
             await asyncio.wait_for(ws.recv(), timeout=seconds)
+
+
+SIZES: list[int] = []  # bytes of the boundary message, as received
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the load generator on uvloop, the event loop `companion serve` runs on too."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
+async def arrivals(
+    pages: list[Page], needle: str, deadline: float
+) -> tuple[list[float], list[int]]:
+    """For each page, the wall time at which a message containing `needle` had arrived, and the
+    message sizes; pages that got none by `deadline` are left out."""
+    futures = [p.arm(needle) for p in pages]
+    await asyncio.wait(futures, timeout=max(0.1, deadline - time.time()))
+    got = [f.result() for f in futures if f.done() and not f.exception()]
+    return [t for t, _ in got], [size for _, size in got]
 
 
 async def run_companion(
@@ -165,8 +195,8 @@ async def run_companion(
             signer = Signer(SECRET)
             cookies = [signer.session_value(person_id(f"l{i}@bench.org")) for i in range(n)]
             headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
-            conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)
-            await asyncio.gather(*(drain(c, 1.0) for c in conns))
+            pages = await open_pages("127.0.0.1", port, "/live", headers)
+            await quiet(pages, 1.0)
             rss1 = rss_kib(proc.pid)
             # Move the rehearsal clock to 6 s before the boundary (as the director would): time for
             # the jump's own burst to pass at 5000 pages.
@@ -177,19 +207,17 @@ async def run_companion(
                                              headers={"Cookie": f"companion_session={director}"})
                 urllib.request.urlopen(req).read()
                 # The jump itself pushes the present to every page; let that burst pass.
-                await asyncio.gather(*(drain(c, 1.0) for c in conns))
+                await quiet(pages, 1.0)
             t0 = time.time()
             health = json.loads(urllib.request.urlopen(base + "/healthz").read())
             offset = health["now_epoch"] - (t0 + time.time()) / 2  # course minus wall time
             if lead and FIRST.start.timestamp() - offset < time.time():
                 raise RuntimeError(f"{n} pages took longer than the {lead} s lead to connect")
             boundary = FIRST.start.timestamp() - offset
-            deadline = boundary + 30
-            got = await asyncio.gather(*(first_containing(c, NEEDLE, deadline) for c in conns),
-                                       return_exceptions=True)
-            delays = [(t - boundary) * 1000 for t in got if isinstance(t, float)]
-            await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-    return summary(delays, n, (rss1 - rss0) / n)
+            times, sizes = await arrivals(pages, NEEDLE, boundary + 30)
+            SIZES.extend(sizes)
+            await close_pages(pages)
+    return summary([(t - boundary) * 1000 for t in times], n, (rss1 - rss0) / n)
 
 
 def timedelta_seconds(s: float) -> Any:
@@ -200,10 +228,12 @@ def timedelta_seconds(s: float) -> Any:
 
 def summary(delays: list[float], n: int, kib_per_conn: float) -> dict[str, float]:
     if not delays:
-        return {"received": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan"),
+        nan = float("nan")
+        return {"received": 0, "first": nan, "p50": nan, "p99": nan, "max": nan,
                 "kib": kib_per_conn}
     return {
         "received": len(delays) / n,
+        "first": min(delays),
         "p50": statistics.median(delays),
         "p99": percentile(delays, 99),
         "max": max(delays),
@@ -214,20 +244,17 @@ def summary(delays: list[float], n: int, kib_per_conn: float) -> dict[str, float
 async def run_baseline(n: int, size: int) -> dict[str, float]:
     port = free_port()
     with process([sys.executable, "-m", "bench.baseline_server", str(port)]) as proc:
-        assert proc.stdout is not None
-        proc.stdout.readline()  # "ready"
+        wait_port(port)
         rss0 = rss_kib(proc.pid)
-        conns = await connect_all(f"ws://127.0.0.1:{port}/", [None] * n)
+        pages = await open_pages("127.0.0.1", port, "/", [None] * n)
         rss1 = rss_kib(proc.pid)
         at = time.time() + 2.0
         async with websockets.connect(f"ws://127.0.0.1:{port}/control") as control:
             await control.send(json.dumps({"at": at, "bytes": size}))
-            got = await asyncio.gather(*(first_containing(c, "x", at + 30) for c in conns),
-                                       return_exceptions=True)
+            times, _ = await arrivals(pages, "x", at + 30)
             await control.recv()
-        delays = [(t - at) * 1000 for t in got if isinstance(t, float)]
-        await asyncio.gather(*(c.close() for c in conns), return_exceptions=True)
-    return summary(delays, n, (rss1 - rss0) / n)
+        await close_pages(pages)
+    return summary([(t - at) * 1000 for t in times], n, (rss1 - rss0) / n)
 
 
 def run_workers(n: int, repeats: int) -> dict[str, Any]:
@@ -239,7 +266,7 @@ def run_workers(n: int, repeats: int) -> dict[str, Any]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
         for workers in (1, 2):
-            runs = [asyncio.run(run_companion(n, url, workers, lead)) for _ in range(repeats)]
+            runs = [run_loop(run_companion(n, url, workers, lead)) for _ in range(repeats)]
             rows.append({
                 "workers": workers,
                 "pages": n,
@@ -264,9 +291,9 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
     rows = []
     for n in sizes:
         SIZES.clear()
-        ours = [asyncio.run(run_companion(n)) for _ in range(repeats)]
+        ours = [run_loop(run_companion(n)) for _ in range(repeats)]
         size = int(statistics.median(SIZES)) if SIZES else 1000  # the same bytes, for fairness
-        base = [asyncio.run(run_baseline(n, size)) for _ in range(repeats)]
+        base = [run_loop(run_baseline(n, size)) for _ in range(repeats)]
         med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
         p99, bp99 = med(ours, "p99"), med(base, "p99")
         rows.append({

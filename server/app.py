@@ -56,6 +56,7 @@ class Settings:
     ice: IceSettings = field(default_factory=IceSettings)
     recordings_dir: Path = Path("data/recordings")
     retention_days: float = 14.0  # recordings are deleted this long after they end (0: never)
+    collector: bool = False  # full garbage-collection passes between agenda bursts (collector.py)
 
 
 class SameOriginPosts:
@@ -217,6 +218,13 @@ def create_app(settings: Settings) -> Starlette:
             media = MediaHub(service, settings.ice, recorder)
             media.start()
         app.state.media = media
+        collector = None
+        if settings.collector:
+            from server.collector import Collector
+
+            collector = Collector(service.seconds_to_next_move, service.seconds_since_push)
+            collector.start()
+        app.state.collector = collector
         if settings.on_ready:
             settings.on_ready(service, app.state.signer)
         sim_task = None
@@ -234,6 +242,8 @@ def create_app(settings: Settings) -> Starlette:
                 await asyncio.wait([sim_task], timeout=5)
             if media is not None:
                 await media.stop()
+            if collector is not None:
+                await collector.stop()
             await recorder.stop()
             await service.stop()
             await store.close()
@@ -281,6 +291,7 @@ def app_from_env() -> Starlette:
             secret=env["COMPANION_SECRET"],
             clock=clock,
             course=course,
+            collector=True,
             **_media_settings(argparse.Namespace()),
         )
     )

@@ -121,6 +121,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         on_ready=on_ready,
         roster=roster,
         simulate=simulate,
+        collector=True,
         **_media_settings(args),
     )
     config = uvicorn.Config(

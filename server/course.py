@@ -31,7 +31,7 @@ from server.domain.rooms import next_move
 from server.instruments import Instrument
 from server.live import audiences
 from server.live.agenda_view import AgendaView, build_agenda_view
-from server.live.hub import Connection, Hub
+from server.live.hub import Connection, Hub, Message, Outgoing
 from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
 from server.scenarios import Scenario
@@ -63,11 +63,12 @@ class CourseService:
         # The latest render of each audience's partials: what its connections were last sent;
         # and snapshots joined from them, per set of audiences (cleared when a render changes).
         self._rendered: dict[str, dict[str, str]] = {}
-        self._snapshots: dict[frozenset[str], str] = {}
+        self._snapshots: dict[frozenset[str], Message] = {}
         self._dirty: set[str] = set()
         self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
         self.boundaries_pushed = 0
+        self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
         self.library: dict[str, Scenario] = {}  # role-play cases by id
         self.instruments: dict[str, Instrument] = {}  # feedback forms by id
         self.evaluations: dict[str, Instrument] = {}  # evaluation forms: daily, course
@@ -365,6 +366,15 @@ class CourseService:
         late = max(0.0, time.time() - wall) * self.clock.speed
         self.jump_clock(datetime.fromisoformat(str(e.data["to"])) + timedelta(seconds=late))
 
+    def seconds_to_next_move(self) -> float | None:
+        """Real seconds until the next agenda boundary (or SP move), if any is ahead."""
+        target = next_move(self.state.rooms, self.schedule, self.clock.now())
+        return self.clock.real_seconds_until(target) if target else None
+
+    def seconds_since_push(self) -> float | None:
+        """Real seconds since the last boundary was pushed to every page, if one was."""
+        return None if self._pushed_at is None else time.monotonic() - self._pushed_at
+
     def jump_clock(self, to: datetime) -> None:
         """Move a rehearsal clock; every page is told the new time and shown what is on then."""
         if not isinstance(self.clock, RehearsalClock):
@@ -372,9 +382,7 @@ class CourseService:
         self.clock.jump(to)
         self._wake.set()
         self.refresh()
-        message = self.clock_message()
-        for conn in self.hub.connections:
-            conn.offer(message)
+        self.hub.broadcast(self.clock_message())
 
     # --- views -------------------------------------------------------------------------------
 
@@ -407,9 +415,10 @@ class CourseService:
             if changed:
                 self.hub.publish(audience, changed)
 
-    def snapshot(self, conn: Connection) -> list[str]:
+    def snapshot(self, conn: Connection) -> list[Outgoing]:
         """Everything `conn` shows, as two messages: the clock, then every partial it follows.
-        Pages that follow the same audiences share one string (joined once, not per page)."""
+        Pages that follow the same audiences share one message (joined and encoded once, not
+        per page)."""
         body = self._snapshots.get(conn.audiences)
         if body is None:
             parts: list[str] = []
@@ -417,7 +426,7 @@ class CourseService:
                 if audience not in self._rendered:
                     self._rendered[audience] = self.render_audience(audience)
                 parts.extend(self._rendered[audience].values())
-            body = self._snapshots[conn.audiences] = "".join(parts)
+            body = self._snapshots[conn.audiences] = Message("".join(parts))
         return [self.clock_message(), body]
 
     def clock_message(self, t0: float | None = None) -> str:

@@ -662,6 +662,9 @@ async def healthz(request: Request) -> Response:
         "online": sum(1 for p in svc.state.people.by_id.values() if p.online),
         "store": svc.store.url.split("://")[0],
     }
+    collector = getattr(request.app.state, "collector", None)
+    if collector is not None:
+        body["gc"] = collector.stats.as_dict()
     return Response(json.dumps(body), media_type="application/json")
 
 

@@ -276,8 +276,9 @@ class ClientPeer:
 
 
 @contextlib.asynccontextmanager
-async def served(app: Any) -> AsyncIterator[str]:
-    """Run `app` with uvicorn in this event loop on a free loopback port."""
+async def served(app: Any, **config: Any) -> AsyncIterator[str]:
+    """Run `app` with uvicorn in this event loop on a free loopback port (`config`: more of
+    uvicorn's settings)."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -287,6 +288,7 @@ async def served(app: Any) -> AsyncIterator[str]:
             log_level="warning",
             lifespan="on",
             ws=ws_protocol(),  # the socket the product serves pages with
+            **config,
         )
     )
     task = asyncio.create_task(server.serve())

@@ -20,6 +20,7 @@ from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor
 from server.live.audiences import audiences_for
 from server.live.hub import Connection
+from server.live.socket import FRAMES
 from server.sessions import session_actor
 from server.store import StoreError
 
@@ -75,12 +76,14 @@ async def live(ws: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await ws.close(code=code)
 
+    frames = ws.scope.get("extensions", {}).get(FRAMES)  # whole frames, where the server can
     conn = Connection(
         ws.send_text,
         audiences_for(service, actor),
         service.snapshot,
         person=actor.id if actor else None,
         close_socket=close_socket,
+        write_frames=frames["write"] if frames else None,
     )
     conn_id = service.connection_id()
     service.hub.join(conn)

@@ -1,10 +1,13 @@
 """Fan-out of rendered partials to WebSocket connections, grouped by audience.
 
-A message is rendered once per audience and the same string is offered to every connection in
-it. A connection writes what it was offered on the next turn of the event loop, in one go; the
-write usually completes without waiting, so no task is kept per page. While a write waits on a
-slow socket, further messages collect in that connection's own bounded backlog; when that
-overflows it is dropped and the client gets a fresh snapshot instead, so nobody else waits.
+A message is rendered once per audience and the same `Message` is offered to every connection
+in it; its WebSocket frame is encoded once, on first use, and the same bytes go to every socket.
+A connection writes what it was offered on the next turn of the event loop, in one go: where the
+socket takes whole frames (`server/live/socket.py`), everything waiting goes out in one write;
+otherwise through ASGI, a message at a time. Either usually completes without waiting, so no
+task is kept per page. While a write waits on a slow socket, further messages collect in that
+connection's own bounded backlog; when that overflows it is dropped and the client gets a fresh
+snapshot instead, so nobody else waits.
 """
 
 from __future__ import annotations
@@ -16,12 +19,33 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from typing import Any
 
+from server.live.socket import text_frame
+
 QUEUE_LIMIT = 32
 
+
+class Message:
+    """A message sent to many pages: its text, and its WebSocket frame made on first use."""
+
+    __slots__ = ("_frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.text)
+        return self._frame
+
+
+Outgoing = str | Message
 Send = Callable[[str], Awaitable[None]]
+WriteFrames = Callable[[list[bytes]], bool]  # True if written now; False leaves it to `Send`
 Close = Callable[[int], Awaitable[None]]
 KICKED = 4003  # close code after a revoked link: the page must not reconnect
-Snapshot = Callable[["Connection"], list[str]]
+Snapshot = Callable[["Connection"], list[Outgoing]]
 
 log = logging.getLogger("companion.live")
 
@@ -35,7 +59,15 @@ KICK = _Marker()  # close the socket
 _DUE = _Marker()  # a write is due on the next turn of the event loop
 _BUSY = _Marker()  # a write is being driven right now, outside any task
 
-Item = str | _Marker
+Item = Outgoing | _Marker
+
+
+def _text(message: Outgoing) -> str:
+    return message.text if isinstance(message, Message) else message
+
+
+def _frame(message: Outgoing) -> bytes:
+    return message.frame if isinstance(message, Message) else text_frame(message)
 
 
 class _Rest:
@@ -77,6 +109,7 @@ class Connection:
         "_limit",
         "_send",
         "_snapshot",
+        "_write_frames",
         "_writer",
         "audiences",
         "closed",
@@ -93,10 +126,12 @@ class Connection:
         person: str | None = None,
         limit: int = QUEUE_LIMIT,
         close_socket: Close | None = None,
+        write_frames: WriteFrames | None = None,
     ) -> None:
         self.audiences = frozenset(audiences)
         self.person = person
         self._send = send
+        self._write_frames = write_frames
         self._snapshot = snapshot
         self._close_socket = close_socket
         self._limit = limit
@@ -115,7 +150,7 @@ class Connection:
         """The first thing a connection receives is a snapshot."""
         self.resync()
 
-    def offer(self, message: str) -> None:
+    def offer(self, message: Outgoing) -> None:
         """Queue `message` without waiting; on overflow drop the backlog for a snapshot."""
         if self.closed or self.resync_disabled:
             return
@@ -130,7 +165,7 @@ class Connection:
             self._backlog.clear()
         self._push(RESYNC)
 
-    def kick(self, message: str) -> None:
+    def kick(self, message: Outgoing) -> None:
         """Send `message`, then close the socket for good (the person's link was revoked)."""
         if self.closed:
             return
@@ -171,15 +206,40 @@ class Connection:
             asyncio.get_running_loop().call_soon(self._write)
 
     def _write(self) -> None:
-        """Drive the write by hand: it usually completes without waiting, so no task is made.
-        If the socket makes it wait, a task carries on from where it stopped."""
+        """Write everything waiting as frames in one go if the socket takes them now; else
+        drive the write through ASGI by hand: it usually completes without waiting, so no task
+        is made. If the socket makes it wait, a task carries on from where it stopped."""
         self._writer = _BUSY
+        if self._write_frames is not None and self._write_now(self._write_frames):
+            self._writer = None
+            return
         coro = self._drain()
         try:
             pending = coro.send(None)
         except StopIteration:
             return
         self._writer = asyncio.get_running_loop().create_task(_finish(_Rest(coro, pending)))
+
+    def _write_now(self, write_frames: WriteFrames) -> bool:
+        """True if everything waiting was written (or nothing needs to be); False leaves the
+        backlog as it was, for `_drain` (a close to send, or a socket pushing back)."""
+        backlog = self._backlog
+        if self.closed or not backlog:
+            self._backlog = None
+            return True
+        if KICK in backlog:
+            return False
+        frames: list[bytes] = []
+        for i, item in enumerate(backlog):
+            if item is RESYNC:
+                if RESYNC not in backlog[i + 1 :]:  # only the last snapshot is sent
+                    frames += [_frame(m) for m in self._snapshot(self)]
+            elif isinstance(item, str | Message):
+                frames.append(_frame(item))
+        if not write_frames(frames):
+            return False
+        self._backlog = None
+        return True
 
     async def _drain(self) -> None:
         """Write what is waiting, including whatever is offered meanwhile. Holds nothing once
@@ -197,10 +257,10 @@ class Connection:
                     for message in self._snapshot(self):
                         if self.closed:
                             break
-                        await self._send(message)
+                        await self._send(_text(message))
                         del message
-                elif isinstance(item, str):
-                    await self._send(item)
+                elif isinstance(item, str | Message):
+                    await self._send(_text(item))
                 del item
         except Exception as e:  # the socket is gone: its reader sees that and leaves
             log.debug("write to %s failed: %r", self.person or "a page", e)
@@ -233,12 +293,20 @@ class Hub:
     def audiences(self) -> list[str]:
         return list(self._by_audience)
 
-    def publish(self, audience: str, message: str) -> int:
-        """Offer `message` to every connection in `audience`; returns how many."""
+    def publish(self, audience: str, message: Outgoing) -> int:
+        """Offer `message` to every connection in `audience` (one `Message`, encoded once for
+        them all); returns how many."""
         members = self._by_audience.get(audience, ())
+        shared = Message(message) if isinstance(message, str) else message
         for conn in members:
-            conn.offer(message)
+            conn.offer(shared)
         return len(members)
+
+    def broadcast(self, message: Outgoing) -> None:
+        """Offer `message` to every connection."""
+        shared = Message(message) if isinstance(message, str) else message
+        for conn in self.connections:
+            conn.offer(shared)
 
     def resync_all(self) -> None:
         for conn in self.connections:

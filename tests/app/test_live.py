@@ -202,8 +202,8 @@ def test_a_page_that_floods_the_socket_is_slowed_and_stays_connected(client):
 
 
 def test_pages_that_follow_the_same_views_share_one_snapshot_until_a_view_changes(client):
-    """A snapshot is joined once per set of audiences, not once per page (thousands of pages
-    connecting at once would otherwise each hold their own copy)."""
+    """A snapshot is joined and encoded once per set of audiences, not once per page (thousands
+    of pages connecting at once would otherwise each hold their own copy)."""
     from server.domain.course_state import Announce
     from server.domain.roles import CLI_ACTOR
     from server.live.audiences import audiences_for
@@ -217,11 +217,12 @@ def test_pages_that_follow_the_same_views_share_one_snapshot_until_a_view_change
     views = audiences_for(svc, None)
     a, b = (Connection(send, views, svc.snapshot) for _ in range(2))
     first_a, first_b = svc.snapshot(a)[1], svc.snapshot(b)[1]
-    assert first_a is first_b and 'id="now"' in first_a
+    assert first_a is first_b and 'id="now"' in first_a.text
+    assert first_a.frame is first_b.frame and first_a.frame.endswith(first_a.text.encode())
     with client.websocket_connect("/live") as ws:  # a page following the same views
         ws.receive_text(), ws.receive_text()
         client.portal.call(svc.execute, Announce("Back in five minutes"), CLI_ACTOR)
         read_until(ws, "Back in five minutes")
     after = svc.snapshot(a)[1]
-    assert after is not first_a and "Back in five minutes" in after
+    assert after is not first_a and "Back in five minutes" in after.text
     assert svc.snapshot(b)[1] is after

@@ -16,8 +16,9 @@ from websockets.uri import parse_uri
 
 from server.app import Settings, create_app
 from server.clock import RehearsalClock
+from server.live import hub
 from server.live.audiences import AGENDA
-from server.live.socket import Flag, Inbox, LeanWebSocketProtocol
+from server.live.socket import Flag, Inbox, LeanWebSocketProtocol, text_frame
 from tests.media_peers import served
 
 BIG = 256 * 1024  # one message; MESSAGES of them overflow every buffer between server and page
@@ -168,3 +169,98 @@ async def test_flag_wakes_every_waiter_and_forgets_cancelled_ones():
     assert not again.done()
     flag.set()
     assert await asyncio.wait_for(again, 1) is True
+
+
+async def test_a_message_for_many_pages_is_encoded_once_and_written_whole(tmp_path, monkeypatch):
+    """A message published to an audience becomes one WebSocket frame, encoded once; every page
+    without compression gets those bytes in one write, and a page that asked for compression
+    gets the same message through the ordinary path (its frames are compressed per socket)."""
+    encoded: list[str] = []
+
+    def counting_frame(text: str) -> bytes:
+        encoded.append(text)
+        return text_frame(text)
+
+    writes: list[tuple[bool, list[bytes]]] = []
+    original = LeanWebSocketProtocol.write_frames
+
+    def recording_write(self, frames):
+        done = original(self, frames)
+        writes.append((done, list(frames)))
+        return done
+
+    monkeypatch.setattr(hub, "text_frame", counting_frame)
+    monkeypatch.setattr(LeanWebSocketProtocol, "write_frames", recording_write)
+    app = app_in(tmp_path)
+    async with served(app, ws_per_message_deflate=True) as url:
+        ws_url = url.replace("http", "ws") + "/live"
+        plain = [await websockets.connect(ws_url, compression=None) for _ in range(3)]
+        deflate = await websockets.connect(ws_url)  # offers permessage-deflate
+        for ws in [*plain, deflate]:
+            await receive_until(ws, 'id="now"')
+        writes.clear()
+        encoded.clear()
+        message = "<p>everyone at once: caf\u00e9 \u2014 " + "x" * 70_000 + "</p>"
+        app.state.service.hub.publish(AGENDA, message)
+        for ws in [*plain, deflate]:
+            assert await receive_until(ws, "everyone at once") == message
+        assert encoded == [message]
+        frame = text_frame(message)
+        assert [frames for done, frames in writes if done] == [[frame]] * 3
+        assert [done for done, _ in writes].count(False) == 1  # the compressed page declined
+        for ws in [*plain, deflate]:
+            await ws.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["", "a" * 125, "a" * 126, "a" * 65_535, "a" * 65_536, "é" * 100_000, "caf\u00e9 \u2014"]
+)
+def test_text_frame_is_what_a_websocket_client_reads(text):
+    """Each length encoding of RFC 6455 (7-bit, 16-bit, 64-bit), at its edges, and non-ASCII."""
+    from websockets.streams import StreamReader
+
+    reader = StreamReader()
+    reader.feed_data(text_frame(text))
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        frame = done.value
+    else:
+        raise AssertionError("the frame was not complete")
+    assert frame.opcode is Opcode.TEXT and frame.fin and frame.data.decode() == text
+    assert not reader.buffer  # nothing left over
+
+
+def test_keepalive_pings_are_spread_over_the_interval():
+    """Pages that connect together are not pinged together: the first ping falls anywhere in
+    the interval, and each later one up to a quarter of it early or late."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    class Timers:
+        def __init__(self) -> None:
+            self.delays: list[float] = []
+
+        def call_later(self, delay, callback):
+            self.delays.append(delay)
+
+    async def app(scope, receive, send):  # never called
+        raise AssertionError
+
+    config = uvicorn.Config(app, ws_ping_interval=10.0)
+    config.load()
+    timers = Timers()
+    pages = [
+        LeanWebSocketProtocol(config, ServerState(), {}, _loop=timers)  # type: ignore[arg-type]
+        for _ in range(200)
+    ]
+    for p in pages:
+        p.start_keepalive()
+    first = timers.delays[:]
+    assert all(0.5 <= d <= 10.0 for d in first) and max(first) - min(first) > 5
+    timers.delays.clear()
+    for p in pages:
+        p.schedule_ping()
+    later = timers.delays
+    assert all(7.5 <= d <= 12.5 for d in later) and max(later) - min(later) > 2.5

@@ -44,6 +44,14 @@ def test_scripts_demo_passes_its_options_to_the_demo_and_the_course_moves(tmp_pa
                 break
             time.sleep(0.5)
         assert health["online"] > 20 and health["seq"] > first["seq"], health
+        # Garbage is collected between boundaries: everything loaded at start is frozen, and
+        # what was made since is swept every few seconds.
+        assert first["gc"]["full_sweeps"] >= 1 and first["gc"]["frozen_objects"] > 0, first
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and health["gc"]["young_sweeps"] < 1:
+            time.sleep(0.5)
+            health = json.loads(urllib.request.urlopen(url + "/healthz").read())
+        assert health["gc"]["young_sweeps"] >= 1, health
     finally:
         os.killpg(proc.pid, 15)
         out = proc.communicate(timeout=20)[0].decode(errors="replace")
