@@ -208,9 +208,7 @@ async def run_companion(
                 urllib.request.urlopen(req).read()
                 # The jump itself pushes the present to every page; let that burst pass.
                 await quiet(pages, 1.0)
-            t0 = time.time()
-            health = json.loads(urllib.request.urlopen(base + "/healthz").read())
-            offset = health["now_epoch"] - (t0 + time.time()) / 2  # course minus wall time
+            offset = clock_offset(base)
             if lead and FIRST.start.timestamp() - offset < time.time():
                 raise RuntimeError(f"{n} pages took longer than the {lead} s lead to connect")
             boundary = FIRST.start.timestamp() - offset
@@ -218,6 +216,20 @@ async def run_companion(
             SIZES.extend(sizes)
             await close_pages(pages)
     return summary([(t - boundary) * 1000 for t in times], n, (rss1 - rss0) / n)
+
+
+def clock_offset(base: str, samples: int = 7) -> float:
+    """The server's course time minus this machine's wall time, in seconds: from the quickest of
+    a few round trips to /healthz, whose midpoint is then off by at most half that round trip
+    (a single request that met a busy server could be off by tens of milliseconds)."""
+    best: tuple[float, float] = (float("inf"), 0.0)
+    for _ in range(samples):
+        t0 = time.time()
+        health = json.loads(urllib.request.urlopen(base + "/healthz").read())
+        t1 = time.time()
+        best = min(best, (t1 - t0, health["now_epoch"] - (t0 + t1) / 2))
+        time.sleep(0.02)
+    return best[1]
 
 
 def timedelta_seconds(s: float) -> Any:

@@ -130,6 +130,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
         ws=ws_protocol(),
+        http=http_protocol(),
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -184,6 +185,7 @@ def _serve_workers(
         port=args.port,
         ws_max_size=WS_MAX_SIZE,
         ws=ws_protocol(),
+        http=http_protocol(),
         ws_per_message_deflate=WS_DEFLATE,
         ws_ping_interval=PING_SECONDS,
         ws_ping_timeout=PING_SECONDS,
@@ -196,6 +198,14 @@ WS_MAX_SIZE = 128 * 1024  # a page's SDP offer with many receiving slots
 # Per-message compression off by default: pages get small partials, and compressing each
 # connection's copy separately costs CPU at every boundary and ~45 KiB of zlib state per page.
 WS_DEFLATE = os.environ.get("COMPANION_WS_DEFLATE", "0") == "1"
+
+
+def http_protocol() -> Any:
+    """uvicorn's `http` setting: its httptools protocol, freed as soon as a page's socket takes
+    over (server/live/socket.py)."""
+    from server.live.socket import LeanHttpProtocol
+
+    return LeanHttpProtocol
 
 
 def ws_protocol() -> Any:

@@ -28,7 +28,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from server.cli import ws_protocol
+from server.cli import http_protocol, ws_protocol
 from tests.servers import free_port
 
 VIDEO_CLOCK = 90000
@@ -288,6 +288,7 @@ async def served(app: Any, **config: Any) -> AsyncIterator[str]:
             log_level="warning",
             lifespan="on",
             ws=ws_protocol(),  # the socket the product serves pages with
+            http=http_protocol(),
             **config,
         )
     )

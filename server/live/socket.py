@@ -12,6 +12,10 @@ library) is used as it is, with three things it holds for the socket's lifetime 
 - the opening request and the 101 response, with their headers, were kept after the handshake
   although nothing reads them again: they are let go once the socket is accepted.
 
+The HTTP protocol that reads a page's opening request and hands the connection to the socket
+(uvicorn's httptools one, `LeanHttpProtocol` here) is let go at once: its request parser and it
+refer to each other, so it used to wait, with its buffers, for the next cyclic collection.
+
 Keepalive pings are spread out: each page's first ping comes at a random point of the interval
 and later ones a random quarter of it early or late. Pages that connect together (the start of
 a day, everyone reconnecting after a restart) would otherwise be pinged together at every
@@ -32,6 +36,7 @@ import asyncio
 import random
 from typing import Any
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from websockets.protocol import State
@@ -162,5 +167,14 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
-        self.transport.writelines(frames)
+        # One buffer: uvloop writes a single one with its quickest path (a plain send).
+        self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
         return True
+
+
+class LeanHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools HTTP protocol, freed as soon as it hands a page to its WebSocket."""
+
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        self.parser = None  # type: ignore[assignment]  # breaks the parser <-> protocol cycle

@@ -264,3 +264,31 @@ def test_keepalive_pings_are_spread_over_the_interval():
         p.schedule_ping()
     later = timers.delays
     assert all(7.5 <= d <= 12.5 for d in later) and max(later) - min(later) > 2.5
+
+
+async def test_opening_a_page_leaves_nothing_for_the_cyclic_collector(tmp_path):
+    """Pages connect by the thousand at the start of a day; what the server made to open them
+    and no longer needs is freed at once (reference counts), not left for a collection pass."""
+    app = app_in(tmp_path)
+    async with served(app, ws_per_message_deflate=False) as url:
+        ws_url = url.replace("http", "ws") + "/live"
+        first = await websockets.connect(ws_url, compression=None)
+        await receive_until(first, 'id="now"')
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            pages = [await websockets.connect(ws_url, compression=None) for _ in range(10)]
+            for ws in pages:
+                await receive_until(ws, 'id="now"')
+            gc.collect()
+            ours = [
+                type(o).__module__ + "." + type(o).__qualname__
+                for o in gc.garbage
+                if type(o).__module__.startswith(("uvicorn", "httptools", "server", "starlette"))
+            ]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        assert ours == []
+        for ws in [first, *pages]:
+            await ws.close()
