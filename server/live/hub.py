@@ -1,13 +1,16 @@
 """Fan-out of rendered partials to WebSocket connections, grouped by audience.
 
-A message is rendered once per audience and the same `Message` is offered to every connection
-in it; its WebSocket frame is encoded once, on first use, and the same bytes go to every socket.
-A connection writes what it was offered on the next turn of the event loop, in one go: where the
-socket takes whole frames (`server/live/socket.py`), everything waiting goes out in one write;
-otherwise through ASGI, a message at a time. Either usually completes without waiting, so no
-task is kept per page. While a write waits on a slow socket, further messages collect in that
-connection's own bounded backlog; when that overflows it is dropped and the client gets a fresh
-snapshot instead, so nobody else waits.
+A message is rendered once per audience and published to it as one `Message`, whose WebSocket
+frame is encoded once, on first use. What a step of the event loop publishes is delivered on the
+next turn, together: pages that follow the same audiences get the same messages, so their frames
+are joined once per set of audiences (a `Batch`) and each such page gets those bytes in one
+write, where its socket takes whole frames (`server/live/socket.py`). A page that is still
+writing, or whose socket does not take frames, queues the messages behind what it has, and
+writes through ASGI a message at a time. Messages offered to one page (a reply, a snapshot) are
+written on the next turn too. Writes usually complete without waiting, so no task is kept per
+page. While a write waits on a slow socket, further messages collect in that connection's own
+bounded backlog; when that overflows it is dropped and the client gets a fresh snapshot
+instead, so nobody else waits.
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ class Message:
 
 
 Outgoing = str | Message
+
+
+class Batch:
+    """What one step published to a set of audiences, in order, and its frames joined once."""
+
+    __slots__ = ("_frame", "messages")
+
+    def __init__(self, messages: list[Message]) -> None:
+        self.messages = messages
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = b"".join(m.frame for m in self.messages)
+        return self._frame
 Send = Callable[[str], Awaitable[None]]
 WriteFrames = Callable[[list[bytes]], bool]  # True if written now; False leaves it to `Send`
 Close = Callable[[int], Awaitable[None]]
@@ -156,6 +175,19 @@ class Connection:
             return
         self._push(message)
 
+    def deliver(self, batch: Batch) -> None:
+        """What a step published to this page's audiences: written now in one go if the page is
+        not writing and its socket takes frames; otherwise queued and written as usual."""
+        if self.closed or self.resync_disabled:
+            return
+        frames = self._write_frames
+        if self._writer is None and not self._backlog and frames and frames([batch.frame]):
+            return
+        for m in batch.messages:
+            self._push(m, soon=False)
+        if self._writer is None:
+            self._write()  # this is already the turn after the step that published
+
     def resync(self) -> None:
         """Replace whatever is waiting with a fresh snapshot (taken when it is written, so it
         shows the present then)."""
@@ -189,7 +221,7 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
 
-    def _push(self, item: Item) -> None:
+    def _push(self, item: Item, soon: bool = True) -> None:
         backlog = self._backlog
         if backlog is None:
             backlog = self._backlog = []
@@ -199,7 +231,7 @@ class Connection:
             self.resyncs += 1
         else:
             backlog.append(item)
-        if self._writer is None:
+        if soon and self._writer is None:
             # Written on the next turn of the event loop: whatever else this step renders and
             # offers first (a page gets its messages in one go, and a snapshot shows it all).
             self._writer = _DUE
@@ -275,6 +307,7 @@ class Hub:
     def __init__(self) -> None:
         self._by_audience: dict[str, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
+        self._step: list[tuple[str, Message]] = []  # published this step, delivered on the next
 
     def join(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -294,13 +327,32 @@ class Hub:
         return list(self._by_audience)
 
     def publish(self, audience: str, message: Outgoing) -> int:
-        """Offer `message` to every connection in `audience` (one `Message`, encoded once for
-        them all); returns how many."""
-        members = self._by_audience.get(audience, ())
-        shared = Message(message) if isinstance(message, str) else message
-        for conn in members:
-            conn.offer(shared)
+        """Send `message` to every connection in `audience`, on the next turn of the event loop
+        with whatever else this step publishes; returns how many connections that is."""
+        members = self._by_audience.get(audience)
+        if not members:
+            return 0
+        if not self._step:
+            asyncio.get_running_loop().call_soon(self._deliver)
+        self._step.append((audience, Message(message) if isinstance(message, str) else message))
         return len(members)
+
+    def _deliver(self) -> None:
+        """Give each connection in the audiences of the last step what was published to them,
+        in order: one `Batch` per set of audiences, shared by every page that follows it."""
+        step, self._step = self._step, []
+        batches: dict[frozenset[str], Batch] = {}
+        done: set[Connection] = set()
+        for audience in dict.fromkeys(a for a, _ in step):
+            for conn in list(self._by_audience.get(audience, ())):
+                if conn in done:
+                    continue
+                done.add(conn)
+                batch = batches.get(conn.audiences)
+                if batch is None:
+                    mine = conn.audiences
+                    batch = batches[mine] = Batch([m for a, m in step if a in mine])
+                conn.deliver(batch)
 
     def broadcast(self, message: Outgoing) -> None:
         """Offer `message` to every connection."""
