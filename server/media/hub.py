@@ -44,8 +44,11 @@ MAX_SLOTS = 24  # per kind, per page
 CODEC = {"video": "video/vp8", "audio": "audio/opus"}
 NEGOTIATION_LIMIT = 20.0  # seconds for one offer/answer
 COALESCE = 0.2  # seconds to gather changes before placing everyone again
+BOUNDARY_LAG = 0.05  # seconds after a boundary before placing: its own pushes go first
 SLOW = 0.1  # seconds: a reconcile slower than this is worth a line in the log
-TICK = 1.0  # seconds between checks of who belongs where, besides changes in the course
+# Who belongs where changes with the course's events (which wake the loop) and at the agenda's
+# boundaries (which it aims at); besides those, everyone is placed again this often, just in case.
+TICK = 10.0
 
 
 class MediaError(ValueError):
@@ -113,8 +116,10 @@ class MediaHub:
         while True:
             # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow the task's
             # cancellation, and the server would never finish shutting down.
+            until = self.service.seconds_to_next_move()
+            wait = TICK if until is None else min(TICK, until + BOUNDARY_LAG)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(TICK):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             # Coalesce: a burst of changes (a hundred pages joining) costs one pass, and the
             # live channel keeps the loop between passes.

@@ -65,3 +65,17 @@ def test_bad_links_and_media_messages_are_refused_with_reasons(tmp_path):
         with c.websocket_connect("/live") as ws:  # nobody signed in: no media
             ws.send_text(json.dumps({"type": "media.offer", "sdp": "v=0"}))
             assert "not available" in read_until(ws, "not available", limit=20)
+
+
+def test_every_page_is_told_its_new_room_right_after_a_boundary(tmp_path):
+    """The media rooms follow the agenda at its boundaries, not at the next periodic check."""
+    import time
+
+    with make_client(tmp_path, seconds_before_first=2) as c:  # just before the opening plenary
+        with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
+            assert media_state(ws)["room"] is None  # nothing scheduled yet
+            t0 = time.monotonic()
+            st = media_state(ws, '"room": "plenary"')
+            assert st["room"] == "plenary"
+            # The boundary was under 2 s away; a periodic check alone would take up to 10 s.
+            assert time.monotonic() - t0 < 4
