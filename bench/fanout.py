@@ -4,11 +4,14 @@ For each size, the load generator (this process) connects N learners to one `com
 worker and measures, for each, the delay from the boundary instant to receiving the partial that
 shows the new item. The same client code then measures a minimal `websockets` broadcast server
 sending a message of the same size to the same number of clients (bench/baseline_server.py).
-Server memory per connection is the growth of the server's RSS while the N pages connect,
-divided by N, for both servers (the baseline's pages are anonymous and get no snapshot; each
-companion page is a signed-in person with a session, presence and its own views). Neither server
-compresses messages (per-message deflate off on both, the companion's default). Clients and
-servers share this machine's two cores.
+The pages are raw-socket WebSocket clients that only look for the needle in each whole frame
+(bench/pages.py), on uvloop, so the generator's own cost per message stays small; both servers
+run on uvloop too. The boundary instant comes from the server's clock, read over the quickest of
+seven round trips. Server memory per connection is the growth of the server's RSS while the N
+pages connect, divided by N, for both servers (the baseline's pages are anonymous and get no
+snapshot; each companion page is a signed-in person with a session, presence and its own views).
+Neither server compresses messages (per-message deflate off on both, the companion's default).
+Clients and servers share this machine's two cores.
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ async def run_companion(
 ) -> dict[str, float]:
     """One run. With `lead`, the server starts `lead` seconds before the boundary and the clock
     is left alone (several workers each keep their own clock, started together); without, it
-    starts an hour before and the director moves it to 6 s before once every page is open."""
+    starts an hour before and the director moves it to 4 s before once every page is open."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         store = store_url or f"sqlite:///{folder / 'log.db'}"
@@ -198,12 +201,12 @@ async def run_companion(
             pages = await open_pages("127.0.0.1", port, "/live", headers)
             await quiet(pages, 1.0)
             rss1 = rss_kib(proc.pid)
-            # Move the rehearsal clock to 6 s before the boundary (as the director would): time for
+            # Move the rehearsal clock to 4 s before the boundary (as the director would): time for
             # the jump's own burst to pass at 5000 pages.
             director = signer.session_value(person_id("director@bench.org"))
             if not lead:
                 req = urllib.request.Request(base + "/director/clock/next", method="POST",
-                                             data=b"lead=6",
+                                             data=b"lead=4",
                                              headers={"Cookie": f"companion_session={director}"})
                 urllib.request.urlopen(req).read()
                 # The jump itself pushes the present to every page; let that burst pass.
@@ -274,7 +277,7 @@ def run_workers(n: int, repeats: int) -> dict[str, Any]:
     from tests.redis_server import redis_server
 
     raise_fd_limit()
-    lead = 10.0 + n / 200  # long enough for every page to connect first
+    lead = 6.0 + n / 400  # long enough for every page to connect first
     rows = []
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
         for workers in (1, 2):

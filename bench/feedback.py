@@ -93,6 +93,26 @@ def _post(base: str, path: str, cookie: str, **form: str) -> str:
         return str(r.read().decode())
 
 
+async def groups_in(store_url: str) -> dict[str, tuple[str, list[str]]]:
+    """Each group that has a facilitator: their id and the members' ids, from the course log
+    the server wrote (replayed with the product's own rules)."""
+    from server.content import load_course
+    from server.domain.course_state import replay
+    from server.store import open_store
+
+    store = open_store(store_url)
+    await store.open()
+    try:
+        state = replay(await store.read(load_course().id))
+    finally:
+        await store.close()
+    return {
+        name: (g.facilitator, list(g.members))
+        for name, g in state.rooms.groups.items()
+        if g.facilitator is not None and g.members
+    }
+
+
 async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -112,37 +132,17 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
             director = signer.session_value(person_id("director@bench.org"))
             _post(base, "/director/groups/assign", director, seed="1", min_size="6",
                   max_size="8", teams="together")
-            # Who is in which group, from each facilitator's page.
-            facs = [f"f{i}@bench.org" for i in range(max(1, n // 7))]
-            groups: dict[str, tuple[str, list[str]]] = {}
+            # Who is in which group and who facilitates it: the log the server wrote, replayed.
+            groups = await groups_in(store)
             case = "adult-news-anoxic-brain-injury"
-            for f in facs:
-                cookie = signer.session_value(person_id(f))
-                req = urllib.request.Request(base + "/", headers={
-                    "Cookie": f"companion_session={cookie}"})
-                html = urllib.request.urlopen(req).read().decode()
-                if "Role-play controls · " not in html:
-                    continue
-                g = html.split("Role-play controls · ", 1)[1].split("<", 1)[0].strip()
-                groups[g] = (f, [])
-            for i in range(n):
-                cookie = signer.session_value(person_id(f"l{i}@bench.org"))
-                req = urllib.request.Request(base + "/", headers={
-                    "Cookie": f"companion_session={cookie}"})
-                html = urllib.request.urlopen(req).read().decode()
-                if "Role-play · " in html:
-                    g = html.split("Role-play · ", 1)[1].split("<", 1)[0].strip()
-                    if g in groups:
-                        groups[g][1].append(f"l{i}@bench.org")
             for g, (f, members) in groups.items():
-                fc = signer.session_value(person_id(f))
+                fc = signer.session_value(f)
                 _post(base, f"/rp/{g}/start", fc, scenario=case)
-                _post(base, f"/rp/{g}/begin", fc, learner=person_id(members[0]),
-                      goal="Stay with the silence")
+                _post(base, f"/rp/{g}/begin", fc, learner=members[0], goal="Stay with the silence")
             # Every page open: learners and facilitators.
-            learners = [f"l{i}@bench.org" for i in range(n)]
-            headers = [{"Cookie": f"companion_session={signer.session_value(person_id(e))}"}
-                       for e in [*learners, *(f for f, _ in groups.values())]]
+            learners = [person_id(f"l{i}@bench.org") for i in range(n)]
+            headers = [{"Cookie": f"companion_session={signer.session_value(pid)}"}
+                       for pid in [*learners, *(f for f, _ in groups.values())]]
             conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)
             await asyncio.gather(*(drain(c, 1.0) for c in conns))
             fac_ws = dict(zip([g for g in groups], conns[n:], strict=True))
@@ -162,7 +162,7 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
             pending: set[str] = set()
             listeners = [asyncio.create_task(listen(ws)) for ws in fac_ws.values()]
             observers = [(g, m) for g, (_, ms) in groups.items() for m in ms[1:]]
-            posters = {m: Poster(port, signer.session_value(person_id(m))) for _, m in observers}
+            posters = {m: Poster(port, signer.session_value(m)) for _, m in observers}
             sent: dict[str, float] = {}
             acked: list[float] = []
             statuses: list[int] = []

@@ -10,6 +10,8 @@ import argparse
 import os
 import platform
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,19 +57,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmarks run")
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = p.parse_args(argv)
-    results = []
     if args.quick:
-        results.append(groups.run([50, 200], repeats=2))
-        results.append(fanout.run([20], repeats=1))
-        results.append(fanout.run_workers(20, repeats=1))
-        results.append(feedback.run(30, rate=10, seconds=2, repeats=1))
-        results.append(media.run([2], repeats=1, window=2))
+        plan: list[Callable[[], dict[str, Any]]] = [
+            lambda: groups.run([50, 200], repeats=2),
+            lambda: fanout.run([20], repeats=1),
+            lambda: fanout.run_workers(20, repeats=1),
+            lambda: feedback.run(30, rate=10, seconds=2, repeats=1),
+            lambda: media.run([2], repeats=1, window=2),
+        ]
     else:
-        results.append(groups.run([200, 2000, 10000], repeats=7))
-        results.append(fanout.run([500, 2000, 5000], repeats=3))
-        results.append(fanout.run_workers(2000, repeats=3))
-        results.append(feedback.run(500, rate=20, seconds=8, repeats=3))
-        results.append(media.run([4, 8, 16], repeats=3))
+        plan = [
+            lambda: groups.run([200, 2000, 10000], repeats=7),
+            lambda: fanout.run([500, 2000, 5000], repeats=3),
+            lambda: fanout.run_workers(2000, repeats=3),
+            lambda: feedback.run(500, rate=20, seconds=8, repeats=3),
+            lambda: media.run([4, 8, 16], repeats=3, window=5),
+        ]
+    results = []
+    started = time.monotonic()
+    for step in plan:
+        t0 = time.monotonic()
+        results.append(step())
+        took = time.monotonic() - t0
+        results[-1].setdefault("notes", []).append(f"This benchmark took {took / 60:.1f} minutes.")
+        print(f"{results[-1]['title']}: {took:.0f} s", file=sys.stderr, flush=True)
+    total = time.monotonic() - started
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",
@@ -76,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         f"Command: `{command}`.",
         "Figures are medians of repeated runs in one invocation.",
+        f"The whole run took {total / 60:.1f} minutes.",
         "",
     ]
     text += [table(r) for r in results]

@@ -67,6 +67,8 @@ class CourseService:
         self._dirty: set[str] = set()
         self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
+        self._dirty_presence: set[str] = set()  # see audiences.PRESENCE_EVERY
+        self._presence_scheduled = False
         self.boundaries_pushed = 0
         self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
         self.library: dict[str, Scenario] = {}  # role-play cases by id
@@ -221,7 +223,11 @@ class CourseService:
             return
         for e in fresh:
             self.state = apply(self.state, e)
-            self._dirty.update(audiences.touched_by(e))
+            keys = audiences.touched_by(e, self.state.rooms)
+            if e.type in audiences.PRESENCE_OF_ONE:
+                self._dirty_presence.update(keys)
+            else:
+                self._dirty.update(keys)
             if e.type == "link.revoked":
                 self._kick(str(e.data["person"]))
             if e.type == "clock.jumped":
@@ -239,6 +245,7 @@ class CourseService:
         elif any(e.type == "groups.assigned" for e in fresh):
             self._wake.set()  # SP actors may move within practice blocks: aim again
         self._schedule_refresh()
+        self._schedule_presence()
 
     def _schedule_refresh(self) -> None:
         """Coalesce: many events in one tick of the loop cause one refresh."""
@@ -249,6 +256,23 @@ class CourseService:
             asyncio.get_running_loop().call_soon(self._refresh_dirty)
         except RuntimeError:  # no loop (replaying in a plain function): nobody to push to
             self._refresh_scheduled = False
+
+    def _schedule_presence(self) -> None:
+        """Views changed by pages opening or closing: refreshed a moment later, together
+        (`audiences.PRESENCE_EVERY`)."""
+        if self._presence_scheduled or not self._dirty_presence:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # replaying in a plain function: nobody to push to
+            return
+        self._presence_scheduled = True
+        loop.call_later(audiences.PRESENCE_EVERY, self._refresh_presence)
+
+    def _refresh_presence(self) -> None:
+        self._presence_scheduled = False
+        dirty, self._dirty_presence = self._dirty_presence, set()
+        self.refresh(tuple(dirty))
 
     def _refresh_dirty(self) -> None:
         self._refresh_scheduled = False
@@ -399,7 +423,8 @@ class CourseService:
         """Re-render the audiences (with viewers) whose keys start with one of `prefixes`, the
         agenda first, and push the partials that changed."""
         live = self.hub.audiences()
-        for audience in [a for a in self._rendered if a not in live and a.startswith(prefixes)]:
+        seen = set(live)
+        for audience in [a for a in self._rendered if a not in seen and a.startswith(prefixes)]:
             del self._rendered[audience]  # nobody sees it: render afresh when someone does
             self._snapshots.clear()
         ordered = sorted(live, key=lambda a: a != audiences.AGENDA)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from server.domain.events import Event
 from server.domain.roles import Actor, Role
-from server.domain.rooms import learner_track
+from server.domain.rooms import RoomsState, learner_track
 from server.live.feedback_view import FB, TALLY, build_feedback_panel, build_tally
 from server.live.roleplay_view import build_roleplay_view
 from server.live.rooms_view import (
@@ -78,10 +78,29 @@ def touched(event_type: str) -> tuple[str, ...]:
     return ()
 
 
-def touched_by(e: Event) -> tuple[str, ...]:
-    """The audience keys (or key prefixes) an event can change: the static ones by type, and
-    for feedback the one group's panels and tallies, or only the author's own panel."""
+PRESENCE_OF_ONE = ("presence.joined", "presence.left")
+# The views that show who is online are re-rendered for pages opening and closing at most this
+# often: at the start of a day hundreds of pages open within seconds, and the staff lists of
+# everyone would otherwise be rendered once per page.
+PRESENCE_EVERY = 0.5  # seconds
+
+
+def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
+    """The audience keys (or key prefixes) an event can change: the static ones by type; for
+    feedback the one group's panels and tallies, or only the author's own panel; for one
+    person's page opening or closing, the lists that show them (with `rooms`, only their own
+    groups' views: at the start of a day hundreds of pages open within seconds)."""
     static = touched(e.type)
+    if e.type in PRESENCE_OF_ONE and rooms is not None:
+        pid = e.data.get("person")
+        mine = [g.name for g in rooms.groups.values()
+                if g.facilitator == pid or pid in g.sps or pid in g.members]
+        return (
+            PRESENCE, DIRECTOR, ROOMS,
+            *(f"{ROOM}{g}" for g in mine),
+            *(f"{RP}{g}:" for g in mine),
+            *(f"{PLACE}group:{g}" for g in mine),
+        )
     group = e.data.get("group") if isinstance(e.data.get("group"), str) else None
     if group is None:
         return static

@@ -66,14 +66,14 @@ def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
             form = {"sid": "peer-sub-0001", f"a.{first}": "observed", "a.worked": WORKED}
             r = c.post(url, data=form, headers=session(c, peer_email))
             assert r.status_code == 200, r.text
-            F.until("1 of")
+            tally = F.until(WORKED)  # the facilitator's tally, with what was written
+            assert 'id="tally-' in tally and "1 of" in tally
             # The same submission again (a lost reply, a resend after reconnecting): stored once.
             seq = svc.state.seq
             r = c.post(url, data=form, headers=session(c, peer_email))
             assert r.status_code == 200 and svc.state.seq == seq
             assert len(svc.state.feedback.on_turn(group.name, 1)) == 1
-            # The facilitator sees what was written; the learner does not, yet.
-            assert WORKED in F.until(WORKED)
+            # The learner does not see what was written, yet.
             assert WORKED not in c.get("/", headers=session(c, "l1@example.org")).text
             # Release needs the turn to have ended, and the facilitator.
             r = c.post(url + "/release", headers=session(c, fac))

@@ -239,3 +239,34 @@ def test_groups_formed_before_the_timetable_was_recorded_keep_the_actor_in_one_r
     middle = item.start + (item.end - item.start) / 2
     first = place_of(state.rooms, state.people, BASE, sp, item.start).room
     assert place_of(state.rooms, state.people, BASE, sp, middle).room == first
+
+
+def test_a_page_opening_touches_only_the_views_that_list_that_person():
+    """At the start of a day hundreds of pages open within seconds: each re-renders the lists
+    that show its person (their own groups, the staff lists), not every group's views."""
+    from datetime import UTC, datetime
+
+    from server.domain.rooms import GroupInfo, RoomsState
+    from server.live.audiences import touched_by
+
+    rooms = RoomsState(
+        groups={
+            "Adult 1": GroupInfo("Adult 1", "adult", "fac", ("sp",), ("a", "b")),
+            "Adult 2": GroupInfo("Adult 2", "adult", "fac2", ("sp",), ("x",)),
+        },
+        member_of={"a": "Adult 1", "b": "Adult 1", "x": "Adult 2"},
+    )
+    at = datetime(2026, 5, 13, 14, 0, tzinfo=UTC)
+
+    def keys(kind: str, who: str) -> set[str]:
+        return set(touched_by(Event(1, kind, who, at, {"person": who, "conn": "w-1"}), rooms))
+
+    a = keys("presence.joined", "a")
+    assert {"room:Adult 1", "rp:Adult 1:", "place:group:Adult 1"} <= a
+    assert not any("Adult 2" in k for k in a)
+    assert {"presence:", "director", "rooms"} <= a
+    sp = keys("presence.left", "sp")  # an actor shared by both groups
+    assert {"rp:Adult 1:", "rp:Adult 2:"} <= sp
+    # A reset (a worker's pages closed at once) still touches everything.
+    reset = set(touched_by(Event(2, "presence.reset", "cli", at, {"connections": []}), rooms))
+    assert {"room:", "rp:", "place:"} <= reset
