@@ -160,3 +160,12 @@ async def close_pages(pages: list[Page]) -> None:
     for p in pages:
         p.close()
     await asyncio.wait([asyncio.ensure_future(p.closed) for p in pages], timeout=10)
+
+
+async def heard(pages: list[Page], before: list[int], timeout: float = 60) -> None:
+    """Wait until every page has received a message since it had received `before` of them."""
+    deadline = time.monotonic() + timeout
+    while any(p.messages <= b for p, b in zip(pages, before, strict=True)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"some pages heard nothing new in {timeout} s")
+        await asyncio.sleep(0.05)

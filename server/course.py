@@ -22,7 +22,7 @@ from server.domain.agenda import Course, Schedule, build_schedule
 from server.domain.course_state import Command, CourseState, JumpClock, apply, decide, replay
 from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_log
 from server.domain.errors import DomainError
-from server.domain.events import Event
+from server.domain.events import Event, NewEvent
 from server.domain.media import DeleteRecording
 from server.domain.people import person_id
 from server.domain.people_rules import ResetPresence, RevokeLink
@@ -40,6 +40,7 @@ from server.store import EventStore, SeqConflict, StoreUnavailable
 log = logging.getLogger("companion.course")
 
 APPEND_RETRIES = 5
+Pending = tuple[Command, Actor, "asyncio.Future[list[Event]]"]
 ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
 # Seconds between a worker's beats on a shared log; a worker silent for three is gone.
 HEARTBEAT = float(os.environ.get("COMPANION_HEARTBEAT", "5"))
@@ -58,6 +59,8 @@ class CourseService:
         self.state = CourseState()
         self.schedule: Schedule = self.base
         self._lock = asyncio.Lock()
+        self._waiting: list[Pending] = []  # commands to write, in the order they came
+        self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # The latest render of each audience's partials: what its connections were last sent;
@@ -134,18 +137,55 @@ class CourseService:
             t.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
+        if self._writer is not None:  # commands already taken are written before the log closes
+            await asyncio.wait([self._writer], timeout=5)
         for conn in list(self.hub.connections):
             conn.close()
 
     # --- the one writer ----------------------------------------------------------------------
 
     async def execute(self, command: Command, actor: Actor) -> list[Event]:
-        """Decide, append and apply `command`. Raises DomainError for an illegal command and
-        StoreError when the log cannot be written (then nothing changed)."""
-        async with self._lock:
+        """Decide, append and apply `command`; returns the events it stored. Raises DomainError
+        for an illegal command and StoreError when the log cannot be written (then nothing
+        changed). Commands that arrive while a write is in flight are written together, in the
+        order they came, in one durable append (group commit): a burst of hundreds of pages
+        opening, or of feedback, costs a few writes to disk instead of one each."""
+        done: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((command, actor, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_waiting(), name="course-writer")
+        return await done
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                async with self._lock:
+                    await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[Pending]) -> None:
+        """Decide each command on the state the ones before it leave, append all their events
+        in one step of the store, then apply them and answer each command (the caller holds the
+        lock). A command the rules refuse gets its error and adds nothing."""
+        try:
             for _ in range(APPEND_RETRIES):
-                now = self.clock.now()
-                new = decide(self.state, self.base, command, actor, now)
+                state, seq = self.state, self.state.seq
+                answers: list[tuple[asyncio.Future[list[Event]], BaseException | range]] = []
+                new: list[NewEvent] = []
+                for command, actor, done in batch:
+                    if done.done():  # the caller gave up waiting
+                        continue
+                    try:
+                        mine = decide(state, self.base, command, actor, self.clock.now())
+                    except Exception as e:
+                        answers.append((done, e))
+                        continue
+                    for n, ev in enumerate(mine, start=seq + len(new) + 1):
+                        state = apply(state, Event(n, ev.type, ev.actor, ev.at, ev.data))
+                    answers.append((done, range(len(new), len(new) + len(mine))))
+                    new += mine
                 try:
                     stored = await self.store.append(self.course.id, new, self.state.seq)
                 except SeqConflict:
@@ -155,8 +195,25 @@ class CourseService:
                     self._store_state(False)
                     raise
                 self._apply_stored(stored)
-                return stored
+                for done, answer in answers:
+                    if done.done():
+                        continue
+                    if isinstance(answer, BaseException):
+                        done.set_exception(answer)
+                    else:
+                        done.set_result(stored[answer.start : answer.stop])
+                return
             raise DomainError("The course is very busy right now; please try again.")
+        except BaseException as e:  # nothing was written: every command still waiting hears why
+            for _, _, done in batch:
+                if done.done():
+                    continue
+                if isinstance(e, Exception):
+                    done.set_exception(e)
+                else:
+                    done.cancel()
+            if not isinstance(e, Exception):
+                raise
 
     async def _catch_up(self) -> None:
         """Apply what others appended since our last event (the caller holds the lock)."""

@@ -114,13 +114,20 @@ async def live(ws: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        if media is not None:
-            await asyncio.shield(media.leave(conn_id))
         service.hub.leave(conn)
-        await conn.stop()
-        if actor is not None:
-            # Shielded: a server shutting the socket's task down must still record the leave.
-            await asyncio.shield(_presence(service, Disconnect(conn_id), actor))
+        # One shielded task for all of it: a server shutting the socket's task down while the
+        # page's media is being hung up must still record that the person left.
+        await asyncio.shield(_leave(service, conn, conn_id, actor, media))
+
+
+async def _leave(
+    service: CourseService, conn: Connection, conn_id: str, actor: Actor | None, media: Any
+) -> None:
+    if media is not None:
+        await media.leave(conn_id)
+    await conn.stop()
+    if actor is not None:
+        await _presence(service, Disconnect(conn_id), actor)
 
 
 async def _presence(service: CourseService, command: Connect | Disconnect, actor: Actor) -> None:
