@@ -40,6 +40,7 @@ from server.store import EventStore, SeqConflict, StoreUnavailable
 log = logging.getLogger("companion.course")
 
 APPEND_RETRIES = 5
+PREPARE_AHEAD = 0.5  # seconds before a boundary at which pages' views for it are rendered
 Pending = tuple[Command, Actor, "asyncio.Future[list[Event]]"]
 ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
 # Seconds between a worker's beats on a shared log; a worker silent for three is gone.
@@ -74,6 +75,9 @@ class CourseService:
         self._presence_scheduled = False
         self.boundaries_pushed = 0
         self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
+        # Renders made ahead of the next boundary: (boundary, store_ok, renders by audience).
+        self._prepared: tuple[datetime, bool, dict[str, dict[str, str]]] | None = None
+        self._render_at: datetime | None = None  # set while preparing
         self.library: dict[str, Scenario] = {}  # role-play cases by id
         self.instruments: dict[str, Instrument] = {}  # feedback forms by id
         self.evaluations: dict[str, Instrument] = {}  # evaluation forms: daily, course
@@ -231,6 +235,7 @@ class CourseService:
 
     def _replace_state(self, state: CourseState, fresh: Sequence[Event]) -> None:
         self.state = state
+        self._prepared = None
         self.schedule = state.schedule(self.base)
         self._rendered.clear()
         self._snapshots.clear()
@@ -281,6 +286,7 @@ class CourseService:
         for e in fresh:
             self.state = apply(self.state, e)
             keys = audiences.touched_by(e, self.state.rooms)
+            self._unprepare(keys)
             if e.type in audiences.PRESENCE_OF_ONE:
                 self._dirty_presence.update(keys)
             else:
@@ -405,6 +411,15 @@ class CourseService:
             if target is None:
                 target = next_move(self.state.rooms, self.schedule, self.clock.now())
             timeout = self.clock.real_seconds_until(target) if target else None
+            if target is not None and timeout is not None and timeout > PREPARE_AHEAD:
+                # Shortly before the boundary, render what pages will show at it, so that at
+                # the boundary itself only the writing is left.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout - PREPARE_AHEAD):
+                        await self._wake.wait()
+                if not self._wake.is_set():
+                    self._prepare(target)
+                timeout = self.clock.real_seconds_until(target)
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
             # that arrives as the wait ends, and shutdown then waits for ever.
             with contextlib.suppress(TimeoutError):
@@ -417,6 +432,37 @@ class CourseService:
                 target = None
                 await asyncio.sleep(0.5)
 
+    def _prepare(self, target: datetime) -> None:
+        """Render every live audience as it will be at `target` (kept until then, and thrown
+        away if anything is recorded meanwhile)."""
+        self._render_at = target
+        try:
+            renders = {a: self.render_audience(a) for a in self.hub.audiences()}
+        finally:
+            self._render_at = None
+        self._prepared = (target, self.store_ok, renders)
+
+    def _unprepare(self, keys: Sequence[str]) -> None:
+        """An event changed the audiences `keys` (or key prefixes): their prepared renders are
+        out of date."""
+        if self._prepared is not None and keys:
+            prefixes = tuple(keys)
+            for audience in [a for a in self._prepared[2] if a.startswith(prefixes)]:
+                del self._prepared[2][audience]
+
+    def _take_prepared(self, target: datetime) -> dict[str, dict[str, str]]:
+        prepared, self._prepared = self._prepared, None
+        if prepared is None:
+            return {}
+        at, store_ok, renders = prepared
+        if (at, store_ok) != (target, self.store_ok):
+            return {}  # the clock or the log's state moved since: render afresh
+        return renders
+
+    def view_time(self) -> datetime:
+        """The instant views are rendered for: now, or a boundary being prepared."""
+        return self._render_at or self.clock.now()
+
     def _after_wait(self, target: datetime | None) -> datetime | None:
         """Refresh pages if the boundary was reached or things moved; returns the next aim."""
         if self._wake.is_set():
@@ -427,7 +473,7 @@ class CourseService:
         if target is not None and self.clock.now() >= target:
             # Timers may fire a moment early; only a boundary actually reached moves pages.
             self.boundaries_pushed += 1
-            self.refresh()
+            self.refresh(prepared=self._take_prepared(target))
             return None
         return target
 
@@ -468,7 +514,7 @@ class CourseService:
     # --- views -------------------------------------------------------------------------------
 
     def agenda_view(self, now: datetime | None = None) -> AgendaView:
-        return build_agenda_view(self.base, self.schedule, self.state, now or self.clock.now())
+        return build_agenda_view(self.base, self.schedule, self.state, now or self.view_time())
 
     def people_view(self, track: str = "all") -> PeopleView:
         return build_people_view(self.state.people, track)
@@ -476,9 +522,12 @@ class CourseService:
     def render_audience(self, audience: str) -> dict[str, str]:
         return audiences.render_audience(self, audience)
 
-    def refresh(self, prefixes: tuple[str, ...] = ("",)) -> None:
+    def refresh(
+        self, prefixes: tuple[str, ...] = ("",), prepared: dict[str, dict[str, str]] | None = None
+    ) -> None:
         """Re-render the audiences (with viewers) whose keys start with one of `prefixes`, the
-        agenda first, and push the partials that changed."""
+        agenda first, and push the partials that changed (`prepared`: renders made for this
+        instant in advance, used where they exist)."""
         live = self.hub.audiences()
         seen = set(live)
         for audience in [a for a in self._rendered if a not in seen and a.startswith(prefixes)]:
@@ -488,7 +537,7 @@ class CourseService:
         for audience in ordered:
             if not audience.startswith(prefixes):
                 continue
-            fresh = self.render_audience(audience)
+            fresh = (prepared or {}).get(audience) or self.render_audience(audience)
             old = self._rendered.get(audience, {})
             changed = "".join(html for t, html in fresh.items() if old.get(t) != html)
             self._rendered[audience] = fresh

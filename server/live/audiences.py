@@ -178,7 +178,7 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
     if audience == DIRECTOR:
         return {"_people.html": r("_people.html", pv=service.people_view(), oob=oob)}
     if audience.startswith(PLACE):
-        w = build_where(state, service.schedule, audience, service.clock.now())
+        w = build_where(state, service.schedule, audience, service.view_time())
         return {"_where.html": r("_where.html", w=w, v=service.agenda_view(), oob=oob)}
     if audience.startswith(ROOM):
         room = build_room(state, audience.removeprefix(ROOM))
@@ -193,7 +193,7 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
     if audience.startswith(RP):
         group, _, role = audience.removeprefix(RP).rpartition(":")
         view = build_roleplay_view(
-            state, service.library, group, service.clock.now(), service.schedule
+            state, service.library, group, service.view_time(), service.schedule
         )
         if view is None or role not in ROLEPLAY_TEMPLATES:
             return {}
