@@ -21,11 +21,13 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -53,6 +55,15 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def post_form(base: str, path: str, cookie: str, **form: str) -> str:
+    """A signed-in person's form post, as their browser would send it; the page it returns."""
+    req = urllib.request.Request(base + urllib.parse.quote(path),
+                                 data=urllib.parse.urlencode(form).encode(),
+                                 headers={"Cookie": f"companion_session={cookie}"})
+    with urllib.request.urlopen(req) as r:
+        return str(r.read().decode())
+
+
 def free_port() -> int:
     import socket
 
@@ -75,7 +86,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def roster(n: int, folder: Path) -> Path:
+    """N learners (a third pediatric) and a facilitator for about every seven of them."""
     lines = ["name,email,role,discipline,track", "Director,director@bench.org,director,other,both"]
+    for i in range(max(2, n // 7)):
+        track = "adult" if i % 3 else "pediatric"
+        lines.append(f"Facilitator {i},f{i}@bench.org,facilitator,physician,{track}")
     for i in range(n):
         track = "adult" if i % 3 else "pediatric"
         lines.append(f"Learner {i},l{i}@bench.org,learner,{DISCIPLINES[i % 5]},{track}")
@@ -91,7 +106,7 @@ def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subpr
     shown if the block fails."""
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             yield proc
         except BaseException:
@@ -101,8 +116,10 @@ def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subpr
             raise
         finally:
             # Killed, not stopped: what it measured is in, and a graceful stop of thousands of
-            # pages (each leave recorded) would only lengthen the run.
-            proc.kill()
+            # pages (each leave recorded) would only lengthen the run. The whole process group,
+            # so that several workers are gone too before the next run starts.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
@@ -194,6 +211,11 @@ async def run_companion(
             wait_http(base)
             rss0 = rss_kib(proc.pid)
             signer = Signer(SECRET)
+            director = signer.session_value(person_id("director@bench.org"))
+            # As on a course morning, the small groups are formed before the first item: each
+            # page then follows its group's views and its own feedback form too.
+            post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
+                      max_size="8", teams="together")
             cookies = [signer.session_value(person_id(f"l{i}@bench.org")) for i in range(n)]
             headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
             pages = await open_pages("127.0.0.1", port, "/live", headers)
@@ -201,13 +223,9 @@ async def run_companion(
             rss1 = rss_kib(proc.pid)
             # Move the rehearsal clock to 4 s before the boundary (as the director would): time for
             # the jump's own burst to pass at 5000 pages.
-            director = signer.session_value(person_id("director@bench.org"))
             if not lead:
-                req = urllib.request.Request(base + "/director/clock/next", method="POST",
-                                             data=b"lead=4",
-                                             headers={"Cookie": f"companion_session={director}"})
                 before = [p.messages for p in pages]
-                urllib.request.urlopen(req).read()
+                post_form(base, "/director/clock/next", director, lead="4")
                 # The jump itself pushes the clock and the present to every page: wait until
                 # every page has heard of it, and then for that burst to pass.
                 await heard(pages, before)

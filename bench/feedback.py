@@ -27,6 +27,7 @@ from bench.fanout import (
     drain,
     free_port,
     percentile,
+    post_form,
     process,
     raise_fd_limit,
     wait_http,
@@ -85,14 +86,6 @@ class Poster:
             self.writer.close()
 
 
-def _post(base: str, path: str, cookie: str, **form: str) -> str:
-    req = urllib.request.Request(base + urllib.parse.quote(path),
-                                 data=urllib.parse.urlencode(form).encode(),
-                                 headers={"Cookie": f"companion_session={cookie}"})
-    with urllib.request.urlopen(req) as r:
-        return str(r.read().decode())
-
-
 async def groups_in(store_url: str) -> dict[str, tuple[str, list[str]]]:
     """Each group that has a facilitator: their id and the members' ids, from the course log
     the server wrote (replayed with the product's own rules)."""
@@ -130,15 +123,16 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
             wait_http(base)
             signer = Signer(SECRET)
             director = signer.session_value(person_id("director@bench.org"))
-            _post(base, "/director/groups/assign", director, seed="1", min_size="6",
+            post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
                   max_size="8", teams="together")
             # Who is in which group and who facilitates it: the log the server wrote, replayed.
             groups = await groups_in(store)
             case = "adult-news-anoxic-brain-injury"
             for g, (f, members) in groups.items():
                 fc = signer.session_value(f)
-                _post(base, f"/rp/{g}/start", fc, scenario=case)
-                _post(base, f"/rp/{g}/begin", fc, learner=members[0], goal="Stay with the silence")
+                post_form(base, f"/rp/{g}/start", fc, scenario=case)
+                post_form(base, f"/rp/{g}/begin", fc, learner=members[0],
+                          goal="Stay with the silence")
             # Every page open: learners and facilitators.
             learners = [person_id(f"l{i}@bench.org") for i in range(n)]
             headers = [{"Cookie": f"companion_session={signer.session_value(pid)}"}

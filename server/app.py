@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Settings:
     recordings_dir: Path = Path("data/recordings")
     retention_days: float = 14.0  # recordings are deleted this long after they end (0: never)
     collector: bool = False  # full garbage-collection passes between agenda bursts (collector.py)
+    supervisor: int | None = None  # a worker's parent: when it is gone, the worker stops too
 
 
 class SameOriginPosts:
@@ -227,6 +229,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.collector = collector
         if settings.on_ready:
             settings.on_ready(service, app.state.signer)
+        watch = None
+        if settings.supervisor is not None:
+            watch = asyncio.create_task(outlive_not(settings.supervisor), name="supervisor")
         sim_task = None
         if settings.simulate:
             from server.sim import Simulation
@@ -237,6 +242,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             if sim_task is not None:
                 sim_task.cancel()
                 await asyncio.wait([sim_task], timeout=5)
@@ -262,6 +269,19 @@ def create_app(settings: Settings) -> Starlette:
         ],
         exception_handlers={500: server_error},
     )
+
+
+SUPERVISOR_CHECK = 1.0  # seconds between a worker's looks at its parent
+
+
+async def outlive_not(supervisor: int) -> None:
+    """A worker of `companion serve --workers N` stops (as on SIGTERM: pages closed, leaves
+    recorded) once the process that started it is gone: killed outright or crashed, it can no
+    longer stop its workers, and they would go on serving and holding the port unsupervised."""
+    while os.getppid() == supervisor:
+        await asyncio.sleep(SUPERVISOR_CHECK)
+    log.warning("the supervising process %d is gone; this worker stops", supervisor)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def app_from_env() -> Starlette:
@@ -292,6 +312,7 @@ def app_from_env() -> Starlette:
             clock=clock,
             course=course,
             collector=True,
+            supervisor=int(env["COMPANION_SUPERVISOR"]) if "COMPANION_SUPERVISOR" in env else None,
             **_media_settings(argparse.Namespace()),
         )
     )

@@ -161,6 +161,7 @@ def _serve_workers(
         COMPANION_STORE=store_url,
         COMPANION_SECRET=secret,
         COMPANION_COURSE_FILE=str(Path(args.course).resolve()),
+        COMPANION_SUPERVISOR=str(os.getpid()),  # the workers stop if this process is gone
     )
     if args.start_date:
         os.environ["COMPANION_START_DATE"] = args.start_date

@@ -14,6 +14,7 @@ import os
 import secrets
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -65,9 +66,12 @@ class CourseService:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         # The latest render of each audience's partials: what its connections were last sent;
-        # and snapshots joined from them, per set of audiences (cleared when a render changes).
+        # and the snapshots joined from them that pages hold now, per set of audiences (a page
+        # holds its snapshot until it is written; cleared when a render changes).
         self._rendered: dict[str, dict[str, str]] = {}
-        self._snapshots: dict[frozenset[str], Message] = {}
+        self._snapshots: weakref.WeakValueDictionary[frozenset[str], Message] = (
+            weakref.WeakValueDictionary()
+        )
         self._dirty: set[str] = set()
         self._reroute: set[str] = set()  # people whose sockets may need other audiences
         self._refresh_scheduled = False
@@ -437,7 +441,11 @@ class CourseService:
         away if anything is recorded meanwhile)."""
         self._render_at = target
         try:
-            renders = {a: self.render_audience(a) for a in self.hub.audiences()}
+            renders = {
+                a: self.render_audience(a)
+                for a in self.hub.audiences()
+                if a.startswith(audiences.TIMED)
+            }
         finally:
             self._render_at = None
         self._prepared = (target, self.store_ok, renders)
@@ -466,14 +474,14 @@ class CourseService:
     def _after_wait(self, target: datetime | None) -> datetime | None:
         """Refresh pages if the boundary was reached or things moved; returns the next aim."""
         if self._wake.is_set():
-            # The schedule or the clock moved: show the present and aim again.
+            # The schedule or the clock moved (and whoever moved it has shown pages the
+            # present): aim again.
             self._wake.clear()
-            self.refresh()
             return None
         if target is not None and self.clock.now() >= target:
             # Timers may fire a moment early; only a boundary actually reached moves pages.
             self.boundaries_pushed += 1
-            self.refresh(prepared=self._take_prepared(target))
+            self.refresh(audiences.TIMED, prepared=self._take_prepared(target))
             return None
         return target
 
@@ -508,7 +516,7 @@ class CourseService:
             raise DomainError("Only a rehearsal clock can be moved; this course runs in real time.")
         self.clock.jump(to)
         self._wake.set()
-        self.refresh()
+        self.refresh(audiences.TIMED)
         self.hub.broadcast(self.clock_message())
 
     # --- views -------------------------------------------------------------------------------
@@ -537,9 +545,10 @@ class CourseService:
         for audience in ordered:
             if not audience.startswith(prefixes):
                 continue
-            fresh = (prepared or {}).get(audience) or self.render_audience(audience)
+            ahead = prepared.get(audience) if prepared else None
+            fresh = self.render_audience(audience) if ahead is None else ahead
             old = self._rendered.get(audience, {})
-            changed = "".join(html for t, html in fresh.items() if old.get(t) != html)
+            changed = audiences.changed(old, fresh)
             self._rendered[audience] = fresh
             if fresh != old:
                 self._snapshots.clear()
@@ -548,8 +557,9 @@ class CourseService:
 
     def snapshot(self, conn: Connection) -> list[Outgoing]:
         """Everything `conn` shows, as two messages: the clock, then every partial it follows.
-        Pages that follow the same audiences share one message (joined and encoded once, not
-        per page)."""
+        Pages that follow the same audiences and connect together share one message (joined
+        and encoded once); none is kept once written, since most pages' sets differ (each
+        learner's feedback form is their own) and a kept copy would cost every page its size."""
         body = self._snapshots.get(conn.audiences)
         if body is None:
             parts: list[str] = []

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 AGENDA = "agenda"
 DIRECTOR = "director"
 PRESENCE = "presence:"  # + adult, pediatric or all
+# The audiences whose views change as time passes (the others change only with events): the
+# only ones re-rendered at an agenda boundary or when a rehearsal clock moves.
+TIMED = (AGENDA, PLACE, RP)
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("_status.html", "_now.html", "_next.html")
 
@@ -145,6 +148,26 @@ def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
     return own
 
 
+INSIDE = "/"  # a partial keyed `frame/name` sits inside the partial keyed `frame`
+
+
+def changed(old: dict[str, str], fresh: dict[str, str]) -> str:
+    """The partials of `fresh` that differ from `old`, joined in order. A partial keyed
+    `frame/name` sits inside the partial `frame`, whose own render holds only a placeholder for
+    it: when the frame changes, every partial inside it is sent after it again."""
+    out: list[str] = []
+    resent: set[str] = set()
+    for key, html in fresh.items():
+        frame, inside, _ = key.partition(INSIDE)
+        if not inside:
+            if old.get(key) != html:
+                out.append(html)
+                resent.add(key)
+        elif frame in resent or old.get(key) != html:
+            out.append(html)
+    return "".join(out)
+
+
 def render_audience(service: CourseService, audience: str, oob: bool = True) -> dict[str, str]:
     """Each partial of `audience`, rendered once, keyed by template."""
     r = service.renderer.render
@@ -153,9 +176,13 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         v = service.agenda_view()
         out = {t: r(t, v=v, oob=oob, store_ok=service.store_ok) for t in AGENDA_PARTIALS}
         if oob:
-            # Each day is pushed on its own: at a boundary only the day that changed goes out.
+            # Each day's frame and each of its items are pushed on their own: at a boundary only
+            # the items that changed go out (an item is a partial inside its day, see `changed`).
             for day in v.days:
-                out[f"_day.html#{day.number}"] = r("_day.html", v=v, day=day, oob=True)
+                key = f"_day.html#{day.number}"
+                out[key] = r("_day.html", v=v, day=day, oob=True)
+                for row in day.rows:
+                    out[f"{key}{INSIDE}{row.s.id}"] = r("_agenda_item.html", v=v, r=row, oob=True)
         else:
             out["_schedule.html"] = r("_schedule.html", v=v, oob=False)
         return out

@@ -30,7 +30,7 @@ QUEUE_LIMIT = 32
 class Message:
     """A message sent to many pages: its text, and its WebSocket frame made on first use."""
 
-    __slots__ = ("_frame", "text")
+    __slots__ = ("__weakref__", "_frame", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -339,19 +339,27 @@ class Hub:
 
     def _deliver(self) -> None:
         """Give each connection in the audiences of the last step what was published to them,
-        in order: one `Batch` per set of audiences, shared by every page that follows it."""
+        in order: one `Batch` per set of those messages, shared by every page that gets it (a
+        page's own audiences, such as its feedback form, make most pages' sets of audiences
+        differ, but not what they are sent)."""
         step, self._step = self._step, []
-        batches: dict[frozenset[str], Batch] = {}
+        at: dict[str, list[int]] = {}  # audience -> its messages' places in the step
+        for i, (audience, _) in enumerate(step):
+            at.setdefault(audience, []).append(i)
+        batches: dict[tuple[int, ...], Batch] = {}
         done: set[Connection] = set()
-        for audience in dict.fromkeys(a for a, _ in step):
+        for audience in at:
             for conn in list(self._by_audience.get(audience, ())):
                 if conn in done:
                     continue
                 done.add(conn)
-                batch = batches.get(conn.audiences)
+                places = [i for a in conn.audiences if a in at for i in at[a]]
+                if len(places) > 1:
+                    places.sort()
+                key = tuple(places)
+                batch = batches.get(key)
                 if batch is None:
-                    mine = conn.audiences
-                    batch = batches[mine] = Batch([m for a, m in step if a in mine])
+                    batch = batches[key] = Batch([step[i][1] for i in key])
                 conn.deliver(batch)
 
     def broadcast(self, message: Outgoing) -> None:

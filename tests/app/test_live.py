@@ -42,6 +42,38 @@ def test_every_page_moves_on_at_the_boundary(tmp_path):
         assert c.app.state.service.boundaries_pushed >= 1
 
 
+def test_a_boundary_sends_only_the_agenda_items_that_changed(tmp_path):
+    from server.domain.agenda import build_schedule
+    from tests.app.conftest import COURSE
+
+    schedule = build_schedule(COURSE)
+    day1, day2 = schedule.day_items(1), schedule.day_items(2)
+    with make_client(tmp_path, seconds_before_first=2.0) as c:
+        with c.websocket_connect("/live") as ws:
+            ws.receive_text()
+            assert "not started yet" in ws.receive_text()  # the boundary is still ahead
+            pushed = read_until(ws, 'id="now"')
+            # The opening item became current; the day's frame and the other items did not change.
+            assert f'id="item-{day1[0].id}"' in pushed and "aria-current" in pushed
+            assert 'id="day-1"' not in pushed
+            assert not any(f'id="item-{s.id}"' in pushed for s in day1[1:] + day2)
+            # A new day opens its frame: it is sent again, followed by every item inside it.
+            c.portal.call(c.app.state.service.jump_clock, day2[0].start)
+            moved = read_until(ws, 'id="day-2"')
+            at = [moved.find(f'id="item-{s.id}"') for s in day2]
+            assert moved.find('id="day-2"') < at[0] and at == sorted(at)
+
+
+def test_a_frame_that_changes_brings_every_partial_inside_it():
+    from server.live.audiences import changed
+
+    old = {"a": "<A>", "d": "<D open>", "d/1": "<1>", "d/2": "<2>", "e": "<E>", "e/1": "<e1>"}
+    assert changed(old, old) == ""
+    assert changed(old, {**old, "d/2": "<2!>"}) == "<2!>"
+    assert changed(old, {**old, "d": "<D>", "e/1": "<e1!>"}) == "<D><1><2><e1!>"
+    assert changed({}, old) == "".join(old.values())
+
+
 class EarlyTimerClock(RehearsalClock):
     """A clock whose timers fire 5 ms early, as loop timers may."""
 
@@ -50,9 +82,10 @@ class EarlyTimerClock(RehearsalClock):
 
 
 def test_a_timer_that_fires_early_still_moves_pages_at_the_boundary(tmp_path):
-    c = make_client(tmp_path, seconds_before_first=1.0, clock_class=EarlyTimerClock)
+    c = make_client(tmp_path, seconds_before_first=2.0, clock_class=EarlyTimerClock)
     with c, c.websocket_connect("/live") as ws:
-        ws.receive_text(), ws.receive_text()
+        ws.receive_text()
+        assert "not started yet" in ws.receive_text()  # the boundary is still ahead
         assert "phase-running" in read_until(ws, 'id="now"')
 
 
@@ -98,7 +131,7 @@ def test_director_delay_reaches_every_page(tmp_path):
             ws.receive_text(), ws.receive_text()
             r = c.post("/director/delay", data={"minutes": "10"})
             assert r.status_code == 200 and "Delayed the running item by 10 minutes" in r.text
-            msg = read_until(ws, 'id="day-1"')
+            msg = read_until(ws, 'id="item-d1-02"')
             assert "10 min late" in msg  # The Frame of Palliative Care now starts 10:40
             assert "10:40 AM" in msg
 

@@ -3,12 +3,14 @@ only the writing is left; anything recorded meanwhile is rendered afresh."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from server.course import PREPARE_AHEAD
 from server.domain.course_state import Announce
-from server.domain.roles import CLI_ACTOR
-from server.live.audiences import AGENDA
+from server.domain.people import person_id
+from server.domain.roles import CLI_ACTOR, Actor
+from server.live.audiences import AGENDA, TIMED
 from tests.app.conftest import FIRST, make_client, session
 from tests.app.test_live import read_until
 
@@ -34,25 +36,74 @@ def test_the_boundary_push_was_rendered_before_the_boundary(tmp_path):
 def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
     with make_client(tmp_path, seconds_before_first=3600) as c:
         svc = c.app.state.service
+        lee = person_id("lee@example.org")
+        group = svc.state.rooms.group_of(lee)
+        place = f"place:group:{group.name}"
         with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
             read_until(ws, 'id="now"')
+            wait_online(svc, lee)  # Lee's own arrival is recorded (it touches their group's views)
             c.portal.call(svc._prepare, FIRST.start)
             prepared = svc._prepared[2]
-            news = [a for a in prepared if a.startswith("news:")]
-            assert AGENDA in prepared and news
+            news = [a for a in svc.hub.audiences() if a.startswith("news:")]
+            # Only what changes with time is prepared: the news does not.
+            assert AGENDA in prepared and place in prepared and news
+            assert not any(a in prepared for a in news)
             c.portal.call(svc.execute, Announce("Cameras on, please"), CLI_ACTOR)
             read_until(ws, "Cameras on, please")
-            assert AGENDA in svc._prepared[2]  # the announcement does not touch the agenda
-            assert not any(a.startswith("news:") for a in svc._prepared[2])
+            assert AGENDA in svc._prepared[2] and place in svc._prepared[2]  # not touched
+            # A group-mate's page opening (here the facilitator's) changes who the group's
+            # view shows online.
+            mate = next(m for m in (*group.members, group.facilitator, *group.sps)
+                        if m is not None and m != lee)
+            email = svc.state.people.get(mate).reg.email
+            with c.websocket_connect("/live", headers=session(c, email)) as other:
+                read_until(other, 'id="now"')
+                wait_online(svc, mate)
+            assert place not in svc._prepared[2] and AGENDA in svc._prepared[2]
             ahead = svc._prepared[2][AGENDA]
             # What was prepared is what a render at the boundary gives.
             svc.clock.jump(FIRST.start)
             assert ahead == svc.render_audience(AGENDA)
             # At the boundary the page gets the new item; the news it has stays as it was.
-            c.portal.call(svc.refresh, ("",), svc._take_prepared(FIRST.start))
+            c.portal.call(svc.refresh, TIMED, svc._take_prepared(FIRST.start))
             msg = read_until(ws, "Welcome to the Core Principles")
             assert "Cameras on, please" not in msg  # unchanged, so not sent again
             assert "Cameras on, please" in "".join(svc._rendered[news[0]].values())
+
+
+def wait_online(svc, pid: str) -> None:
+    deadline = time.monotonic() + 5
+    while not svc.state.people.get(pid).online:
+        assert time.monotonic() < deadline, f"{pid} never came online"
+        time.sleep(0.02)
+
+
+def test_views_that_do_not_change_with_time_render_the_same_at_every_boundary(tmp_path):
+    """The rule behind preparing and refreshing only `TIMED` audiences at a boundary: every
+    other audience of every role renders the same bytes at any instant of the course."""
+    from server.domain.agenda import build_schedule
+    from server.live.audiences import audiences_for, render_audience
+    from tests.app.conftest import COURSE
+
+    with make_client(tmp_path, seconds_before_first=3600) as c:
+        svc = c.app.state.service
+        people = list(svc.state.people.by_id.values())
+        keys = {a for p in people for a in audiences_for(svc, Actor(p.id, p.role))}
+        keys |= set(audiences_for(svc, None))
+        untimed = sorted(a for a in keys if not a.startswith(TIMED))
+        assert len(untimed) > 5, untimed
+        instants = [s.start for s in build_schedule(COURSE).items]
+        first = {a: render_audience(svc, a) for a in untimed}
+
+
+        def differing() -> list[tuple[str, object]]:  # run in the server's loop
+            out = []
+            for at in instants[:: max(1, len(instants) // 12)]:
+                svc.clock.jump(at)
+                out += [(a, at) for a in untimed if render_audience(svc, a) != first[a]]
+            return out
+
+        assert c.portal.call(differing) == []
 
 
 def test_a_clock_moved_before_the_boundary_throws_the_preparation_away(tmp_path):

@@ -39,3 +39,10 @@ def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself
         wait_true(page, f"document.querySelector('#now .countdown').textContent !== {c1!r}", 3.0)
         assert page.inner_text("#now .countdown").startswith("29:")
         assert page.locator("#schedule li.current").inner_text().count("Welcome") == 1
+        # Only the items that changed were pushed: the day keeps each of its items once, in order.
+        day1 = [s.id for s in build_schedule(load_course()).day_items(1)]
+        assert page.eval_on_selector_all("#day-1 li", "els => els.map(e => e.id)") == [
+            f"item-{i}" for i in day1
+        ]
+        assert page.locator("#day-1 li.current").count() == 1
+        assert "your time" in page.inner_text("#item-" + day1[0])

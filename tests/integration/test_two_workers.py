@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import websockets
@@ -217,3 +218,52 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):
+    """Killed outright, the process that started the workers cannot stop them: they notice
+    it is gone and stop by themselves, leaving nothing that serves, unsupervised, on the port."""
+    fresh_course(redis_url)
+    port = free_port()
+    proc = spawn("--store", redis_url, "--rehearsal-start", START, "--workers", "2",
+                 port=port, env=SECRET)
+    children: list[str] = []
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        workers = [int(c) for c in children if "multiprocessing-fork" in cmdline(int(c))]
+        assert len(workers) == 2, [cmdline(int(c)) for c in children]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        killed = time.monotonic()
+        deadline = killed + 15
+        left = [int(c) for c in children]  # the workers and multiprocessing's resource tracker
+        while any(alive(c) for c in left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(c) for c in left), [cmdline(c) for c in left if alive(c)]
+        figure("workers gone after their supervisor was killed (s)",
+               round(time.monotonic() - killed, 1))
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for c in children:
+            if alive(int(c)):
+                os.kill(int(c), signal.SIGKILL)
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def alive(pid: int) -> bool:
+    """Running, and not a zombie left for a parent to reap (an orphan's is reaped by init)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
