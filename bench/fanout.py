@@ -1,17 +1,20 @@
 """Live fan-out: N signed-in learner pages, an agenda boundary crossed on the rehearsal clock.
 
-For each size, the load generator (this process) connects N learners to one `companion serve`
-worker and measures, for each, the delay from the boundary instant to receiving the partial that
-shows the new item. The same client code then measures a minimal `websockets` broadcast server
-sending a message of the same size to the same number of clients (bench/baseline_server.py).
-The pages are raw-socket WebSocket clients that only look for the needle in each whole frame
-(bench/pages.py), on uvloop, so the generator's own cost per message stays small; both servers
-run on uvloop too. The boundary instant comes from the server's clock, read over the quickest of
-seven round trips. Server memory per connection is the growth of the server's RSS while the N
-pages connect, divided by N, for both servers (the baseline's pages are anonymous and get no
-snapshot; each companion page is a signed-in person with a session, presence and its own views).
-Neither server compresses messages (per-message deflate off on both, the companion's default).
-Clients and servers share this machine's two cores.
+For each size, the course has N learners and a facilitator for about every seven, formed into
+small groups before the first item (as on a course morning: each page then follows its group's
+views and its own feedback form as well as the agenda). The load generator (this process)
+connects the N learners to one `companion serve` worker and measures, for each, the delay from
+the boundary instant to receiving the partial that shows the new item. The same client code then
+measures a minimal `websockets` broadcast server sending a message of the same size to the same
+number of clients (bench/baseline_server.py). The pages are raw-socket WebSocket clients that
+only look for the needle in each whole frame (bench/pages.py), on uvloop, so the generator's own
+cost per message stays small; both servers run on uvloop too. The boundary instant comes from
+the server's clock, read over the quickest of seven round trips. Server memory per connection is
+the growth of the server's RSS while the N pages connect, divided by N, for both servers (the
+baseline's pages are anonymous and get no snapshot; each companion page is a signed-in person
+with a session, presence and its own views). Neither server compresses messages (per-message
+deflate off on both, the companion's default). Clients and servers share this machine's two
+cores.
 """
 
 from __future__ import annotations

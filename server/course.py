@@ -566,7 +566,7 @@ class CourseService:
             for audience in sorted(conn.audiences):
                 if audience not in self._rendered:
                     self._rendered[audience] = self.render_audience(audience)
-                parts.extend(self._rendered[audience].values())
+                parts.append(audiences.whole(self._rendered[audience]))
             body = self._snapshots[conn.audiences] = Message("".join(parts))
         return [self.clock_message(), body]
 

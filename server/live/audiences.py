@@ -151,21 +151,39 @@ def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
 INSIDE = "/"  # a partial keyed `frame/name` sits inside the partial keyed `frame`
 
 
+class Frame(str):
+    """A partial that holds others (keyed `frame/name`). It compares as its own markup, with a
+    placeholder for each partial inside, and is sent `whole`, with them: a page swaps every
+    partial of a message into the elements it had before the message (htmx finds each target
+    first), so a frame and a partial inside it are never sent together."""
+
+    whole: str
+
+    def __new__(cls, markup: str, whole: str) -> Frame:
+        frame = super().__new__(cls, markup)
+        frame.whole = whole
+        return frame
+
+
 def changed(old: dict[str, str], fresh: dict[str, str]) -> str:
-    """The partials of `fresh` that differ from `old`, joined in order. A partial keyed
-    `frame/name` sits inside the partial `frame`, whose own render holds only a placeholder for
-    it: when the frame changes, every partial inside it is sent after it again."""
+    """The partials of `fresh` that differ from `old`, joined in order: a frame that changed is
+    sent whole, and the partials inside it are then not sent on their own."""
     out: list[str] = []
     resent: set[str] = set()
     for key, html in fresh.items():
         frame, inside, _ = key.partition(INSIDE)
         if not inside:
             if old.get(key) != html:
-                out.append(html)
+                out.append(html.whole if isinstance(html, Frame) else html)
                 resent.add(key)
-        elif frame in resent or old.get(key) != html:
+        elif frame not in resent and old.get(key) != html:
             out.append(html)
     return "".join(out)
+
+
+def whole(rendered: dict[str, str]) -> str:
+    """Every partial of an audience, for a page that has none of them yet (a snapshot)."""
+    return changed({}, rendered)
 
 
 def render_audience(service: CourseService, audience: str, oob: bool = True) -> dict[str, str]:
@@ -180,7 +198,10 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
             # the items that changed go out (an item is a partial inside its day, see `changed`).
             for day in v.days:
                 key = f"_day.html#{day.number}"
-                out[key] = r("_day.html", v=v, day=day, oob=True)
+                out[key] = Frame(
+                    r("_day.html", v=v, day=day, oob=True, whole=False),
+                    r("_day.html", v=v, day=day, oob=True, whole=True),
+                )
                 for row in day.rows:
                     out[f"{key}{INSIDE}{row.s.id}"] = r("_agenda_item.html", v=v, r=row, oob=True)
         else:
@@ -206,7 +227,19 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         return {"_people.html": r("_people.html", pv=service.people_view(), oob=oob)}
     if audience.startswith(PLACE):
         w = build_where(state, service.schedule, audience, service.view_time())
-        return {"_where.html": r("_where.html", w=w, v=service.agenda_view(), oob=oob)}
+        if not oob:
+            return {"_where.html": r("_where.html", w=w, oob=False)}
+        # The frame, then its parts each on its own (see `changed`).
+        parts: dict[str, str] = {
+            "_where.html": Frame(
+                r("_where.html", w=w, oob=True, whole=False),
+                r("_where.html", w=w, oob=True, whole=True),
+            ),
+            f"_where.html{INSIDE}now": r("_where_now.html", w=w, oob=True),
+        }
+        if w.group:
+            parts[f"_where.html{INSIDE}group"] = r("_group_card.html", w=w, oob=True)
+        return parts
     if audience.startswith(ROOM):
         room = build_room(state, audience.removeprefix(ROOM))
         return {"_room.html": r("_room.html", room=room, oob=oob)} if room else {}

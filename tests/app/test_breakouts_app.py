@@ -61,9 +61,10 @@ def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_p
         group = svc.state.rooms.member_of[person_id("l1@example.org")]
         c.portal.call(svc.jump_clock, FIRST.start + timedelta(hours=6) - timedelta(seconds=1))
         with c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult:
-            read_until(adult, 'id="where"')
+            assert "Your small group" in read_until(adult, 'id="where"')  # the card, as it is
             msg = read_until(adult, f"Small group {group}")
-            assert "Your small group" in msg
+            # At the boundary only the line that changed is sent; the card stays as it was.
+            assert 'id="where-now"' in msg and 'id="group-card"' not in msg
 
 
 def test_a_move_reaches_both_rooms_and_the_learner(tmp_path):

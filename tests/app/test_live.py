@@ -64,14 +64,15 @@ def test_a_boundary_sends_only_the_agenda_items_that_changed(tmp_path):
             assert moved.find('id="day-2"') < at[0] and at == sorted(at)
 
 
-def test_a_frame_that_changes_brings_every_partial_inside_it():
-    from server.live.audiences import changed
+def test_a_frame_is_sent_whole_and_never_with_a_partial_inside_it():
+    from server.live.audiences import Frame, changed, whole
 
-    old = {"a": "<A>", "d": "<D open>", "d/1": "<1>", "d/2": "<2>", "e": "<E>", "e/1": "<e1>"}
+    old = {"a": "<A>", "d": Frame("<D open>", "<D open><1><2>"), "d/1": "<1>", "d/2": "<2>"}
     assert changed(old, old) == ""
-    assert changed(old, {**old, "d/2": "<2!>"}) == "<2!>"
-    assert changed(old, {**old, "d": "<D>", "e/1": "<e1!>"}) == "<D><1><2><e1!>"
-    assert changed({}, old) == "".join(old.values())
+    assert changed(old, {**old, "d/2": "<2!>"}) == "<2!>"  # the frame is as it was
+    new = {**old, "d": Frame("<D>", "<D><1!><2>"), "d/1": "<1!>"}
+    assert changed(old, new) == "<D><1!><2>"  # the frame, whole; not its parts again
+    assert whole(old) == "<A><D open><1><2>"
 
 
 class EarlyTimerClock(RehearsalClock):
