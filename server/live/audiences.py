@@ -95,9 +95,10 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
     groups' views: at the start of a day hundreds of pages open within seconds)."""
     static = touched(e.type)
     if e.type in PRESENCE_OF_ONE and rooms is not None:
-        pid = e.data.get("person")
-        mine = [g.name for g in rooms.groups.values()
-                if g.facilitator == pid or pid in g.sps or pid in g.members]
+        pid = str(e.data.get("person"))
+        mine = [g.name for g in rooms.staff_groups(pid)]
+        if pid in rooms.member_of:
+            mine.append(rooms.member_of[pid])
         return (
             PRESENCE, DIRECTOR, ROOMS,
             *(f"{ROOM}{g}" for g in mine),
