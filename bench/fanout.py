@@ -167,7 +167,7 @@ async def drain(ws: Any, seconds: float) -> None:
             await asyncio.wait_for(ws.recv(), timeout=seconds)
 
 
-SIZES: list[int] = []  # bytes of the boundary message, as received
+SIZES: list[int] = []  # bytes a page received for the boundary
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -180,7 +180,7 @@ async def arrivals(
     pages: list[Page], needle: str, deadline: float
 ) -> tuple[list[float], list[int]]:
     """For each page, the wall time at which a message containing `needle` had arrived, and the
-    message sizes; pages that got none by `deadline` are left out."""
+    bytes received until then; pages that got none by `deadline` are left out."""
     futures = [p.arm(needle) for p in pages]
     await asyncio.wait(futures, timeout=max(0.1, deadline - time.time()))
     got = [f.result() for f in futures if f.done() and not f.exception()]
@@ -328,14 +328,17 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
     rows = []
     for n in sizes:
         SIZES.clear()
-        ours = [run_loop(run_companion(n)) for _ in range(repeats)]
-        size = int(statistics.median(SIZES)) if SIZES else 1000  # the same bytes, for fairness
-        base = [run_loop(run_baseline(n, size)) for _ in range(repeats)]
+        ours: list[dict[str, float]] = []
+        base: list[dict[str, float]] = []
+        for _ in range(repeats):  # in turns: the machine's busy moments fall on both alike
+            ours.append(run_loop(run_companion(n)))
+            size = int(statistics.median(SIZES)) if SIZES else 1000  # the same bytes
+            base.append(run_loop(run_baseline(n, size)))
         med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
         p99, bp99 = med(ours, "p99"), med(base, "p99")
         rows.append({
             "pages": n,
-            "message_bytes": size,
+            "bytes_per_page": size,
             "p50_ms": round(med(ours, "p50"), 1),
             "p99_ms": round(p99, 1),
             "max_ms": round(med(ours, "max"), 1),

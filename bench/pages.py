@@ -31,7 +31,8 @@ class ProtocolError(Exception):
 class Page(asyncio.Protocol):
     """One open page. `opened` resolves when the server accepted the socket; `arm(needle)`
     returns a future that resolves with the wall time (time.time()) at which a message
-    containing `needle` was complete, and its size in bytes."""
+    containing `needle` was complete, and the bytes of the messages received since `arm`, up
+    to and including that one (frame headers included)."""
 
     def __init__(self, path: str, host: str, headers: dict[str, str] | None = None) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
@@ -49,6 +50,7 @@ class Page(asyncio.Protocol):
         self.messages = 0
         self._needle: bytes | None = None
         self._found: asyncio.Future[tuple[float, int]] | None = None
+        self._since = 0  # bytes of text frames since `arm`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
@@ -96,9 +98,10 @@ class Page(asyncio.Protocol):
                 self.messages += 1
                 found = self._found
                 needle = self._needle
-                if (found is not None and not found.done() and needle is not None
-                        and buf.find(needle, start, end) >= 0):
-                    found.set_result((time.time(), length))
+                if found is not None and not found.done() and needle is not None:
+                    self._since += end
+                    if buf.find(needle, start, end) >= 0:
+                        found.set_result((time.time(), self._since))
             elif opcode == OPCODE_CLOSE:
                 self._fail(ProtocolError("the server closed the socket"))
                 return
@@ -110,6 +113,7 @@ class Page(asyncio.Protocol):
 
     def arm(self, needle: str) -> asyncio.Future[tuple[float, int]]:
         self._needle = needle.encode()
+        self._since = 0
         self._found = asyncio.get_running_loop().create_future()
         return self._found
 

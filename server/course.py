@@ -32,7 +32,7 @@ from server.domain.rooms import next_move
 from server.instruments import Instrument
 from server.live import audiences
 from server.live.agenda_view import AgendaView, build_agenda_view
-from server.live.hub import Connection, Hub, Message, Outgoing
+from server.live.hub import Connection, Hub, Message, Outgoing, follows
 from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
 from server.scenarios import Scenario
@@ -48,6 +48,29 @@ ERASED = "person.erased"  # after this event the stored log was rewritten: reloa
 HEARTBEAT = float(os.environ.get("COMPANION_HEARTBEAT", "5"))
 
 
+class Ahead:
+    """An audience's partials as rendered for an instant, and what its pages are to be sent
+    then: the partials that differ from `compared` (the render they were last sent), joined
+    and encoded. Made half a second before a boundary, it still holds at the boundary if that
+    audience was not rendered again in between."""
+
+    __slots__ = ("compared", "differs", "fresh", "message")
+
+    def __init__(
+        self, compared: dict[str, str] | None, fresh: dict[str, str], message: Message | None
+    ) -> None:
+        self.compared, self.fresh, self.message = compared, fresh, message
+        self.differs = fresh != (compared or {})
+
+    @classmethod
+    def against(cls, compared: dict[str, str] | None, fresh: dict[str, str]) -> Ahead:
+        changed = audiences.changed(compared or {}, fresh)
+        message = Message(changed) if changed else None
+        if message is not None:
+            message.frame  # noqa: B018  # encoded now, not while pages wait
+        return cls(compared, fresh, message)
+
+
 class CourseService:
     def __init__(
         self, course: Course, store: EventStore, clock: Clock, renderer: Renderer | None = None
@@ -56,7 +79,7 @@ class CourseService:
         self.store = store
         self.clock = clock
         self.renderer = renderer or Renderer()
-        self.hub = Hub()
+        self.hub = Hub(vacated=self._forget)
         self.base: Schedule = build_schedule(course)
         self.state = CourseState()
         self.schedule: Schedule = self.base
@@ -69,7 +92,7 @@ class CourseService:
         # and the snapshots joined from them that pages hold now, per set of audiences (a page
         # holds its snapshot until it is written; cleared when a render changes).
         self._rendered: dict[str, dict[str, str]] = {}
-        self._snapshots: weakref.WeakValueDictionary[frozenset[str], Message] = (
+        self._snapshots: weakref.WeakValueDictionary[tuple[str, ...], Message] = (
             weakref.WeakValueDictionary()
         )
         self._dirty: set[str] = set()
@@ -79,8 +102,8 @@ class CourseService:
         self._presence_scheduled = False
         self.boundaries_pushed = 0
         self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
-        # Renders made ahead of the next boundary: (boundary, store_ok, renders by audience).
-        self._prepared: tuple[datetime, bool, dict[str, dict[str, str]]] | None = None
+        # Made ahead of the next boundary: (boundary, store_ok, what each audience gets then).
+        self._prepared: tuple[datetime, bool, dict[str, Ahead]] | None = None
         self._render_at: datetime | None = None  # set while preparing
         self.library: dict[str, Scenario] = {}  # role-play cases by id
         self.instruments: dict[str, Instrument] = {}  # feedback forms by id
@@ -357,7 +380,7 @@ class CourseService:
             p = self.state.people.get(conn.person)
             if p is None:
                 continue
-            wanted = frozenset(audiences.audiences_for(self, Actor(p.id, p.role)))
+            wanted = follows(audiences.audiences_for(self, Actor(p.id, p.role)))
             if wanted != conn.audiences:
                 self.hub.leave(conn)
                 conn.audiences = wanted
@@ -437,18 +460,18 @@ class CourseService:
                 await asyncio.sleep(0.5)
 
     def _prepare(self, target: datetime) -> None:
-        """Render every live audience as it will be at `target` (kept until then, and thrown
-        away if anything is recorded meanwhile)."""
+        """Render every live audience whose view changes with time as it will be at `target`,
+        and what its pages will then be sent, encoded (kept until then, and thrown away if
+        anything is recorded meanwhile)."""
         self._render_at = target
         try:
-            renders = {
-                a: self.render_audience(a)
-                for a in self.hub.audiences()
-                if a.startswith(audiences.TIMED)
-            }
+            ahead: dict[str, Ahead] = {}
+            for a in self.hub.audiences():
+                if a.startswith(audiences.TIMED):
+                    ahead[a] = Ahead.against(self._rendered.get(a), self.render_audience(a))
         finally:
             self._render_at = None
-        self._prepared = (target, self.store_ok, renders)
+        self._prepared = (target, self.store_ok, ahead)
 
     def _unprepare(self, keys: Sequence[str]) -> None:
         """An event changed the audiences `keys` (or key prefixes): their prepared renders are
@@ -458,7 +481,7 @@ class CourseService:
             for audience in [a for a in self._prepared[2] if a.startswith(prefixes)]:
                 del self._prepared[2][audience]
 
-    def _take_prepared(self, target: datetime) -> dict[str, dict[str, str]]:
+    def _take_prepared(self, target: datetime) -> dict[str, Ahead]:
         prepared, self._prepared = self._prepared, None
         if prepared is None:
             return {}
@@ -531,29 +554,32 @@ class CourseService:
         return audiences.render_audience(self, audience)
 
     def refresh(
-        self, prefixes: tuple[str, ...] = ("",), prepared: dict[str, dict[str, str]] | None = None
+        self, prefixes: tuple[str, ...] = ("",), prepared: dict[str, Ahead] | None = None
     ) -> None:
         """Re-render the audiences (with viewers) whose keys start with one of `prefixes`, the
-        agenda first, and push the partials that changed (`prepared`: renders made for this
-        instant in advance, used where they exist)."""
-        live = self.hub.audiences()
-        seen = set(live)
-        for audience in [a for a in self._rendered if a not in seen and a.startswith(prefixes)]:
-            del self._rendered[audience]  # nobody sees it: render afresh when someone does
-            self._snapshots.clear()
-        ordered = sorted(live, key=lambda a: a != audiences.AGENDA)
-        for audience in ordered:
-            if not audience.startswith(prefixes):
-                continue
+        agenda first, and push the partials that changed (`prepared`: what was made for this
+        instant in advance, used where it still holds)."""
+        hub = self.hub
+        live = [a for a in hub.audiences() if a.startswith(prefixes)]
+        if audiences.AGENDA in live:
+            live.remove(audiences.AGENDA)
+            live.insert(0, audiences.AGENDA)
+        for audience in live:
+            old = self._rendered.get(audience)
             ahead = prepared.get(audience) if prepared else None
-            fresh = self.render_audience(audience) if ahead is None else ahead
-            old = self._rendered.get(audience, {})
-            changed = audiences.changed(old, fresh)
-            self._rendered[audience] = fresh
-            if fresh != old:
+            if ahead is None or ahead.compared is not old:
+                ahead = Ahead.against(old, ahead.fresh if ahead else self.render_audience(audience))
+            self._rendered[audience] = ahead.fresh
+            if ahead.differs:
                 self._snapshots.clear()
-            if changed:
-                self.hub.publish(audience, changed)
+            if ahead.message is not None:
+                hub.publish(audience, ahead.message)
+
+    def _forget(self, audience: str) -> None:
+        """Nobody follows `audience` now, so its render is no longer kept up to date: it is
+        rendered afresh when someone follows it again."""
+        if self._rendered.pop(audience, None) is not None:
+            self._snapshots.clear()
 
     def snapshot(self, conn: Connection) -> list[Outgoing]:
         """Everything `conn` shows, as two messages: the clock, then every partial it follows.

@@ -184,7 +184,8 @@ def _close(people: PeopleState, pid: str, at: datetime) -> PeopleState:
     if since is None:
         return people
     spells = (*people.intervals.get(pid, ()), (since, at))
-    open_since = {k: v for k, v in people.open_since.items() if k != pid}
+    open_since = dict(people.open_since)  # a copy made in C: thousands of pages may close
+    del open_since[pid]
     return replace(people, intervals={**people.intervals, pid: spells}, open_since=open_since)
 
 

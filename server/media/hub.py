@@ -30,6 +30,7 @@ from aiortc import sdp as aiosdp
 from server.domain import media as md
 from server.domain.roles import ROLE_LABELS, Role
 from server.domain.rooms import places_of
+from server.live.hub import Message, Outgoing
 from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
@@ -67,7 +68,7 @@ class Peer:
     key: str  # the page's connection id
     pid: str
     role: Role
-    send: Callable[[str], None]
+    send: Callable[[Outgoing], None]
     order: int
     pc: RTCPeerConnection | None = None
     publishers: dict[str, Publisher] = field(default_factory=dict)
@@ -136,7 +137,7 @@ class MediaHub:
 
     # --- pages -------------------------------------------------------------------------------
 
-    def join(self, key: str, pid: str, role: Role, send: Callable[[str], None]) -> None:
+    def join(self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None]) -> None:
         """A page with a signed-in person opened its socket: it gets the media state."""
         self.peers[key] = Peer(key, pid, role, send, next(self._order))
         self._wake.set()
@@ -303,6 +304,7 @@ class MediaHub:
         svc = self.service
         state, now = svc.state, svc.clock.now()
         rooms: dict[str, list[Peer]] = defaultdict(list)
+        shared: dict[tuple[Any, ...], Message] = {}  # see _send_state
         peers = sorted(self.peers.values(), key=lambda p: p.order)
         places = places_of(state.rooms, state.people, svc.schedule, {p.pid for p in peers}, now)
         for peer in peers:
@@ -351,10 +353,10 @@ class MediaHub:
                 await self.recorder.update(room.removeprefix("group:"), source, now)
                 recording = self.recorder.status(room)
             for viewer in members:
-                self._send_state(viewer, room, lay, link, source, recording)
+                self._send_state(viewer, room, lay, link, source, recording, shared)
         for peer in self.peers.values():
             if peer.room is None:
-                self._send_state(peer, None, None, None, {})
+                self._send_state(peer, None, None, None, {}, None, shared)
         if self.recorder is not None:
             await self.recorder.finish_others(set(rooms), now)
 
@@ -401,7 +403,11 @@ class MediaHub:
         link: str | None,
         source: dict[str, Peer],
         recording: str | None = None,
+        shared: dict[tuple[Any, ...], Message] | None = None,
     ) -> None:
+        """Tell `viewer` its room and what it shows, if that changed. Pages that have not
+        joined the room's call are sent one message per state (`shared`, kept for one pass):
+        at a boundary thousands of them move together."""
         you = (
             bool(lay and viewer.pid in lay.stage),
             bool(lay and viewer.pid in lay.muted_on_join),
@@ -413,6 +419,15 @@ class MediaHub:
             if key == viewer.last_key:
                 return
             viewer.last_key = key
+            message = shared.get(key) if shared is not None else None
+            if message is None:
+                message = Message(self._state_text(room, lay, link, you, [], recording))
+                if shared is not None:
+                    shared[key] = message
+            if message.text != viewer.last_state:
+                viewer.last_state = message.text
+                viewer.send(message)
+            return
         people = self.service.state.people
         tiles = []
         for mid, slot in viewer.slots.items():
@@ -432,6 +447,20 @@ class MediaHub:
                     "muted": dict(owner.muted) if owner else {},
                 }
             )
+        text = self._state_text(room, lay, link, you, tiles, recording)
+        if text != viewer.last_state:
+            viewer.last_state = text
+            viewer.send(text)
+
+    def _state_text(
+        self,
+        room: str | None,
+        lay: md.Layout | None,
+        link: str | None,
+        you: tuple[bool, bool, bool],
+        tiles: list[dict[str, Any]],
+        recording: str | None,
+    ) -> str:
         msg: dict[str, Any] = {
             "type": "media.state",
             "room": room,
@@ -442,10 +471,7 @@ class MediaHub:
             "tiles": tiles,
             "recording": recording,
         }
-        text = json.dumps(msg, sort_keys=True)
-        if text != viewer.last_state:
-            viewer.last_state = text
-            viewer.send(text)
+        return json.dumps(msg, sort_keys=True)
 
     @staticmethod
     def _room_label(room: str | None) -> str:

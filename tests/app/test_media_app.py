@@ -79,3 +79,27 @@ def test_every_page_is_told_its_new_room_right_after_a_boundary(tmp_path):
             assert st["room"] == "plenary"
             # The boundary was under 2 s away; a periodic check alone would take up to 10 s.
             assert time.monotonic() - t0 < 4
+
+
+def test_pages_moved_together_share_one_encoded_state(tmp_path):
+    """At a boundary the pages that have not joined a call are told their new room with one
+    message per distinct state, encoded once, not one per page."""
+    with make_client(tmp_path, seconds_before_first=3600) as c:
+        media = c.app.state.media
+        with (
+            c.websocket_connect("/live", headers=session(c, "lee@example.org")) as lee,
+            c.websocket_connect("/live", headers=session(c, "kim@example.org")) as kim,
+        ):
+            media_state(lee)
+            media_state(kim)
+            sent: dict[str, list[object]] = {}
+            for peer in media.peers.values():
+                offer = peer.send
+                peer.send = lambda m, pid=peer.pid, offer=offer: (
+                    sent.setdefault(pid, []).append(m), offer(m))
+            svc = c.app.state.service
+            c.portal.call(svc.jump_clock, svc.schedule.items[0].start)
+            c.portal.call(media.reconcile)
+            assert media_state(lee, '"room": "plenary"') == media_state(kim, '"room": "plenary"')
+            mine, theirs = (sent[p][-1] for p in sorted(sent))
+            assert mine is theirs

@@ -60,7 +60,7 @@ def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
                 read_until(other, 'id="now"')
                 wait_online(svc, mate)
             assert place not in svc._prepared[2] and AGENDA in svc._prepared[2]
-            ahead = svc._prepared[2][AGENDA]
+            ahead = svc._prepared[2][AGENDA].fresh
             # What was prepared is what a render at the boundary gives.
             svc.clock.jump(FIRST.start)
             assert ahead == svc.render_audience(AGENDA)
@@ -111,3 +111,26 @@ def test_a_clock_moved_before_the_boundary_throws_the_preparation_away(tmp_path)
         svc = c.app.state.service
         c.portal.call(svc._prepare, FIRST.start)
         assert svc._take_prepared(FIRST.start + timedelta(minutes=15)) == {}
+
+
+def test_what_was_prepared_is_compared_again_if_pages_were_sent_something_since(tmp_path):
+    """What a boundary sends is worked out when preparing, against what pages had then; if an
+    audience was rendered and sent again in between, it is worked out afresh at the boundary."""
+    with make_client(tmp_path, seconds_before_first=3600) as c:
+        svc = c.app.state.service
+        with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
+            read_until(ws, 'id="now"')
+            # Prepared while the agenda's last render is not at hand (as for a page that has
+            # just joined a new audience and is not yet sent its snapshot): all of it, then.
+            c.portal.call(lambda: svc._rendered.pop(AGENDA))
+            c.portal.call(svc._prepare, FIRST.start)
+            ahead = svc._prepared[2][AGENDA]
+            assert ahead.compared is None and 'id="day-1"' in ahead.message.text
+            # Rendered and sent again before the boundary.
+            c.portal.call(svc.refresh, (AGENDA,))
+            read_until(ws, 'id="day-1"')
+            svc.clock.jump(FIRST.start)
+            c.portal.call(svc.refresh, TIMED, svc._take_prepared(FIRST.start))
+            msg = read_until(ws, "Welcome to the Core Principles")
+            assert 'id="day-1"' not in msg  # only what changed since, not the whole agenda
+            assert svc._rendered[AGENDA] is ahead.fresh  # the prepared render, not a new one

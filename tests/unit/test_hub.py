@@ -40,16 +40,22 @@ async def test_a_stalled_client_cannot_slow_the_others():
 
 
 async def test_leaving_removes_the_connection_from_its_audiences():
-    hub = Hub()
+    vacated: list[str] = []
+    hub = Hub(vacated=vacated.append)
 
     async def send(m: str) -> None:
         pass
 
-    c = Connection(send, ["agenda", "person:p1"], lambda conn: [])
+    c = Connection(send, ["person:p1", "agenda", "agenda"], lambda conn: [])
+    other = Connection(send, ["agenda"], lambda conn: [])
+    assert c.audiences == ("agenda", "person:p1")  # each once, in one order for every page
     hub.join(c)
+    hub.join(other)
     assert set(hub.audiences()) == {"agenda", "person:p1"}
     hub.leave(c)
-    assert hub.audiences() == []
+    assert vacated == ["person:p1"]  # the agenda still has a page
+    hub.leave(other)
+    assert hub.audiences() == [] and vacated == ["person:p1", "agenda"]
     assert hub.publish("agenda", "x") == 0
 
 
@@ -182,3 +188,49 @@ async def test_a_resync_sends_one_snapshot_of_the_state_after_the_change():
     c.kick("revoked")  # a kicked page gets no snapshot, even one already due
     await asyncio.sleep(0)
     assert sent[3:] == ["revoked"]
+
+
+async def test_a_step_reaches_each_page_in_one_write_in_the_order_it_was_published():
+    """Pages get what a step published to their audiences, in order, in one write; pages that
+    differ only in audiences the step did not publish to share the same joined bytes."""
+    from server.live.socket import text_frame
+
+    hub = Hub()
+    writes: dict[str, list[bytes]] = {}
+
+    async def send(m: str) -> None:
+        raise AssertionError("a free socket that takes frames is written in one go")
+
+    def page(name: str, audiences: list[str]) -> Connection:
+        def write(frames: list[bytes]) -> bool:
+            writes.setdefault(name, []).extend(frames)
+            return True
+
+        c = Connection(send, audiences, lambda conn: [], write_frames=write)
+        hub.join(c)
+        return c
+
+    page("ann", ["agenda", "group:a", "form:ann"])
+    page("bo", ["form:bo", "group:a", "agenda"])
+    page("cy", ["agenda", "group:b", "form:cy"])
+    page("dee", ["group:b"])
+    for audience, text in [("group:b", "b1"), ("agenda", "a1"), ("group:a", "g1"),
+                           ("form:bo", "f1"), ("group:b", "b2")]:
+        hub.publish(audience, text)
+    await asyncio.sleep(0)
+    frames = {k: b"".join(v) for k, v in writes.items()}
+    assert all(len(v) == 1 for v in writes.values())  # one write each
+    assert frames["ann"] == text_frame("a1") + text_frame("g1")
+    assert frames["bo"] == text_frame("a1") + text_frame("g1") + text_frame("f1")
+    assert frames["cy"] == text_frame("b1") + text_frame("a1") + text_frame("b2")
+    assert frames["dee"] == text_frame("b1") + text_frame("b2")
+    assert writes["ann"][0] is not writes["bo"][0]
+    # Two more pages like Ann, each with its own form: the same bytes object, joined once.
+    page("eve", ["agenda", "group:a", "form:eve"])
+    page("fay", ["form:fay", "agenda", "group:a"])
+    writes.clear()
+    hub.publish("agenda", "a2")
+    hub.publish("group:a", "g2")
+    await asyncio.sleep(0)
+    assert writes["ann"][0] is writes["eve"][0] is writes["fay"][0] is writes["bo"][0]
+    assert writes["ann"][0] == text_frame("a2") + text_frame("g2")
