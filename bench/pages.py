@@ -31,8 +31,8 @@ class ProtocolError(Exception):
 class Page(asyncio.Protocol):
     """One open page. `opened` resolves when the server accepted the socket; `arm(needle)`
     returns a future that resolves with the wall time (time.time()) at which a message
-    containing `needle` was complete, and the bytes of the messages received since `arm`, up
-    to and including that one (frame headers included)."""
+    containing `needle` was complete, and the bytes received since `arm` up to the end of the
+    read that completed it (what the server wrote for that moment, frame headers included)."""
 
     def __init__(self, path: str, host: str, headers: dict[str, str] | None = None) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
@@ -50,7 +50,8 @@ class Page(asyncio.Protocol):
         self.messages = 0
         self._needle: bytes | None = None
         self._found: asyncio.Future[tuple[float, int]] | None = None
-        self._since = 0  # bytes of text frames since `arm`
+        self._since = 0  # bytes received since `arm`
+        self._at: float | None = None  # when the needle's message was complete, in this read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
@@ -59,6 +60,7 @@ class Page(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         buf = self._buffer
         buf += data
+        self._since += len(data)
         if not self._handshaken:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
@@ -71,6 +73,8 @@ class Page(asyncio.Protocol):
             del buf[: end + 4]
             self.opened.set_result(None)
         self._frames()
+        if self._at is not None and self._found is not None and not self._found.done():
+            self._found.set_result((self._at, self._since))
 
     def _frames(self) -> None:
         buf = self._buffer
@@ -98,10 +102,9 @@ class Page(asyncio.Protocol):
                 self.messages += 1
                 found = self._found
                 needle = self._needle
-                if found is not None and not found.done() and needle is not None:
-                    self._since += end
-                    if buf.find(needle, start, end) >= 0:
-                        found.set_result((time.time(), self._since))
+                if (found is not None and not found.done() and needle is not None
+                        and self._at is None and buf.find(needle, start, end) >= 0):
+                    self._at = time.time()
             elif opcode == OPCODE_CLOSE:
                 self._fail(ProtocolError("the server closed the socket"))
                 return
@@ -113,7 +116,7 @@ class Page(asyncio.Protocol):
 
     def arm(self, needle: str) -> asyncio.Future[tuple[float, int]]:
         self._needle = needle.encode()
-        self._since = 0
+        self._since, self._at = 0, None
         self._found = asyncio.get_running_loop().create_future()
         return self._found
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import websockets
 from websockets.client import ClientProtocol
+from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
@@ -128,6 +129,13 @@ async def test_an_open_socket_keeps_no_handshake_and_no_asyncio_queue(tmp_path):
             gc.collect()
             (proto,) = [o for o in gc.get_objects() if type(o) is LeanWebSocketProtocol]
             assert proto.request is None and proto.response is None
+            # No copy of the opening request's headers is left on the server's side (the
+            # test's own client keeps its request and the server's response).
+            assert proto.scope["headers"] == []
+            client = (ws.request.headers, ws.response.headers)
+            kept = [o for o in gc.get_objects()
+                    if isinstance(o, Headers) and len(o) and not any(o is c for c in client)]
+            assert kept == []
             assert isinstance(proto.queue, Inbox) and isinstance(proto.writable, Flag)
             assert not any(
                 isinstance(v, asyncio.Queue | asyncio.Event) for v in vars(proto).values()
@@ -233,36 +241,61 @@ def test_text_frame_is_what_a_websocket_client_reads(text):
 
 def test_keepalive_pings_are_spread_over_the_interval():
     """Pages that connect together are not pinged together: the first ping falls anywhere in
-    the interval, and each later one up to a quarter of it early or late."""
+    the interval, and each later one up to a quarter of it early or late; all of them wait on
+    one timer, and none once the pages are gone."""
     import uvicorn
     from uvicorn.server import ServerState
 
-    class Timers:
-        def __init__(self) -> None:
-            self.delays: list[float] = []
-
-        def call_later(self, delay, callback):
-            self.delays.append(delay)
+    from server.live.socket import PING_TICK, Pings
 
     async def app(scope, receive, send):  # never called
         raise AssertionError
 
     config = uvicorn.Config(app, ws_ping_interval=10.0)
     config.load()
-    timers = Timers()
-    pages = [
-        LeanWebSocketProtocol(config, ServerState(), {}, _loop=timers)  # type: ignore[arg-type]
-        for _ in range(200)
-    ]
-    for p in pages:
-        p.start_keepalive()
-    first = timers.delays[:]
-    assert all(0.5 <= d <= 10.0 for d in first) and max(first) - min(first) > 5
-    timers.delays.clear()
-    for p in pages:
-        p.schedule_ping()
-    later = timers.delays
-    assert all(7.5 <= d <= 12.5 for d in later) and max(later) - min(later) > 2.5
+    loop = asyncio.new_event_loop()
+    try:
+        pages = [LeanWebSocketProtocol(config, ServerState(), {}, _loop=loop) for _ in range(200)]
+
+        def delays() -> list[float]:
+            pings = Pings.of(loop)
+            return [t * PING_TICK - loop.time() for t, due in pings.due.items() for _ in due]
+
+        for p in pages:
+            p.start_keepalive()
+        first = delays()
+        assert len(first) == 200
+        assert all(0.4 <= d <= 10.1 for d in first) and max(first) - min(first) > 5
+        for p in pages:
+            p.schedule_ping()  # (as after a pong) replaces the ping that was due
+        later = delays()
+        assert len(later) == 200
+        assert all(7.4 <= d <= 12.6 for d in later) and max(later) - min(later) > 2.5
+        assert len([h for h in loop._scheduled if not h.cancelled()]) == 1  # one timer
+        for p in pages:
+            p.stop_keepalive()
+        assert Pings.of(loop).due == {}
+        assert not [h for h in loop._scheduled if not h.cancelled()]
+    finally:
+        loop.close()
+
+
+async def test_a_socket_is_pinged_when_its_tick_comes_and_again_after_its_pong(tmp_path):
+    """The keepalive still works end to end: the server pings an idle page, the page's pong
+    (sent by the client library) schedules the next ping."""
+    app = app_in(tmp_path)
+    async with served(app, ws_ping_interval=0.3, ws_ping_timeout=2.0) as url:
+        async with websockets.connect(url.replace("http", "ws") + "/live") as ws:
+            await receive_until(ws, 'id="now"')
+            (proto,) = [o for o in gc.get_objects() if type(o) is LeanWebSocketProtocol]
+            rtts = set()
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(rtts) < 2 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+                if proto.last_ping_rtt:
+                    rtts.add(proto.last_ping_rtt)
+            assert len(rtts) >= 2, "the page was not pinged twice in 5 s"
+            assert proto.ping_timer is None  # no timer of its own
 
 
 async def test_opening_a_page_leaves_nothing_for_the_cyclic_collector(tmp_path):
