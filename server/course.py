@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from server.clock import Clock, RehearsalClock
-from server.domain.agenda import Course, Schedule, build_schedule
+from server.domain.agenda import Course, Schedule, build_schedule, utc_z
 from server.domain.course_state import Command, CourseState, JumpClock, apply, decide, replay
 from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_log
 from server.domain.errors import DomainError
@@ -42,6 +42,7 @@ log = logging.getLogger("companion.course")
 
 APPEND_RETRIES = 5
 PREPARE_AHEAD = 0.5  # seconds before a boundary at which pages' views for it are rendered
+SLOW_BOUNDARY = 0.25  # seconds: a boundary written to every page later than this is logged
 Pending = tuple[Command, Actor, "asyncio.Future[list[Event]]"]
 ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
 # Seconds between a worker's beats on a shared log; a worker silent for three is gone.
@@ -102,6 +103,8 @@ class CourseService:
         self._presence_scheduled = False
         self.boundaries_pushed = 0
         self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
+        # The last boundary: when its timer fired and when every page's write was issued.
+        self.last_boundary: dict[str, str | float | int] | None = None
         # Made ahead of the next boundary: (boundary, store_ok, what each audience gets then).
         self._prepared: tuple[datetime, bool, dict[str, Ahead]] | None = None
         self._render_at: datetime | None = None  # set while preparing
@@ -503,10 +506,30 @@ class CourseService:
             return None
         if target is not None and self.clock.now() >= target:
             # Timers may fire a moment early; only a boundary actually reached moves pages.
+            late = (self.clock.now() - target).total_seconds() / self.clock.speed
+            t0 = time.perf_counter()
             self.boundaries_pushed += 1
+            self._pushed_at = time.monotonic()
             self.refresh(audiences.TIMED, prepared=self._take_prepared(target))
+            # The hub writes what was published on the next turn of the loop; noted after it.
+            asyncio.get_running_loop().call_soon(self._note_boundary, target, late, t0)
             return None
         return target
+
+    def _note_boundary(self, target: datetime, late: float, t0: float) -> None:
+        written = (late + time.perf_counter() - t0) * 1000
+        self.last_boundary = {
+            "at": utc_z(target),
+            "late_ms": round(late * 1000, 1),
+            "written_ms": round(written, 1),
+            "pages": len(self.hub.connections),
+        }
+        if written > SLOW_BOUNDARY * 1000:
+            log.warning(
+                "the boundary at %s reached its %d pages' sockets %.0f ms after it (the timer "
+                "fired %.0f ms late)", utc_z(target), len(self.hub.connections), written,
+                late * 1000,
+            )
 
     async def move_clock(self, to: datetime, actor: Actor) -> None:
         """The director moves a rehearsal clock: recorded in the log, so every worker sharing

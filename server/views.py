@@ -661,6 +661,7 @@ async def healthz(request: Request) -> Response:
         "people": len(svc.state.people.by_id),
         "online": sum(1 for p in svc.state.people.by_id.values() if p.online),
         "store": svc.store.url.split("://")[0],
+        "boundary": svc.last_boundary,
     }
     collector = getattr(request.app.state, "collector", None)
     if collector is not None:

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 from server.course import PREPARE_AHEAD
+from server.domain.agenda import utc_z
 from server.domain.course_state import Announce
 from server.domain.people import person_id
 from server.domain.roles import CLI_ACTOR, Actor
@@ -31,6 +32,14 @@ def test_the_boundary_push_was_rendered_before_the_boundary(tmp_path):
         agenda = [left for left, a in renders if a == AGENDA]
         # Rendered about PREPARE_AHEAD before the boundary, and not again at it.
         assert agenda and all(left > PREPARE_AHEAD / 2 for left in agenda), agenda
+        # The server says how it went: when its timer fired, when every page's write was out.
+        deadline = time.monotonic() + 5
+        while (b := c.get("/healthz").json()["boundary"]) is None:  # noted just after writing
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert b["at"] == utc_z(FIRST.start) and b["pages"] >= 0
+        assert 0 <= b["late_ms"] <= b["written_ms"] < 1000
+        assert svc.seconds_since_push() is not None  # the collector waits for it to settle
 
 
 def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
