@@ -37,6 +37,8 @@ uvicorn's protocol unchanged, for comparison.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import math
 import random
 from typing import Any, ClassVar
@@ -46,6 +48,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
+log = logging.getLogger("companion.live")
 FRAMES = "companion.websocket.frames"  # the ASGI extension: {"write": write_frames}
 
 
@@ -188,7 +191,12 @@ class Pings:
         now = (self.loop.time() + 0.001) / PING_TICK  # a timer may fire a moment early
         for tick in sorted(t for t in self.due if t <= now):
             for proto in self.due.pop(tick):
-                proto.ping_now()
+                try:
+                    proto.ping_now()
+                except Exception:  # one socket's failure must not cost the others their pings
+                    log.exception("keepalive ping failed; closing that socket")
+                    with contextlib.suppress(Exception):
+                        proto.transport.close()
         if self.due:
             if self._armed is None or min(self.due) < self._armed:
                 self._arm(min(self.due))

@@ -280,6 +280,42 @@ def test_keepalive_pings_are_spread_over_the_interval():
         loop.close()
 
 
+def test_a_ping_that_fails_closes_its_socket_and_the_others_are_still_pinged():
+    import time
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from server.live.socket import Pings
+
+    async def app(scope, receive, send):  # never called
+        raise AssertionError
+
+    config = uvicorn.Config(app, ws_ping_interval=10.0)
+    config.load()
+    loop = asyncio.new_event_loop()
+    try:
+        pinged: list[int] = []
+        closed: list[int] = []
+        pages = [LeanWebSocketProtocol(config, ServerState(), {}, _loop=loop) for _ in range(5)]
+        for i, p in enumerate(pages):
+
+            def ping(i: int = i) -> None:
+                if i == 2:
+                    raise RuntimeError("the socket is closing")
+                pinged.append(i)
+
+            p.send_keepalive_ping = ping  # type: ignore[method-assign]
+            p.transport = type("T", (), {"close": lambda self, i=i: closed.append(i)})()
+            p._ping_in(0.0)
+        time.sleep(0.25)
+        Pings.of(loop)._fire()
+        assert sorted(pinged) == [0, 1, 3, 4] and closed == [2]
+        assert Pings.of(loop).due == {}
+    finally:
+        loop.close()
+
+
 async def test_a_socket_is_pinged_when_its_tick_comes_and_again_after_its_pong(tmp_path):
     """The keepalive still works end to end: the server pings an idle page, the page's pong
     (sent by the client library) schedules the next ping."""
