@@ -239,23 +239,28 @@ def test_text_frame_is_what_a_websocket_client_reads(text):
     assert not reader.buffer  # nothing left over
 
 
-def test_keepalive_pings_are_spread_over_the_interval():
-    """Pages that connect together are not pinged together: the first ping falls anywhere in
-    the interval, and each later one up to a quarter of it early or late; all of them wait on
-    one timer, and none once the pages are gone."""
+def unopened_sockets(loop: asyncio.AbstractEventLoop, n: int) -> list[LeanWebSocketProtocol]:
+    """`n` of the server's socket protocols on `loop` (not running), pinging every 10 s."""
     import uvicorn
     from uvicorn.server import ServerState
-
-    from server.live.socket import PING_TICK, Pings
 
     async def app(scope, receive, send):  # never called
         raise AssertionError
 
     config = uvicorn.Config(app, ws_ping_interval=10.0)
     config.load()
+    return [LeanWebSocketProtocol(config, ServerState(), {}, _loop=loop) for _ in range(n)]
+
+
+def test_keepalive_pings_are_spread_over_the_interval():
+    """Pages that connect together are not pinged together: the first ping falls anywhere in
+    the interval, and each later one up to a quarter of it early or late; all of them wait on
+    one timer, and none once the pages are gone."""
+    from server.live.socket import PING_TICK, Pings
+
     loop = asyncio.new_event_loop()
     try:
-        pages = [LeanWebSocketProtocol(config, ServerState(), {}, _loop=loop) for _ in range(200)]
+        pages = unopened_sockets(loop, 200)
 
         def delays() -> list[float]:
             pings = Pings.of(loop)
@@ -283,21 +288,13 @@ def test_keepalive_pings_are_spread_over_the_interval():
 def test_a_ping_that_fails_closes_its_socket_and_the_others_are_still_pinged():
     import time
 
-    import uvicorn
-    from uvicorn.server import ServerState
-
     from server.live.socket import Pings
 
-    async def app(scope, receive, send):  # never called
-        raise AssertionError
-
-    config = uvicorn.Config(app, ws_ping_interval=10.0)
-    config.load()
     loop = asyncio.new_event_loop()
     try:
         pinged: list[int] = []
         closed: list[int] = []
-        pages = [LeanWebSocketProtocol(config, ServerState(), {}, _loop=loop) for _ in range(5)]
+        pages = unopened_sockets(loop, 5)
         for i, p in enumerate(pages):
 
             def ping(i: int = i) -> None:
