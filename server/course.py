@@ -517,18 +517,17 @@ class CourseService:
         return target
 
     def _note_boundary(self, target: datetime, late: float, t0: float) -> None:
-        written = (late + time.perf_counter() - t0) * 1000
-        self.last_boundary = {
+        written = late + time.perf_counter() - t0
+        noted = self.last_boundary = {
             "at": utc_z(target),
             "late_ms": round(late * 1000, 1),
-            "written_ms": round(written, 1),
+            "written_ms": round(written * 1000, 1),
             "pages": len(self.hub.connections),
         }
-        if written > SLOW_BOUNDARY * 1000:
+        if written > SLOW_BOUNDARY:
             log.warning(
-                "the boundary at %s reached its %d pages' sockets %.0f ms after it (the timer "
-                "fired %.0f ms late)", utc_z(target), len(self.hub.connections), written,
-                late * 1000,
+                "the boundary at %(at)s reached its %(pages)d pages' sockets %(written_ms).0f ms "
+                "after it (the timer fired %(late_ms).0f ms late)", noted,
             )
 
     async def move_clock(self, to: datetime, actor: Actor) -> None:

@@ -171,9 +171,7 @@ class Pings:
             if not bucket:
                 del self.due[tick]
         if not self.due:
-            self._disarm()
-            if Pings._loops.get(id(self.loop)) is self:
-                del Pings._loops[id(self.loop)]
+            self._idle()
 
     def _arm(self, tick: int) -> None:
         if self._timer is not None:
@@ -181,10 +179,13 @@ class Pings:
         self._armed = tick
         self._timer = self.loop.call_at(tick * PING_TICK, self._fire)
 
-    def _disarm(self) -> None:
+    def _idle(self) -> None:
+        """No socket waits for a ping: no timer, and the loop's entry goes."""
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._armed = None
+        if Pings._loops.get(id(self.loop)) is self:
+            del Pings._loops[id(self.loop)]
 
     def _fire(self) -> None:
         self._timer = self._armed = None
@@ -197,11 +198,10 @@ class Pings:
                     log.exception("keepalive ping failed; closing that socket")
                     with contextlib.suppress(Exception):
                         proto.transport.close()
-        if self.due:
-            if self._armed is None or min(self.due) < self._armed:
-                self._arm(min(self.due))
-        elif Pings._loops.get(id(self.loop)) is self:
-            del Pings._loops[id(self.loop)]
+        if not self.due:
+            self._idle()
+        elif self._armed is None or min(self.due) < self._armed:
+            self._arm(min(self.due))
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):

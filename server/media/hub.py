@@ -402,8 +402,8 @@ class MediaHub:
         lay: md.Layout | None,
         link: str | None,
         source: dict[str, Peer],
-        recording: str | None = None,
-        shared: dict[tuple[Any, ...], Message] | None = None,
+        recording: str | None,
+        shared: dict[tuple[Any, ...], Message],
     ) -> None:
         """Tell `viewer` its room and what it shows, if that changed. Pages that have not
         joined the room's call are sent one message per state (`shared`, kept for one pass):
@@ -419,11 +419,11 @@ class MediaHub:
             if key == viewer.last_key:
                 return
             viewer.last_key = key
-            message = shared.get(key) if shared is not None else None
+            message = shared.get(key)
             if message is None:
-                message = Message(self._state_text(room, lay, link, you, [], recording))
-                if shared is not None:
-                    shared[key] = message
+                message = shared[key] = Message(
+                    self._state_text(room, lay, link, you, [], recording)
+                )
             if message.text != viewer.last_state:
                 viewer.last_state = message.text
                 viewer.send(message)
