@@ -45,10 +45,9 @@ from bench.pages import Page, close_pages, heard, open_pages, quiet
 from server.auth import Signer
 from server.content import load_course
 from server.domain.agenda import build_schedule, utc_z
-from server.domain.people import person_id
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789abcdef-012345"
 FIRST = build_schedule(load_course()).items[0]  # Day 1, 10:00 ET: the boundary we cross
 T = TypeVar("T")
 NEEDLE = "Welcome to the Core Principles"
@@ -67,6 +66,15 @@ def post_form(base: str, path: str, cookie: str, **form: str) -> str:
                                  headers={"Cookie": f"companion_session={cookie}"})
     with urllib.request.urlopen(req) as r:
         return str(r.read().decode())
+
+
+def person_ids(store: str) -> dict[str, str]:
+    """Each registered person's id by email, as `companion links --json` prints them (ids are
+    random, made at registration)."""
+    out = subprocess.run([sys.executable, "-m", "server.cli", "links", "--json", "--store", store],
+                         cwd=ROOT, env={**os.environ, "COMPANION_SECRET": SECRET}, check=True,
+                         capture_output=True, text=True)
+    return {row["email"]: row["id"] for row in json.loads(out.stdout)}
 
 
 def free_port() -> int:
@@ -206,6 +214,7 @@ async def run_companion(
         subprocess.run([sys.executable, "-m", "server.cli", "roster", "import",
                         str(roster(n, folder)), "--store", store],
                        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+        ids = person_ids(store)
         port = free_port()
         # Far from the boundary while pages connect; then the clock is moved to just before it.
         start = utc_z(FIRST.start - timedelta_seconds(lead or 3600))
@@ -216,12 +225,12 @@ async def run_companion(
             wait_http(base)
             rss0 = rss_kib(proc.pid)
             signer = Signer(SECRET)
-            director = signer.session_value(person_id("director@bench.org"))
+            director = signer.session_value(ids["director@bench.org"])
             # As on a course morning, the small groups are formed before the first item: each
             # page then follows its group's views and its own feedback form too.
             post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
                       max_size="8", teams="together")
-            cookies = [signer.session_value(person_id(f"l{i}@bench.org")) for i in range(n)]
+            cookies = [signer.session_value(ids[f"l{i}@bench.org"]) for i in range(n)]
             headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
             pages = await open_pages("127.0.0.1", port, "/live", headers)
             await quiet(pages, 1.0)

@@ -27,13 +27,13 @@ from bench.fanout import (
     drain,
     free_port,
     percentile,
+    person_ids,
     post_form,
     process,
     raise_fd_limit,
     wait_http,
 )
 from server.auth import Signer
-from server.domain.people import person_id
 
 PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: role-play practice
 
@@ -115,6 +115,7 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
                         str(roster(n, folder)), "--store", store],
                        cwd=ROOT, env={**os.environ, **env}, check=True,
                        capture_output=True)
+        ids = person_ids(store)
         port = free_port()
         cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
                "--rehearsal-start", PRACTICE]
@@ -122,7 +123,7 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
             base = f"http://127.0.0.1:{port}"
             wait_http(base)
             signer = Signer(SECRET)
-            director = signer.session_value(person_id("director@bench.org"))
+            director = signer.session_value(ids["director@bench.org"])
             post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
                   max_size="8", teams="together")
             # Who is in which group and who facilitates it: the log the server wrote, replayed.
@@ -134,7 +135,7 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
                 post_form(base, f"/rp/{g}/begin", fc, learner=members[0],
                           goal="Stay with the silence")
             # Every page open: learners and facilitators.
-            learners = [person_id(f"l{i}@bench.org") for i in range(n)]
+            learners = [ids[f"l{i}@bench.org"] for i in range(n)]
             headers = [{"Cookie": f"companion_session={signer.session_value(pid)}"}
                        for pid in [*learners, *(f for f, _ in groups.values())]]
             conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)

@@ -26,9 +26,18 @@ from typing import Any
 
 import websockets
 
-from bench.fanout import FIRST, ROOT, SECRET, free_port, percentile, process, roster, wait_http
+from bench.fanout import (
+    FIRST,
+    ROOT,
+    SECRET,
+    free_port,
+    percentile,
+    person_ids,
+    process,
+    roster,
+    wait_http,
+)
 from server.auth import Signer
-from server.domain.people import person_id
 from server.media.ice import IceSettings, configure
 from tests.media_peers import ClientPeer
 
@@ -78,14 +87,15 @@ async def one_run(kind: str, viewers: int, window: float) -> dict[str, Any]:
                  str(roster(viewers, Path(tmp))), "--store", store],
                 cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True,
             )
+            ids = person_ids(store)
             start = utc_z(FIRST.start + timedelta(minutes=1))  # the opening plenary
             cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
                    "--store", store, "--rehearsal-start", start,
                    "--media-addresses", "127.0.0.1"]
             signer = Signer(SECRET)
-            director = "companion_session=" + signer.session_value(person_id("director@bench.org"))
+            director = "companion_session=" + signer.session_value(ids["director@bench.org"])
             cookies = [
-                "companion_session=" + signer.session_value(person_id(f"l{i}@bench.org"))
+                "companion_session=" + signer.session_value(ids[f"l{i}@bench.org"])
                 for i in range(viewers)
             ]
         else:

@@ -98,7 +98,7 @@ def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) 
     from server.app import Settings, create_app
 
     course = _course(args)
-    secret = _secret(store_url)
+    secret = _secret(args)
     base_url = f"http://{args.host}:{args.port}"
     roster = getattr(args, "roster", None)
     simulate = getattr(args, "simulate", False)
@@ -256,14 +256,45 @@ def _media_settings(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _secret(store_url: str) -> str:
-    from server.auth import load_or_create_secret
+DEFAULT_KEY_FILE = Path("data") / "secret.key"
 
-    # Several workers or hosts must share one secret: set COMPANION_SECRET for them all.
-    data_dir = Path("data")
-    if store_url.startswith("sqlite:///"):
-        data_dir = Path(store_url.removeprefix("sqlite:///")).parent
-    return os.environ.get("COMPANION_SECRET") or load_or_create_secret(data_dir / "secret.key")
+
+def key_path(args: argparse.Namespace) -> Path:
+    """Where the signing key is kept: --key-file, $COMPANION_KEY_FILE, or data/secret.key."""
+    given = getattr(args, "key_file", None) or os.environ.get("COMPANION_KEY_FILE")
+    return Path(given) if given else DEFAULT_KEY_FILE
+
+
+def _secret(args: argparse.Namespace) -> str:
+    """The key that signs links and sessions. Several workers or hosts must share one: set
+    COMPANION_SECRET for them all; otherwise it is the key file (made on first use)."""
+    from server.auth import KeyProblem, load_or_create_secret, secret_from_env
+
+    try:
+        env = os.environ.get("COMPANION_SECRET")
+        return secret_from_env(env) if env else load_or_create_secret(key_path(args))
+    except KeyProblem as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_key_rotate(args: argparse.Namespace) -> int:
+    """A new signing key: every personal link and session made with the old one stops working."""
+    from server.auth import GIT_PROBLEMS, git_exposure, write_new_key
+
+    if os.environ.get("COMPANION_SECRET"):
+        raise UsageError(
+            "the key comes from COMPANION_SECRET here: give it a new random value on every "
+            "worker and restart them (every link changes)"
+        )
+    path = key_path(args)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if git_exposure(path) == "not ignored":
+        raise UsageError(GIT_PROBLEMS["not ignored"].format(path=path))
+    path.with_name(path.name + ".new").unlink(missing_ok=True)  # left by an interrupted rotation
+    write_new_key(path, replace=True)
+    print(f"Wrote a new signing key to {path}. Every personal link and session has changed:")
+    print("restart the server, then send people their new links (`companion links`).")
+    return 0
 
 
 def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
@@ -343,12 +374,10 @@ async def _with_service(args: argparse.Namespace, act: Any) -> Any:
 
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase one person's data (see server/domain/erasure.py for what that means)."""
-    from server.domain.people import person_id
     from server.domain.roles import CLI_ACTOR
 
-    pid = person_id(args.email)
-
     async def erase(service: Any) -> str:
+        pid = service.state.people.id_of(args.email) or ""
         p = service.state.people.get(pid)
         if p is None or p.erased:
             raise UsageError(f"nobody with the email {args.email!r} is on this course")
@@ -406,13 +435,14 @@ def cmd_links(args: argparse.Namespace) -> int:
     from server.auth import Signer
 
     service = asyncio.run(_load(args))
-    signer = Signer(_secret(_store_url(args)))
+    signer = Signer(_secret(args))
     people = sorted(
         (p for p in service.state.people.by_id.values() if not p.erased),
         key=lambda p: (p.role.value, p.name),
     )
     rows = [
         {
+            "id": p.id,
             "name": p.name,
             "email": p.reg.email,
             "role": p.role.value,
@@ -492,12 +522,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     state = service.state
     what = args.what
     if args.what == "person":
-        from server.domain.people import person_id
-
         if not args.email:
             raise UsageError("export person needs --email: whose data to export")
         try:
-            record = exports.person_record(state, service.schedule, person_id(args.email), now)
+            pid = state.people.id_of(args.email) or ""
+            record = exports.person_record(state, service.schedule, pid, now)
         except KeyError:
             raise UsageError(f"nobody with the email {args.email!r} is on this course") from None
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
@@ -553,7 +582,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--course", default=str(COURSE_FILE), help="course.yaml to use")
         sp.add_argument("--start-date", help="re-base the course on another first day YYYY-MM-DD")
 
+    def key_opts(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--key-file",
+            help="the key that signs links ($COMPANION_KEY_FILE; default data/secret.key; "
+            "$COMPANION_SECRET instead, for several workers)",
+        )
+
     def server_opts(sp: argparse.ArgumentParser, port: int) -> None:
+        key_opts(sp)
         sp.add_argument("--host", default="127.0.0.1")
         sp.add_argument("--port", type=int, default=port)
         sp.add_argument("--rehearsal-start", help="run a rehearsal clock from this ISO instant")
@@ -605,7 +642,14 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("--store", help="event log URL")
     li.add_argument("--json", action="store_true")
     li.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server's address")
+    key_opts(li)
     li.set_defaults(func=cmd_links)
+
+    k = sub.add_parser("key", help="the key that signs personal links")
+    ksub = k.add_subparsers(dest="key_command", required=True)
+    kr = ksub.add_parser("rotate", help="make a new key: every link and session changes")
+    key_opts(kr)
+    kr.set_defaults(func=cmd_key_rotate)
 
     g = sub.add_parser("groups", help="form balanced interprofessional small groups")
     gsub = g.add_subparsers(dest="groups_command", required=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -25,8 +26,7 @@ from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.media import DeleteRecording
-from server.domain.people import person_id
-from server.domain.people_rules import ResetPresence, RevokeLink
+from server.domain.people_rules import ImportRoster, ResetPresence, RevokeLink, registered_id
 from server.domain.roles import CLI_ACTOR, Actor
 from server.domain.rooms import next_move
 from server.instruments import Instrument
@@ -184,6 +184,9 @@ class CourseService:
         changed). Commands that arrive while a write is in flight are written together, in the
         order they came, in one durable append (group commit): a burst of hundreds of pages
         opening, or of feedback, costs a few writes to disk instead of one each."""
+        if isinstance(command, ImportRoster) and not command.salt:
+            # New people's ids come from this randomness: not from their email alone.
+            command = dataclasses.replace(command, salt=secrets.token_hex(16))
         done: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
         self._waiting.append((command, actor, done))
         if self._writer is None:
@@ -327,7 +330,7 @@ class CourseService:
                 self._follow_jump(e)
             if e.type.startswith(audiences.REROUTING):
                 if e.type == "person.updated":
-                    self._reroute.add(person_id(str(e.data["email"])))
+                    self._reroute.add(registered_id(e.data))
                 else:
                     self._reroute.add(str(e.data.get("person") or "*"))
         for listener in self.listeners:

@@ -81,3 +81,19 @@ def companion(
             proc.wait()
         log.close()
         os.unlink(log.name)
+
+
+def person_ids(store: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """Each registered person's id by email, as `companion links --json` prints them: ids are
+    random, made at registration, so a test that signs its own cookies looks them up."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", "links", "--json", "--store", store],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {row["email"]: row["id"] for row in json.loads(out.stdout)}

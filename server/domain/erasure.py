@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.media import stage_of_turn
-from server.domain.people import Discipline, Person, Registration, person_id
+from server.domain.people import Discipline, Person, Registration, new_person_id
 from server.domain.roleplay import Phase
 from server.domain.roles import Actor, Role, require
 
@@ -61,16 +61,17 @@ class Erasure:
 
     @property
     def new(self) -> str:
-        return person_id(self.new_email)
+        return new_person_id(self.token, self.new_email)
 
     def placeholder(self, reg: Registration) -> dict[str, Any]:
-        return Registration(
+        data = Registration(
             name=ERASED_NAME,
             email=self.new_email,
             role=reg.role,
             discipline=Discipline.OTHER,
             track=reg.track,
         ).as_data()
+        return {"id": self.new, **data}
 
 
 def erasure_of(p: Person, token: str) -> Erasure:

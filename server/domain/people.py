@@ -1,7 +1,8 @@
 """People on the course: who they are, their role, their personal link, and whether they are online.
 
-A person is keyed by email (case-insensitive). Their id is derived from the email so that the
-same registration imported twice is the same person.
+A person is found by email (case-insensitive): the same registration imported twice is the same
+person. Their id is made at random when they are first registered and recorded in the log, so
+nobody can work it out from an email address (ids appear in signed links and pages).
 """
 
 from __future__ import annotations
@@ -39,9 +40,19 @@ class Track(StrEnum):
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
-def person_id(email: str) -> str:
-    """A stable, URL-safe id for the person registered with `email`."""
+def legacy_person_id(email: str) -> str:
+    """The id of a person registered by a log written before ids were recorded in their
+    registration event: derived from the email alone. Only for reading such logs."""
     return "p" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
+
+
+def new_person_id(salt: str, email: str) -> str:
+    """The id of a person first registered now: `salt` is random (the caller's; the domain has
+    no randomness), so the id cannot be worked out from the email without it."""
+    if len(salt) < 16:
+        raise ValueError("a person id needs a random salt of at least 16 characters")
+    digest = hashlib.sha256(f"{salt}\0{email.strip().lower()}".encode()).hexdigest()
+    return "p" + digest[:16]
 
 
 @dataclass(frozen=True)
@@ -56,10 +67,6 @@ class Registration:
     team: str | None = None
     abp_id: str | None = None
     dob_mmdd: str | None = None
-
-    @property
-    def id(self) -> str:
-        return person_id(self.email)
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -89,16 +96,13 @@ class Registration:
 
 @dataclass(frozen=True)
 class Person:
+    id: str
     reg: Registration
     link_version: int = 0
     revoked: bool = False
     erased: bool = False  # their data was erased: a placeholder, listed nowhere
     # Open connections (connection ids) right now; online while there is at least one.
     connections: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def id(self) -> str:
-        return self.reg.id
 
     @property
     def name(self) -> str:
@@ -133,9 +137,14 @@ class PeopleState:
     def get(self, pid: str) -> Person | None:
         return self.by_id.get(pid)
 
+    def id_of(self, email: str) -> str | None:
+        """The id of the person registered with `email` (any case), if any."""
+        return self.by_email.get(email.strip().lower())
+
     def with_person(self, p: Person) -> PeopleState:
+        email = p.reg.email.strip().lower()
         return replace(
-            self, by_id={**self.by_id, p.id: p}, by_email={**self.by_email, p.reg.email: p.id}
+            self, by_id={**self.by_id, p.id: p}, by_email={**self.by_email, email: p.id}
         )
 
     def of_role(self, role: Role) -> list[Person]:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from server.domain.agenda import Schedule
 from server.domain.attendance import CREDIT_STEP, attendance
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
-from server.domain.people import PeopleState, Person, Registration
+from server.domain.people import (
+    PeopleState,
+    Person,
+    Registration,
+    legacy_person_id,
+    new_person_id,
+)
 from server.domain.roles import Actor, Role, require
 
 DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
@@ -33,9 +41,12 @@ EVENT_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class ImportRoster:
-    """Register new people and update changed ones; unchanged rows produce no events."""
+    """Register new people and update changed ones; unchanged rows produce no events.
+
+    `salt` is random, made by the caller (the service): new people's ids come from it."""
 
     registrations: tuple[Registration, ...]
+    salt: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,11 +125,18 @@ def decide_people(
         require(actor, DIRECTOR_ONLY, "import the registration list")
         out = []
         for reg in command.registrations:
-            existing = people.get(reg.id)
+            pid = people.id_of(reg.email)
+            existing = people.get(pid) if pid else None
             if existing is None:
-                out.append(NewEvent("person.registered", actor.id, now, reg.as_data()))
+                try:
+                    new = new_person_id(command.salt, reg.email)
+                except ValueError:
+                    raise DomainError("A roster import needs a random salt for new ids.") from None
+                data = {"id": new, **reg.as_data()}
+                out.append(NewEvent("person.registered", actor.id, now, data))
             elif existing.reg != reg:
-                out.append(NewEvent("person.updated", actor.id, now, reg.as_data()))
+                data = {"id": existing.id, **reg.as_data()}
+                out.append(NewEvent("person.updated", actor.id, now, data))
         return out
     if isinstance(command, ReissueLink):
         require(actor, DIRECTOR_ONLY, "issue personal links")
@@ -179,6 +197,13 @@ def decide_people(
     raise DomainError(f"Unknown command {type(command).__name__}")
 
 
+def registered_id(data: Mapping[str, Any]) -> str:
+    """The person id a registration event is about: recorded in it, or (in logs written before
+    ids were recorded) derived from its email."""
+    recorded = data.get("id")
+    return str(recorded) if recorded else legacy_person_id(str(data["email"]))
+
+
 def _close(people: PeopleState, pid: str, at: datetime) -> PeopleState:
     since = people.open_since.get(pid)
     if since is None:
@@ -193,8 +218,9 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
     d = e.data
     if e.type in ("person.registered", "person.updated"):
         reg = Registration.from_data(d)
-        existing = people.get(reg.id)
-        p = existing.with_registration(reg) if existing else Person(reg)
+        pid = registered_id(d)
+        existing = people.get(pid)
+        p = existing.with_registration(reg) if existing else Person(pid, reg)
         return people.with_person(p)
     if e.type == "link.reissued":
         p = people.by_id[str(d["person"])]

@@ -7,7 +7,6 @@ from server.app import Settings, create_app
 from server.clock import RehearsalClock
 from server.content import load_course
 from server.domain.agenda import build_schedule
-from server.domain.people import person_id
 
 COURSE = load_course()
 FIRST = build_schedule(COURSE).items[0]
@@ -47,11 +46,21 @@ def client(tmp_path):
         yield c
 
 
+def pid(where, email: str) -> str:
+    """The id of the person registered with `email` on a client's course (or a service's, or a
+    state's): ids are random, made at registration, so they are looked up, never derived."""
+    service = where.app.state.service if hasattr(where, "app") else where
+    state = getattr(service, "state", service)
+    people = getattr(state, "people", state)
+    found = people.id_of(email)
+    assert found is not None, f"nobody registered as {email}"
+    return found
+
+
 def sign_in(c: TestClient, email: str) -> str:
     """Follow `email`'s personal link; the client keeps the session cookie. Returns the id."""
-    pid = person_id(email)
-    p = c.app.state.service.state.people.by_id[pid]
-    token = c.app.state.signer.link_token(pid, p.link_version)
+    p = c.app.state.service.state.people.by_id[pid(c, email)]
+    token = c.app.state.signer.link_token(p.id, p.link_version)
     r = c.get(f"/join/{token}", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     return pid
@@ -65,6 +74,6 @@ def session(c: TestClient, email: str) -> dict[str, str]:
     """Headers carrying `email`'s session cookie, for one request or socket (the client's own
     cookie jar is left alone, so one test can act as several people)."""
     people = c.app.state.service.state.people
-    p = people.by_id[person_id(email)]
+    p = people.by_id[pid(people, email)]
     value = c.app.state.signer.session_value(p.id, p.link_version)
     return {"cookie": f"companion_session={value}"}

@@ -5,8 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.domain.people import person_id
-from tests.app.conftest import make_client, session
+from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import ROSTER
 
 WHO = {
@@ -35,8 +34,8 @@ def course(tmp_path):
 def commands(c):
     """(path, form, roles allowed) for every command a page can send."""
     svc = c.app.state.service
-    l2 = person_id("l2@example.org")
-    group = svc.state.rooms.group_of(person_id(WHO["learner"]))
+    l2 = pid(c, "l2@example.org")
+    group = svc.state.rooms.group_of(pid(c, WHO["learner"]))
     other = next(n for n, g in svc.state.rooms.groups.items() if g.track == "adult")
     case = next(s for s in svc.library.values() if s.track == "adult")
     only_director = {"director"}
@@ -49,7 +48,7 @@ def commands(c):
         (f"/director/groups/lock/{l2}", {"locked": "1"}, only_director),
         (f"/director/people/{l2}/reissue", {}, only_director),
         (f"/director/people/{l2}/evaluation", {}, only_director),
-        (f"/director/people/{person_id('l4@example.org')}/revoke", {}, only_director),
+        (f"/director/people/{pid(c, 'l4@example.org')}/revoke", {}, only_director),
         ("/director/clock/next", {}, only_director),
         (
             "/director/rooms/link",
@@ -58,7 +57,7 @@ def commands(c):
         ),
         ("/director/recordings/delete", {"id": "none"}, only_director),
         (
-            f"/director/people/{person_id('p1@example.org')}/erase",
+            f"/director/people/{pid(c, 'p1@example.org')}/erase",
             {"confirm": "p1@example.org"},
             only_director,
         ),

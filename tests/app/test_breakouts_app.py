@@ -2,8 +2,7 @@
 
 from datetime import timedelta
 
-from server.domain.people import person_id
-from tests.app.conftest import FIRST, make_client, session
+from tests.app.conftest import FIRST, make_client, pid, session
 
 ROSTER = """name,email,role,discipline,track
 Dana Director,director@example.org,director,physician,both
@@ -58,7 +57,7 @@ def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_p
             assert "Pediatric session" in read_until(peds, "Pediatric session")
         # Jump to the small-group item at 16:00: each learner lands in their group.
         svc = c.app.state.service
-        group = svc.state.rooms.member_of[person_id("l1@example.org")]
+        group = svc.state.rooms.member_of[pid(c, "l1@example.org")]
         c.portal.call(svc.jump_clock, FIRST.start + timedelta(hours=6) - timedelta(seconds=1))
         with c.websocket_connect("/live", headers=session(c, "l1@example.org")) as adult:
             assert "Your small group" in read_until(adult, 'id="where"')  # the card, as it is
@@ -72,7 +71,7 @@ def test_a_move_reaches_both_rooms_and_the_learner(tmp_path):
         form_groups(c)
         svc = c.app.state.service
         rooms = svc.state.rooms
-        l1 = person_id("l1@example.org")
+        l1 = pid(c, "l1@example.org")
         here = rooms.member_of[l1]
         there = next(n for n, g in rooms.groups.items() if g.track == "adult" and n != here)
         fac_here = svc.state.people.by_id[rooms.groups[here].facilitator].reg.email

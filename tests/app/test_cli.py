@@ -123,7 +123,7 @@ def test_roster_import_is_idempotent_and_updates_edited_rows(capsys, tmp_path):
 
 
 def test_links_and_exports(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPANION_SECRET", "s3cret")
+    monkeypatch.setenv("COMPANION_SECRET", "s3cret-0123456789abcdef-0123456789ab")
     f = tmp_path / "roster.csv"
     f.write_text(ROSTER)
     store = f"sqlite:///{tmp_path / 'log.db'}"

@@ -16,12 +16,11 @@ from server.domain.course_state import Announce, replay
 from server.domain.erasure import ERASED_NAME
 from server.domain.feedback import SubmitEvaluation, WriteReflection, evaluation_keys
 from server.domain.media import SaveRecording
-from server.domain.people import person_id
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
 from server.domain.rooms import RequestHelp
 from server.instruments import evaluation_form, spec
 from server.sim import Simulation
-from tests.app.conftest import make_client, session
+from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import read_until
 from tests.app.test_sim import DEMO_ROSTER, before_day2_practice, simulate, spared
 
@@ -64,7 +63,7 @@ def test_the_director_erases_one_learners_data_and_nothing_of_theirs_remains(tmp
         xp, yp = svc.state.people.by_id[x], svc.state.people.by_id[y]
         ax, ay = Actor(x, Role.LEARNER), Actor(y, Role.LEARNER)
         director = session(c, "director@example.org")
-        director_actor = Actor(person_id("director@example.org"), Role.DIRECTOR)
+        director_actor = Actor(pid(c, "director@example.org"), Role.DIRECTOR)
 
         # What the learner writes for themselves, a call for help, an announcement naming them.
         item = svc.schedule.current(svc.clock.now())

@@ -8,9 +8,8 @@ from urllib.parse import quote
 
 from markupsafe import escape
 
-from server.domain.people import person_id
 from server.scenarios import load_library
-from tests.app.conftest import make_client, session
+from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import ROSTER
 from tests.app.test_roleplay_app import DAY2_PRACTICE, Socket
 
@@ -26,7 +25,7 @@ def setup_turn(c):
     )
     assert r.status_code == 200, r.text
     svc = c.app.state.service
-    l1 = person_id("l1@example.org")
+    l1 = pid(c, "l1@example.org")
     group = svc.state.rooms.group_of(l1)
     fac = svc.state.people.by_id[group.facilitator].reg.email
     case = next(s for s in load_library().values() if s.track == group.track)
@@ -46,7 +45,7 @@ def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
         tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
     ) as c:
         svc, group, fac = setup_turn(c)
-        l1 = person_id("l1@example.org")
+        l1 = pid(c, "l1@example.org")
         peer = next(m for m in group.members if m != l1)
         peer_email = svc.state.people.by_id[peer].reg.email
         url = f"/fb/{group.name}/1"
@@ -105,7 +104,7 @@ def test_bad_feedback_is_refused_with_the_reason_and_nothing_is_stored(tmp_path)
         tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
     ) as c:
         svc, group, fac = setup_turn(c)
-        l1 = person_id("l1@example.org")
+        l1 = pid(c, "l1@example.org")
         peer_email = svc.state.people.by_id[next(m for m in group.members if m != l1)].reg.email
         outsider = next(
             p for g in svc.state.rooms.groups.values() if g.name != group.name for p in g.members
@@ -162,7 +161,7 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
         svc, group, fac = setup_turn(c)
         l1 = "l1@example.org"
         peer_email = svc.state.people.by_id[
-            next(m for m in group.members if m != person_id(l1))
+            next(m for m in group.members if m != pid(c, l1))
         ].reg.email
         outsider = next(
             svc.state.people.by_id[p].reg.email
@@ -191,11 +190,11 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
             assert SHARED_THOUGHT in page and SECRET_THOUGHT not in page, who
         page = c.get("/reflections", headers=session(c, outsider)).text
         assert SHARED_THOUGHT not in page and SECRET_THOUGHT not in page
-        page = c.get(f"/director/people/{person_id(l1)}/portfolio", headers=director).text
+        page = c.get(f"/director/people/{pid(c, l1)}/portfolio", headers=director).text
         assert SHARED_THOUGHT in page and SECRET_THOUGHT not in page
         assert (
             c.get(
-                f"/director/people/{person_id(l1)}/portfolio", headers=session(c, peer_email)
+                f"/director/people/{pid(c, l1)}/portfolio", headers=session(c, peer_email)
             ).status_code
             == 403
         )
@@ -224,7 +223,7 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
         assert partials > 20
         r = c.post("/reflections/refl-shared-01/share", data={"share": "1"}, headers=session(c, l1))
         # The director's export of this learner's data: shared entries, a count of private ones.
-        r = c.get(f"/director/people/{person_id(l1)}/export", headers=director)
+        r = c.get(f"/director/people/{pid(c, l1)}/export", headers=director)
         assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
         record = r.json()
         assert record["registration"]["email"] == l1 and record["reflections_private"] == 1
@@ -232,7 +231,7 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
         assert SECRET_THOUGHT not in r.text
         assert (
             c.get(
-                f"/director/people/{person_id(l1)}/export", headers=session(c, peer_email)
+                f"/director/people/{pid(c, l1)}/export", headers=session(c, peer_email)
             ).status_code
             == 403
         )
@@ -293,7 +292,7 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         assert r.status_code == 422 and "course evaluation" in r.text
         r = c.post("/evaluations/course", data=answers, headers=l1)
         assert r.status_code == 200, r.text
-        assert person_id("l1@example.org") in svc.state.people.evaluated
+        assert pid(c, "l1@example.org") in svc.state.people.evaluated
         r = c.post("/evaluations/course", data=answers, headers=l1)  # a resend: stored once
         assert r.status_code == 200
         assert sum(1 for (a, f) in svc.state.feedback.evaluations if f == "course") == 1
@@ -321,7 +320,7 @@ def test_feedback_export_lists_every_answer(tmp_path, capsys):
         tmp_path, seconds_before_first=-DAY2_PRACTICE.total_seconds(), roster_text=ROSTER
     ) as c:
         svc, group, fac = setup_turn(c)
-        l1 = person_id("l1@example.org")
+        l1 = pid(c, "l1@example.org")
         peers = [svc.state.people.by_id[m].reg.email for m in group.members if m != l1]
         for i, who in enumerate([*peers, fac]):
             r = c.post(

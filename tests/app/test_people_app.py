@@ -5,8 +5,7 @@ import json
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from server.domain.people import person_id
-from tests.app.conftest import make_client, session, sign_in
+from tests.app.conftest import make_client, pid, session, sign_in
 
 
 def read_until(ws, needle, limit=30):
@@ -25,7 +24,7 @@ def test_a_personal_link_opens_that_persons_page(client):
 
 
 def test_a_forged_link_gets_a_clear_page_not_a_trace(client):
-    token = client.app.state.signer.link_token(person_id("lee@example.org"))
+    token = client.app.state.signer.link_token(pid(client, "lee@example.org"))
     r = client.get(f"/join/{token[:-3]}xyz")
     assert r.status_code == 403
     assert "This link does not work" in r.text and "Traceback" not in r.text
@@ -38,10 +37,10 @@ def test_a_link_for_someone_not_on_the_course(client):
 
 
 def test_a_reissued_link_retires_the_old_link_and_session(client):
-    old_link = client.app.state.signer.link_token(person_id("lee@example.org"))
+    old_link = client.app.state.signer.link_token(pid(client, "lee@example.org"))
     old_session = session(client, "lee@example.org")
     director = session(client, "director@example.org")
-    r = client.post(f"/director/people/{person_id('lee@example.org')}/reissue", headers=director)
+    r = client.post(f"/director/people/{pid(client, 'lee@example.org')}/reissue", headers=director)
     assert r.status_code == 200 and "/join/" in r.text
     new_link = r.text.split("http://testserver")[1].split("<")[0]
     assert "replaced by a newer one" in client.get(f"/join/{old_link}").text
@@ -54,14 +53,14 @@ def test_revoking_a_link_closes_that_persons_open_page_at_once(client):
     director = session(client, "director@example.org")
     with client.websocket_connect("/live", headers=lee) as ws:
         ws.receive_text(), ws.receive_text()
-        r = client.post(f"/director/people/{person_id('lee@example.org')}/revoke", headers=director)
+        r = client.post(f"/director/people/{pid(client, 'lee@example.org')}/revoke", headers=director)
         assert r.status_code == 200
         msg = json.loads(read_until(ws, '"revoked"'))
         assert msg["message"] == "Your personal link was revoked."
         with pytest.raises(WebSocketDisconnect) as e:
             ws.receive_text()
         assert e.value.code == 4003
-    token = client.app.state.signer.link_token(person_id("lee@example.org"))
+    token = client.app.state.signer.link_token(pid(client, "lee@example.org"))
     assert "revoked" in client.get(f"/join/{token}").text
 
 
@@ -72,7 +71,7 @@ def test_facilitators_see_learners_of_their_track_come_online_live(client):
         snapshot = staff.receive_text()
         assert 'id="presence"' in snapshot and "Lee Learner" in snapshot
         assert "Kim Learner" not in snapshot  # pediatric track: not Fran's
-        lee_id = person_id("lee@example.org")
+        lee_id = pid(client, "lee@example.org")
         with client.websocket_connect("/live", headers=session(client, "lee@example.org")):
             read_until(staff, f'class="person online" data-person="{lee_id}"')
         read_until(staff, f'class="person offline" data-person="{lee_id}"')
@@ -104,8 +103,8 @@ def test_a_learner_claims_credit_after_the_evaluation_and_gets_a_certificate(tmp
         assert "after you submit the course evaluation" in me
         r = c.post("/me/claim", data={"credits": "1"}, headers=lee)
         assert r.status_code == 422 and "course evaluation" in r.text
-        pid = person_id("lee@example.org")
-        assert c.post(f"/director/people/{pid}/evaluation", headers=director).status_code == 200
+        lee_id = pid(c, "lee@example.org")
+        assert c.post(f"/director/people/{lee_id}/evaluation", headers=director).status_code == 200
         r = c.post("/me/claim", data={"credits": "99"}, headers=lee)
         assert r.status_code == 422 and "You may claim up to" in r.text
         r = c.post("/me/claim", data={"credits": "1"}, headers=lee)
@@ -114,18 +113,18 @@ def test_a_learner_claims_credit_after_the_evaluation_and_gets_a_certificate(tmp
         assert cert.status_code == 200
         assert "Lee Learner" in cert.text and "1.00 AMA PRA Category 1 Credits" in cert.text
         assert "Beth Israel Deaconess Medical Center" in cert.text
-        other = c.get(f"/director/people/{pid}/certificate", headers=session(c, "kim@example.org"))
+        other = c.get(f"/director/people/{lee_id}/certificate", headers=session(c, "kim@example.org"))
         assert other.status_code == 403
 
 
 def test_staff_cannot_run_director_commands(client):
-    pid = person_id("lee@example.org")
+    lee_id = pid(client, "lee@example.org")
     for who in ("fran@example.org", "sam@example.org", "lee@example.org"):
         h = session(client, who)
         for path in (
-            f"/director/people/{pid}/revoke",
-            f"/director/people/{pid}/reissue",
-            f"/director/people/{pid}/evaluation",
+            f"/director/people/{lee_id}/revoke",
+            f"/director/people/{lee_id}/reissue",
+            f"/director/people/{lee_id}/evaluation",
             "/director/announce",
         ):
             r = client.post(path, data={"text": "x"}, headers=h)

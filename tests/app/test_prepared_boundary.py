@@ -9,10 +9,9 @@ from datetime import timedelta
 from server.course import PREPARE_AHEAD
 from server.domain.agenda import utc_z
 from server.domain.course_state import Announce
-from server.domain.people import person_id
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.audiences import AGENDA, TIMED
-from tests.app.conftest import FIRST, make_client, session
+from tests.app.conftest import FIRST, make_client, pid, session
 from tests.app.test_live import read_until
 
 
@@ -45,7 +44,7 @@ def test_the_boundary_push_was_rendered_before_the_boundary(tmp_path):
 def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
     with make_client(tmp_path, seconds_before_first=3600) as c:
         svc = c.app.state.service
-        lee = person_id("lee@example.org")
+        lee = pid(c, "lee@example.org")
         group = svc.state.rooms.group_of(lee)
         place = f"place:group:{group.name}"
         with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:

@@ -3,11 +3,10 @@ every role's view follows along, and no SP-only text ever reaches a learner's so
 
 from datetime import timedelta
 
-from server.domain.people import person_id
 from server.domain.roles import Actor, Role
 from server.domain.rooms import sp_window
 from server.scenarios import load_library
-from tests.app.conftest import make_client, session
+from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import ROSTER
 
 DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)  # Day 2, 11:20 ET
@@ -61,7 +60,7 @@ def test_a_practice_block_runs_with_every_role_connected(tmp_path):
             headers=director,
         )
         svc = c.app.state.service
-        l1 = person_id("l1@example.org")
+        l1 = pid(c, "l1@example.org")
         group = svc.state.rooms.group_of(l1)
         other = next(m for m in group.members if m != l1)
         other_email = svc.state.people.by_id[other].reg.email
@@ -149,7 +148,7 @@ def test_role_play_commands_from_the_wrong_people_are_refused(tmp_path):
             data={"seed": "2", "min_size": "1", "max_size": "2", "teams": "together"},
             headers=session(c, "director@example.org"),
         )
-        group = c.app.state.service.state.rooms.group_of(person_id("l1@example.org"))
+        group = c.app.state.service.state.rooms.group_of(pid(c, "l1@example.org"))
         r = c.post(
             f"/rp/{group.name}/start",
             data={"scenario": case.id},

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
-ENV = {"COMPANION_SECRET": "a11y-test"}
+ENV = {"COMPANION_SECRET": "a11y-test-secret-0123456789abcdefgh"}
 
 
 def cli(*args):

@@ -28,7 +28,7 @@ def stored_feedback(store, env):
 
 
 def test_feedback_survives_a_lost_reply_going_offline_and_reloading(browser, tmp_path):
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     with companion("--store", store, "--rehearsal-start", DAY2_PRACTICE, env=env) as url:

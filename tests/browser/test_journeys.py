@@ -48,7 +48,7 @@ def where_is(page, title: str, timeout: float = 10.0) -> str:
 def course_from(browser, tmp_path, start: datetime):
     """The test roster's course on a rehearsal clock from `start`: (url, people, open_page,
     errors), where `open_page(person)` signs a new browser in with their link."""
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     at = start.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -26,7 +26,7 @@ PLAYING = """() => [...document.querySelectorAll('#media-stage video, #media-gal
 
 
 def test_two_browsers_see_each_other(tmp_path):
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     lo = free_port() // 100 * 100
@@ -103,7 +103,7 @@ def test_two_browsers_see_each_other(tmp_path):
 def test_no_camera_gets_a_clear_message_and_watching_still_works(browser, tmp_path):
     """A browser without camera or microphone (and without permission to ask) is told what is
     wrong and how to fix it; it can still join to watch and listen."""
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     args = ("--store", store, "--rehearsal-start", DAY2_PRACTICE, "--media-addresses", "127.0.0.1")

@@ -28,7 +28,7 @@ def cli(*args, env):
 
 
 def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_path):
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     with companion("--store", store, "--rehearsal-start", "2026-05-13T14:05:00Z", env=env) as url:
@@ -69,7 +69,7 @@ def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_p
 
 
 def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_path):
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     # In the break ten minutes before the first adult/pediatric split (11:30 ET on Day 1); once
@@ -106,7 +106,7 @@ def test_a_learners_page_changes_room_by_itself_at_a_split_item(browser, tmp_pat
 
 
 def test_a_time_out_and_an_intensity_change_reach_the_sp_live(browser, tmp_path):
-    env = {"COMPANION_SECRET": "browser-test"}
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)
     # Day 2, 11:20 ET: the "Delivering Serious News -- Practice" block.

@@ -15,7 +15,6 @@ from server.course import CourseService
 from server.domain.agenda import build_schedule
 from server.domain.course_state import replay
 from server.domain.feedback import WriteReflection
-from server.domain.people import person_id
 from server.domain.people_rules import Connect, ImportRoster
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
@@ -55,7 +54,8 @@ async def test_erasure_through_one_worker_reaches_the_other_and_redis_files(tmp_
         b = await service(url, clock)
         try:
             await a.execute(ImportRoster(tuple(parse_roster(ROSTER).registrations)), CLI_ACTOR)
-            q, r = person_id("quincy.q@example.org"), person_id("rae@example.org")
+            people = a.state.people
+            q, r = people.id_of("quincy.q@example.org"), people.id_of("rae@example.org")
             for pid in (q, r):
                 who = Actor(pid, Role.LEARNER)
                 await b.execute(Connect(f"{b.worker}.page-{pid}"), who)
@@ -66,7 +66,7 @@ async def test_erasure_through_one_worker_reaches_the_other_and_redis_files(tmp_
             assert b"quincy" in kept.lower() and f"MARK-{q}".encode() in kept
 
             t0 = time.perf_counter()
-            new = await a.erase_person(q, Actor(person_id("director@example.org"), Role.DIRECTOR))
+            new = await a.erase_person(q, Actor(people.id_of("director@example.org"), Role.DIRECTOR))
             await until(lambda: b.state.seq == a.state.seq)
             took = round(time.perf_counter() - t0, 3)
             figure("seconds until the other worker holds the erased state", took)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.integration.test_two_workers import SECRET, cli, director_cookie, post
-from tests.servers import ROOT, free_port, spawn, wait_healthy
+from tests.servers import ROOT, free_port, person_ids, spawn, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,6 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path, figure):
     import socket
 
     from server.auth import Signer
-    from server.domain.people import person_id
 
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", store)
@@ -96,7 +95,7 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path, figure):
     try:
         wait_healthy(url, proc)
         cookie = Signer(SECRET["COMPANION_SECRET"]).session_value(
-            person_id("priya.raman@example.org")
+            person_ids(store, SECRET)["priya.raman@example.org"]
         )
         # A laptop lid closes: the socket stays open but nothing answers any more.
         s = socket.create_connection(("127.0.0.1", port))
@@ -145,7 +144,6 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     from concurrent.futures import ThreadPoolExecutor
 
     from server.auth import Signer
-    from server.domain.people import person_id
 
     store = f"sqlite:///{tmp_path / 'log.db'}"
     roster = ROOT / "scenarios/demo/roster.csv"
@@ -162,7 +160,8 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     signer = Signer(SECRET["COMPANION_SECRET"])
     rows = [line.split(",") for line in roster.read_text().splitlines()[1:]]
     learners = [r[1] for r in rows if r[2] == "learner"]
-    cookie = {e: signer.session_value(person_id(e)) for e in [r[1] for r in rows]}
+    ids = person_ids(store, SECRET)
+    cookie = {e: signer.session_value(ids[e]) for e in [r[1] for r in rows]}
     director = next(r[1] for r in rows if r[2] == "director")
     proc = serve()
     try:
@@ -203,7 +202,7 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
                 url,
                 f"/rp/{q}/begin",
                 cookie[director],
-                learner=person_id(hot),
+                learner=ids[hot],
                 goal="Stay with the silence",
             )
             == 200

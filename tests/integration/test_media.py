@@ -16,7 +16,6 @@ from server.app import Settings, create_app
 from server.clock import RehearsalClock
 from server.content import load_course
 from server.domain.agenda import build_schedule
-from server.domain.people import person_id
 from server.domain.rooms import GROUP_KINDS
 from server.media.ice import IceSettings, configure
 from tests.media_peers import ClientPeer, mean_luma, served
@@ -52,8 +51,15 @@ def app_at(tmp_path, start, **extra):
     return create_app(settings)
 
 
+def person_id(app, email: str) -> str:
+    """The id of the person registered with `email` (ids are random, made at registration)."""
+    found = app.state.service.state.people.id_of(email)
+    assert found is not None, email
+    return found
+
+
 def cookie(app, who: str) -> str:
-    pid = person_id(f"{who}@example.org")
+    pid = person_id(app, f"{who}@example.org")
     p = app.state.service.state.people.by_id[pid]
     return "companion_session=" + app.state.signer.session_value(pid, p.link_version)
 
@@ -74,7 +80,7 @@ async def test_peers_in_a_small_group_see_and_hear_each_other(tmp_path):
         try:
             for p in peers.values():
                 await p.start()
-            ids = {who: person_id(f"{who}@example.org") for who in LUMA}
+            ids = {who: person_id(app, f"{who}@example.org") for who in LUMA}
 
             def everyone_sees_everyone() -> bool:
                 for who, p in peers.items():
@@ -127,7 +133,7 @@ async def test_leaving_and_muting_reach_the_others(tmp_path):
         try:
             for p in peers.values():
                 await p.start()
-            lee = person_id("lee@example.org")
+            lee = person_id(app, "lee@example.org")
             fran = peers["fran"]
             await until(lambda: bool(fran.mids_of(lee, "video")), 30, "fran to see lee")
             await until(
@@ -208,7 +214,7 @@ async def test_a_turn_is_recorded_in_parts_split_at_time_outs(tmp_path, figure):
         svc = app.state.service
         cookies = {who: cookie(app, who) for who in LUMA}
         peers = {who: ClientPeer(url, cookies[who], LUMA[who], slots=2) for who in LUMA}
-        ids = {who: person_id(f"{who}@example.org") for who in LUMA}
+        ids = {who: person_id(app, f"{who}@example.org") for who in LUMA}
         group = svc.state.rooms.group_of(ids["lee"]).name
         rp_url = f"{url}/rp/{urllib.parse.quote(group)}"
 
@@ -315,8 +321,8 @@ async def test_a_viewers_keyframe_request_reaches_the_publishers_encoder(tmp_pat
         try:
             for p in peers.values():
                 await p.start()
-            lee = person_id("lee@example.org")
-            fran = person_id("fran@example.org")
+            lee = person_id(app, "lee@example.org")
+            fran = person_id(app, "fran@example.org")
             hub = app.state.media
             await until(
                 lambda: all(len(p.state.get("tiles", [])) == 4 for p in peers.values()),

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 START = "2026-05-13T14:05:00Z"  # five minutes into the Welcome
 
 
-SECRET = {"COMPANION_SECRET": "shared-test-secret"}
+SECRET = {"COMPANION_SECRET": "shared-test-secret-0123456789abcdef"}
 
 
 def cli(*args: str) -> str:

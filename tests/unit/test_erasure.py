@@ -14,12 +14,11 @@ from server.domain import roleplay as rp
 from server.domain import rooms as rr
 from server.domain.erasure import ERASED_NAME, RULES, Erasure, redact, redact_log
 from server.domain.events import Event
-from server.domain.people import person_id
 
 AT = datetime(2026, 5, 13, 14, 0, tzinfo=UTC)
 X_EMAIL = "ann.lee@example.org"
-X = person_id(X_EMAIL)
-Y = person_id("bo@example.org")
+X = "p3f9a1c0d2b4e6a8c"  # ids are random, made at registration
+Y = "p7e1d0c2b9a4f6e3d"
 ER = Erasure(X, X_EMAIL, "Ann Lee", "0123456789abcdef")
 DOMAIN = Path(erasure.__file__).parent
 
@@ -57,7 +56,7 @@ def test_their_registration_becomes_a_placeholder_and_others_stay_as_they_are():
     assert out.data["name"] == ERASED_NAME and out.data["email"] == ER.new_email
     assert out.data["role"] == "learner" and out.data["track"] == "pediatric"
     assert not any(out.data[k] for k in ("team", "abp_id", "dob_mmdd"))
-    assert person_id(out.data["email"]) == ER.new != X
+    assert out.data["id"] == ER.new != X
     other = ev("person.updated", {**reg, "email": "ann.lee@example.org.uk", "name": "Ann Lee"})
     assert redact(other, ER) == other  # a namesake's own registration is theirs
 
@@ -125,7 +124,7 @@ def test_an_erasure_token_must_be_random_hex(token):
     from server.domain.people import Person, Registration
     from server.domain.roles import Role
 
-    p = Person(Registration("A B", X_EMAIL, Role.LEARNER, *_nurse_adult()))
+    p = Person(X, Registration("A B", X_EMAIL, Role.LEARNER, *_nurse_adult()))
     with pytest.raises(ValueError):
         erasure.erasure_of(p, token)
 

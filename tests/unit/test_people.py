@@ -10,6 +10,7 @@ from server.domain.attendance import credits_for, merged_spells
 from server.domain.course_state import CourseState, apply, decide
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
+from server.domain.people import legacy_person_id
 from server.domain.people_rules import (
     ClaimCredit,
     Connect,
@@ -23,6 +24,7 @@ from server.domain.people_rules import (
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
 
+SALT = "unit-test-salt-0123456789"  # new people's ids are made from it
 BASE = build_schedule(load_course())
 DAY1 = BASE.items[0].start  # 10:00 ET on day 1
 ROSTER = """name,email,role,discipline,track
@@ -48,13 +50,13 @@ class Course:
         return new
 
     def person(self, email):
-        return self.state.people.by_id[self.state.people.by_email[email]]
+        return self.state.people.by_id[self.state.people.id_of(email)]
 
 
 @pytest.fixture
 def course():
     c = Course()
-    c.do(ImportRoster(regs()))
+    c.do(ImportRoster(regs(), SALT))
     return c
 
 
@@ -68,7 +70,7 @@ def at(minutes):
 
 
 def test_reimporting_the_same_roster_changes_nothing(course):
-    assert course.do(ImportRoster(regs())) == []
+    assert course.do(ImportRoster(regs(), SALT)) == []
 
 
 def test_an_edited_row_updates_that_person_only(course):
@@ -76,9 +78,35 @@ def test_an_edited_row_updates_that_person_only(course):
         "Lee Learner,lee@example.org,learner,nurse,adult",
         "Lee Learner,lee@example.org,learner,nurse,pediatric",
     )
-    events = course.do(ImportRoster(regs(edited)))
+    events = course.do(ImportRoster(regs(edited), SALT))
     assert [e.type for e in events] == ["person.updated"]
     assert course.person("lee@example.org").reg.track.value == "pediatric"
+
+
+def test_ids_are_random_not_worked_out_from_the_email():
+    first, second = Course(), Course()
+    first.do(ImportRoster(regs(), SALT))
+    second.do(ImportRoster(regs(), "another-salt-abcdef0123"))
+    a, b = first.person("lee@example.org").id, second.person("lee@example.org").id
+    assert a != b and legacy_person_id("lee@example.org") not in (a, b)
+    assert first.do(ImportRoster(regs(), "a-third-salt-0123456789")) == []  # found by email
+    assert first.person("LEE@example.org").id == a
+
+
+def test_an_import_without_randomness_for_new_ids_is_refused():
+    with pytest.raises(DomainError, match="salt"):
+        Course().do(ImportRoster(regs()))
+
+
+def test_a_log_written_before_ids_were_recorded_still_reads():
+    reg = regs()[0].as_data()
+    c = Course()
+    for n, kind in enumerate(("person.registered", "person.updated"), start=1):
+        data = {**reg, "name": f"Lee {n}"}
+        c.state = apply(c.state, Event(n, kind, "cli", DAY1, data))
+    p = c.person("lee@example.org")
+    assert p.id == legacy_person_id("lee@example.org") and p.name == "Lee 2"
+    assert len(c.state.people.by_id) == 1
 
 
 def test_reissue_and_revoke_change_the_link(course):
@@ -196,7 +224,7 @@ def test_permission_matrix_for_people_commands(course):
     fran = course.person("fran@example.org")
     learner, facilitator = lee(course), Actor(fran.id, Role.FACILITATOR)
     pid = learner.id
-    director_only = [ImportRoster(regs()), ReissueLink(pid), RevokeLink(fran.id), ResetPresence()]
+    director_only = [ImportRoster(regs(), SALT), ReissueLink(pid), RevokeLink(fran.id), ResetPresence()]
     for actor in (learner, facilitator, Actor("s", Role.SP)):
         for command in director_only:
             with pytest.raises(PermissionDenied):
@@ -214,14 +242,14 @@ def test_state_is_rebuilt_exactly_from_the_stored_events():
 
     c = Course()
     stored = []
-    c.do(ImportRoster(regs()))
+    c.do(ImportRoster(regs(), SALT))
     me = Actor(c.person("lee@example.org").id, Role.LEARNER)
     present(c, me, at(0), at(30))
     c.do(RecordEvaluation(me.id), CLI_ACTOR, at(40))
     seq = 0
     fresh = Course()
     for command, actor, when in [
-        (ImportRoster(regs()), CLI_ACTOR, DAY1),
+        (ImportRoster(regs(), SALT), CLI_ACTOR, DAY1),
         (Connect(f"c{at(0)}"), me, at(0)),
         (Disconnect(f"c{at(0)}"), me, at(30)),
         (RecordEvaluation(me.id), CLI_ACTOR, at(40)),

@@ -28,6 +28,7 @@ from server.domain.rooms import (
 from server.domain.roster import parse_roster
 from tests.servers import ROOT
 
+SALT = "unit-test-salt-0123456789"  # new people's ids are made from it
 BASE = build_schedule(load_course())
 DAY1 = BASE.items[0].start
 ROSTER = tuple(parse_roster((ROOT / "scenarios/demo/roster.csv").read_text()).registrations)
@@ -60,7 +61,7 @@ class Course:
 @pytest.fixture
 def course():
     c = Course()
-    c.do(ImportRoster(ROSTER))
+    c.do(ImportRoster(ROSTER, SALT))
     c.do(AssignGroups(seed=3))
     return c
 
@@ -141,7 +142,7 @@ def test_a_late_joiner_lands_in_the_smallest_group_of_their_track(course):
     extra = parse_roster(
         "name,email,role,discipline,track\nLate Comer,late@example.org,learner,chaplain,pediatric\n"
     )
-    course.do(ImportRoster(tuple(extra.registrations)))
+    course.do(ImportRoster(tuple(extra.registrations), SALT))
     me = course.actor("late@example.org")
     assert me.id not in course.state.rooms.member_of
     smallest = min(
