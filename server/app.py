@@ -33,6 +33,7 @@ from server.media.ice import IceSettings
 from server.media_views import routes as media_routes
 from server.reflect_views import routes as reflect_routes
 from server.scenarios import ROLEPLAYS, load_library
+from server.sessions import AmbiguousSession, session_cookie, verified_person
 from server.store import open_store
 from server.views import routes
 
@@ -81,48 +82,57 @@ class SameOriginPosts:
         await self.app(scope, receive, send)
 
 
-POST_RATE = 10.0  # form posts per second a page (session) may send, sustained
+POST_RATE = 10.0  # form posts per second a person may send, sustained
 POST_BURST = 60.0  # and at once: a page resending its queue after a drop fits
-POST_KEYS = 20000  # sessions remembered; the oldest are forgotten first
+POST_KEYS = 20000  # people and addresses remembered; the oldest are forgotten first
 
 
-class PostRateLimit:
-    """Form posts are limited per session (per address without one): a script hammering the
-    server gets 429 and waits, and cannot crowd out everyone else's posts. Pages resend 429s
-    later by themselves (durable.js)."""
+class SessionGuard:
+    """Every request carries at most one session cookie (several are refused: which would speak
+    for it?), and form posts are limited per person whose session verifies, per address for
+    anyone else: a script hammering the server gets 429 and waits, however it dresses its
+    cookies, and cannot crowd out everyone else's posts. Pages resend 429s later by themselves
+    (durable.js)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.buckets: OrderedDict[str, RateLimit] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            key = self._key(scope)
-            bucket = self.buckets.pop(key, None) or RateLimit(POST_RATE, POST_BURST)
-            self.buckets[key] = bucket
-            while len(self.buckets) > POST_KEYS:
-                self.buckets.popitem(last=False)
-            if not bucket.allow():
-                response = PlainTextResponse(
-                    "Too many requests from this page; wait a moment and try again.",
-                    429,
-                    headers={"retry-after": "1"},
-                )
-                await response(scope, receive, send)
-                return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            cookie = session_cookie(scope["headers"])
+        except AmbiguousSession:
+            response = PlainTextResponse(
+                "This request carried two sessions for this site, so it was refused. Open your "
+                "personal link again to sign in.",
+                400,
+            )
+            response.delete_cookie(SESSION_COOKIE)
+            await response(scope, receive, send)
+            return
+        if scope["method"] == "POST" and not self._allow(scope, cookie):
+            response = PlainTextResponse(
+                "Too many requests from this page; wait a moment and try again.",
+                429,
+                headers={"retry-after": "1"},
+            )
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _key(scope: Scope) -> str:
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                text: str = bytes(value).decode("latin-1")
-                for part in text.split(";"):
-                    k, _, v = part.strip().partition("=")
-                    if k == SESSION_COOKIE and v:
-                        return "s:" + v
+    def _allow(self, scope: Scope, cookie: str | None) -> bool:
+        signer = getattr(scope["app"].state, "signer", None)
+        person = verified_person(signer, cookie) if signer is not None else None
         client = scope.get("client")
-        return "a:" + str(client[0] if client else "?")
+        key = "p:" + person if person else "a:" + str(client[0] if client else "?")
+        bucket = self.buckets.pop(key, None) or RateLimit(POST_RATE, POST_BURST)
+        self.buckets[key] = bucket
+        while len(self.buckets) > POST_KEYS:
+            self.buckets.popitem(last=False)
+        return bucket.allow()
 
 
 async def import_roster_file(service: CourseService, path: Path) -> None:
@@ -265,7 +275,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(SameOriginPosts),
-            Middleware(PostRateLimit),
+            Middleware(SessionGuard),
         ],
         exception_handlers={500: server_error},
     )

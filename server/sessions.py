@@ -6,7 +6,9 @@ not revoked, and the version is the current one (reissuing a link retires the ol
 
 from __future__ import annotations
 
-from server.auth import BadLink, Signer
+from collections.abc import Iterable
+
+from server.auth import SESSION_COOKIE, BadLink, Signer
 from server.domain.people import PeopleState, Person
 from server.domain.roles import Actor
 
@@ -35,3 +37,34 @@ def session_actor(people: PeopleState, signer: Signer, cookie: str | None) -> Ac
     except BadLink:
         return None
     return Actor(p.id, p.role)
+
+
+class AmbiguousSession(Exception):
+    """A request carried more than one session cookie: which one speaks for it is unclear, so
+    none does (an attacker can add cookies beside a real one)."""
+
+
+def session_cookie(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The one session cookie of a request's (or a socket's) headers, or None; raises
+    AmbiguousSession when there are several, in one Cookie header or in many."""
+    found: list[str] = []
+    for name, value in headers:
+        if name.lower() != b"cookie":
+            continue
+        for chunk in bytes(value).decode("latin-1").split(";"):
+            key, sep, val = chunk.partition("=")
+            if sep and key.strip() == SESSION_COOKIE:
+                found.append(val.strip())
+    if len(found) > 1:
+        raise AmbiguousSession("More than one session cookie was sent.")
+    return found[0] if found else None
+
+
+def verified_person(signer: Signer, cookie: str | None) -> str | None:
+    """The person id a session cookie was signed for (whatever its version), or None."""
+    if not cookie:
+        return None
+    try:
+        return signer.read_session(cookie)[0]
+    except BadLink:
+        return None

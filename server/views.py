@@ -32,6 +32,7 @@ from server.domain.rooms import (
     LockMember,
     MoveMember,
     Rebalance,
+    ReleaseHelp,
     RequestHelp,
     ResolveHelp,
     learner_track,
@@ -39,7 +40,7 @@ from server.domain.rooms import (
 from server.live.audiences import audiences_for, render_audience
 from server.live.render import STATIC
 from server.live.rooms_view import slug
-from server.sessions import person_for, session_actor
+from server.sessions import AmbiguousSession, person_for, session_actor, session_cookie
 from server.store import StoreError
 
 ROLE_PAGES = {
@@ -61,9 +62,12 @@ def _signer(request: Request) -> Signer:
 
 
 def current_actor(request: Request) -> Actor | None:
-    return session_actor(
-        _service(request).state.people, _signer(request), request.cookies.get(SESSION_COOKIE)
-    )
+    """Who sent the request: its one session cookie, checked (SessionGuard refuses several)."""
+    try:
+        cookie = session_cookie(request.scope["headers"])
+    except AmbiguousSession:
+        return None
+    return session_actor(_service(request).state.people, _signer(request), cookie)
 
 
 def _page(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
@@ -340,6 +344,16 @@ async def resolve_help(request: Request) -> Response:
     hid = int(request.path_params["help_id"])
     return await _command(
         request, lambda f: ResolveHelp(hid), lambda c: "Marked done.", flash_id="help-result"
+    )
+
+
+async def release_help(request: Request) -> Response:
+    hid = int(request.path_params["help_id"])
+    return await _command(
+        request,
+        lambda f: ReleaseHelp(hid),
+        lambda c: "Released: the track's facilitators see it again.",
+        flash_id="help-result",
     )
 
 
@@ -693,6 +707,7 @@ routes = [
     Route("/fb/{group}/{turn}/next", next_time, methods=["POST"]),
     Route("/help/{help_id:int}/claim", claim_help, methods=["POST"]),
     Route("/help/{help_id:int}/resolve", resolve_help, methods=["POST"]),
+    Route("/help/{help_id:int}/release", release_help, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),

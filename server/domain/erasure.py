@@ -161,6 +161,7 @@ RULES: Mapping[str, Rule] = {
     "track.chosen": keep,
     "help.requested": blank("note", "person"),
     "help.claimed": keep,
+    "help.released": keep,
     "help.resolved": keep,
     # role-play
     "roleplay.started": keep,

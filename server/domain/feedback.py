@@ -3,7 +3,8 @@
 Every submission carries an id made by the person's browser (`sid`). The same id sent again is the
 same submission: it produces no event, so a page that resends after a lost reply or a restart
 never stores anything twice. A new id from the same person for the same turn, reflection or
-evaluation form replaces their earlier answers (the log keeps both).
+evaluation form replaces their earlier answers (the log keeps both); if it changes nothing (the
+same answers again), it is a repeat too and produces no event.
 
 The forms themselves are content (scenarios/instruments, scenarios/evaluations); the transport
 passes their shape in as a `Spec`, so this module checks answers without reading files.
@@ -264,10 +265,14 @@ def decide_feedback(
             raise DomainError("A reflection needs some text.")
         if len(text) > MAX_REFLECTION:
             raise DomainError(f"Keep a reflection under {MAX_REFLECTION} characters.")
+        prompt = command.prompt.strip()[:500]
+        for r in fb.reflections_of(actor.id):
+            if (r.item, r.prompt, r.text) == (command.item, prompt, text):
+                return []  # the same reflection again, under another id: nothing new
         data: dict[str, Any] = {
             "sid": command.sid,
             "item": command.item,
-            "prompt": command.prompt.strip()[:500],
+            "prompt": prompt,
             "text": text,
         }
         events = [NewEvent("reflection.written", actor.id, now, data)]
@@ -288,6 +293,9 @@ def decide_feedback(
         if not _sid(fb, command.sid, actor):
             return []
         answers = check_answers(command.spec, command.answers, "The evaluation")
+        earlier = fb.evaluations.get((actor.id, command.form))
+        if earlier is not None and dict(earlier.answers) == answers:
+            return []  # the same answers again: nothing new
         data = {"sid": command.sid, "form": command.form, "answers": answers}
         events = [NewEvent("evaluation.submitted", actor.id, now, data)]
         if command.form == COURSE_EVALUATION:
@@ -322,6 +330,9 @@ def decide_feedback(
             raise DomainError("Finish the sentence “Next time I will…”.")
         if len(text) > MAX_TEXT:
             raise DomainError(f"Keep it under {MAX_TEXT} characters.")
+        earlier_text = fb.next_time.get(key)
+        if earlier_text is not None and earlier_text.text == text:
+            return []  # the same words again: nothing new
         body = {"sid": command.sid, "group": command.group, "turn": command.turn, "text": text}
         return [NewEvent("nexttime.written", actor.id, now, body)]
     # SubmitFeedback
@@ -331,6 +342,13 @@ def decide_feedback(
         return []
     answers = check_answers(command.spec, command.answers, "The feedback form")
     moments = {k: v for k, v in command.moments.items() if k in answers and v and len(v) <= 64}
+    mine = fb.turns.get(key, {}).get(actor.id)
+    if mine is not None and (dict(mine.answers), dict(mine.moments), mine.instrument) == (
+        answers,
+        moments,
+        command.instrument,
+    ):
+        return []  # the same answers again: nothing new
     body = {
         "sid": command.sid,
         "group": command.group,

@@ -32,6 +32,7 @@ EVENT_TYPES = frozenset(
         "track.chosen",
         "help.requested",
         "help.claimed",
+        "help.released",
         "help.resolved",
     }
 )
@@ -59,6 +60,7 @@ class HelpCall:
     at: datetime
     claimed_by: str | None = None
     resolved: bool = False
+    track: str | None = None  # the track whose facilitators answer it (older calls: None)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,38 @@ def learner_track(rooms: RoomsState, p: Person) -> str:
     if p.reg.track is Track.BOTH:
         return rooms.chosen_track.get(p.id, Track.ADULT.value)
     return p.reg.track.value
+
+
+def person_track(rooms: RoomsState, p: Person) -> str:
+    """The track a person belongs to: a learner's (as chosen), anyone else's as registered
+    (adult, pediatric or both)."""
+    return learner_track(rooms, p) if p.role is Role.LEARNER else p.reg.track.value
+
+
+def help_track(rooms: RoomsState, people: PeopleState, call: HelpCall) -> str:
+    """The track whose facilitators answer `call`: recorded when it was made (for older calls,
+    the caller's track now)."""
+    if call.track:
+        return call.track
+    asker = people.get(call.person)
+    return person_track(rooms, asker) if asker else "both"
+
+
+def may_answer(rooms: RoomsState, people: PeopleState, call: HelpCall, actor: Actor) -> bool:
+    """The rule for who sees and answers a help call: the director, and facilitators of the
+    call's track (`track_answers`)."""
+    if actor.role is Role.DIRECTOR:
+        return True
+    me = people.get(actor.id)
+    if actor.role is not Role.FACILITATOR or me is None:
+        return False
+    return track_answers(me.reg.track.value, help_track(rooms, people, call))
+
+
+def track_answers(staff: str, call: str) -> bool:
+    """Whether staff of track `staff` answer a call of track `call`: the same track, or
+    "both" on either side."""
+    return Track.BOTH.value in (staff, call) or staff == call
 
 
 @dataclass(frozen=True)
@@ -239,6 +273,13 @@ class ResolveHelp:
     help_id: int
 
 
+@dataclass(frozen=True)
+class ReleaseHelp:
+    """The claimer (or the director) gives a taken call back to the track's facilitators."""
+
+    help_id: int
+
+
 RoomsCommand = (
     AssignGroups
     | ChooseTrack
@@ -247,6 +288,7 @@ RoomsCommand = (
     | Rebalance
     | RequestHelp
     | ClaimHelp
+    | ReleaseHelp
     | ResolveHelp
 )
 ROOMS_COMMANDS = (
@@ -257,6 +299,7 @@ ROOMS_COMMANDS = (
     Rebalance,
     RequestHelp,
     ClaimHelp,
+    ReleaseHelp,
     ResolveHelp,
 )
 
@@ -380,21 +423,34 @@ def decide_rooms(
         if any(h.person == p.id for h in rooms.open_help()):
             raise DomainError("Your call for help is already waiting; a facilitator is coming.")
         room = place_of(rooms, people, schedule, p.id, now).room
-        data = {"person": p.id, "room": room, "note": note}
+        data = {"person": p.id, "room": room, "note": note, "track": person_track(rooms, p)}
         return [NewEvent("help.requested", p.id, now, data)]
-    if isinstance(command, ClaimHelp | ResolveHelp):
+    if isinstance(command, ClaimHelp | ReleaseHelp | ResolveHelp):
         require(actor, frozenset({Role.FACILITATOR, Role.DIRECTOR}), "answer help calls")
         call = next((h for h in rooms.help if h.id == command.help_id), None)
-        if call is None:
-            raise DomainError("No such help call.")
+        if call is None or not may_answer(rooms, people, call, actor):
+            raise DomainError("No such help call.")  # nor a hint that another track has one
         if call.resolved:
             raise DomainError("That call has already been answered.")
+        mine = call.claimed_by == actor.id or actor.role is Role.DIRECTOR
+        data = {"help": call.id, "by": actor.id}
         if isinstance(command, ClaimHelp):
             if call.claimed_by is not None:
                 who = people.get(call.claimed_by)
                 raise DomainError(f"{who.name if who else 'Someone'} already took this call.")
-            return [NewEvent("help.claimed", actor.id, now, {"help": call.id, "by": actor.id})]
-        return [NewEvent("help.resolved", actor.id, now, {"help": call.id, "by": actor.id})]
+            return [NewEvent("help.claimed", actor.id, now, data)]
+        if call.claimed_by is None and isinstance(command, ReleaseHelp):
+            raise DomainError("Nobody has taken this call yet.")
+        if call.claimed_by is None and actor.role is not Role.DIRECTOR:
+            raise DomainError("Take the call first (“I'll go”), then mark it done.")
+        if not mine:
+            who = people.get(call.claimed_by or "")
+            raise PermissionDenied(
+                f"{who.name if who else 'Someone else'} took this call; only they or the course "
+                "director can release it or mark it done."
+            )
+        kind = "help.released" if isinstance(command, ReleaseHelp) else "help.resolved"
+        return [NewEvent(kind, actor.id, now, data)]
     raise DomainError(f"Unknown command {type(command).__name__}")
 
 
@@ -492,19 +548,16 @@ def apply_rooms(rooms: RoomsState, e: Event) -> RoomsState:
             rooms, chosen_track={**rooms.chosen_track, str(d["person"]): str(d["track"])}
         )
     if e.type == "help.requested":
-        call = HelpCall(e.seq, str(d["person"]), str(d["room"]), str(d["note"]), e.at)
+        track = str(d["track"]) if d.get("track") else None
+        call = HelpCall(e.seq, str(d["person"]), str(d["room"]), str(d["note"]), e.at, track=track)
         return replace(rooms, help=(*rooms.help, call))
-    if e.type in ("help.claimed", "help.resolved"):
+    if e.type in ("help.claimed", "help.released", "help.resolved"):
         hid = int(d["help"])
-        calls = tuple(
-            (
-                replace(h, claimed_by=str(d["by"]))
-                if e.type == "help.claimed"
-                else replace(h, resolved=True)
-            )
-            if h.id == hid
-            else h
-            for h in rooms.help
-        )
+        changes: dict[str, object] = {
+            "help.claimed": {"claimed_by": str(d["by"])},
+            "help.released": {"claimed_by": None},
+            "help.resolved": {"resolved": True},
+        }[e.type]
+        calls = tuple(replace(h, **changes) if h.id == hid else h for h in rooms.help)
         return replace(rooms, help=calls)
     return rooms

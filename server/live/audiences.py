@@ -133,7 +133,8 @@ def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
         groups = state.rooms.staff_groups(actor.id)
         rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:facilitator" for g in groups]
         rooms += [f"{FB}{g.name}:{actor.id}" for g in groups] + [TALLY + g.name for g in groups]
-        return [AGENDA, NEWS + track, PRESENCE + track, HELP + track, *rooms]
+        help_list = f"{HELP}{track}:{actor.id}"  # Done and Release only on the claimer's
+        return [AGENDA, NEWS + track, PRESENCE + track, help_list, *rooms]
     p = state.people.get(actor.id)
     if actor.role is Role.SP:
         groups = state.rooms.staff_groups(actor.id)
@@ -269,6 +270,7 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         )
         return {"_fb_tally.html": r("_fb_tally.html", t=tally, oob=oob)} if tally else {}
     if audience.startswith(HELP):
-        hv = build_help(state, audience.removeprefix(HELP))
+        track, _, viewer = audience.removeprefix(HELP).partition(":")
+        hv = build_help(state, track, viewer or None)
         return {"_help.html": r("_help.html", hv=hv, oob=oob)}
     return {}

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.auth import SESSION_COOKIE
 from server.course import CourseService
 from server.domain.errors import DomainError
 from server.domain.people_rules import Connect, Disconnect
@@ -21,7 +20,7 @@ from server.domain.roles import Actor
 from server.live.audiences import audiences_for
 from server.live.hub import Connection
 from server.live.socket import FRAMES
-from server.sessions import session_actor
+from server.sessions import AmbiguousSession, session_actor, session_cookie
 from server.store import StoreError
 
 log = logging.getLogger("companion.live")
@@ -69,7 +68,12 @@ async def live(ws: WebSocket) -> None:
     if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
         await ws.close(code=1008, reason="cross-origin connection refused")
         return
-    actor = session_actor(service.state.people, ws.app.state.signer, ws.cookies.get(SESSION_COOKIE))
+    try:
+        cookie = session_cookie(ws.scope["headers"])
+    except AmbiguousSession:
+        await ws.close(code=1008, reason="more than one session cookie")
+        return
+    actor = session_actor(service.state.people, ws.app.state.signer, cookie)
     await ws.accept()
 
     async def close_socket(code: int) -> None:

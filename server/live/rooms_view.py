@@ -8,7 +8,15 @@ from datetime import datetime
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
 from server.domain.people import Person
-from server.domain.rooms import GroupInfo, HelpCall, Place, learner_track, place_of
+from server.domain.rooms import (
+    GroupInfo,
+    HelpCall,
+    Place,
+    help_track,
+    learner_track,
+    place_of,
+    track_answers,
+)
 
 PLACE = "place:"  # + a group's room key ("group:Adult 1") or a track ("track:adult")
 ROOM = "room:"  # + group name: that group's roster for its staff
@@ -119,22 +127,25 @@ def build_rooms(state: CourseState) -> list[RoomView]:
 @dataclass(frozen=True)
 class HelpView:
     track: str
+    viewer: str | None  # the facilitator whose list it is (None: the director's, all calls)
     calls: tuple[tuple[HelpCall, Person | None, Person | None], ...]  # call, asker, claimer
 
+    def may_close(self, claimer: Person | None) -> bool:
+        """Done and Release are for the call's claimer and the director."""
+        return self.viewer is None or (claimer is not None and claimer.id == self.viewer)
 
-def build_help(state: CourseState, track: str) -> HelpView:
+
+def build_help(state: CourseState, track: str, viewer: str | None = None) -> HelpView:
+    """The open calls that the staff of `track` answer ("all": the director's view), as
+    `viewer` (a facilitator) sees them."""
     people = state.people
     out = []
     for h in state.rooms.open_help():
         asker = people.get(h.person)
         if asker is None:
             continue
-        t = (
-            learner_track(state.rooms, asker)
-            if asker.role.value == "learner"
-            else (asker.reg.track.value)
-        )
-        if track != "all" and t not in (track, "both"):
+        staff = "both" if track == "all" else track
+        if not track_answers(staff, help_track(state.rooms, people, h)):
             continue
         out.append((h, asker, people.get(h.claimed_by) if h.claimed_by else None))
-    return HelpView(track, tuple(out))
+    return HelpView(track, viewer, tuple(out))

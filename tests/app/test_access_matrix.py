@@ -133,3 +133,58 @@ def test_every_role_sees_its_views_and_only_those_over_the_socket(course, role, 
         assert marker not in snapshot, (role, key)
     figure("views that must reach the page", len(must))
     figure("views that must not (none did)", len(never))
+
+
+def test_help_calls_are_answered_by_their_tracks_facilitators_and_closed_by_the_claimer(
+    course, figure
+):
+    """Any facilitator could once claim or close any call, by counting through call ids."""
+    c = course
+    svc = c.app.state.service
+    calls = {}
+    for track, caller in (("adult", "l2@example.org"), ("pediatric", "p1@example.org")):
+        assert c.post("/help", data={"note": track}, headers=session(c, caller)).status_code == 200
+        calls[track] = next(h.id for h in svc.state.rooms.open_help() if h.note == track)
+    ada, ben, cy = "ada@example.org", "ben@example.org", "cy@example.org"  # adult, adult, peds
+
+    def post(who, action, track):
+        r = c.post(f"/help/{calls[track]}/{action}", headers=session(c, who))
+        return r.status_code
+
+    checked = 0
+    # Not theirs to see: refused as if there were no such call (nothing learned from the id).
+    for action in ("claim", "resolve", "release"):
+        assert post(cy, action, "adult") == 422
+        assert post(ada, action, "pediatric") == 422
+        checked += 2
+    for hid in (0, max(calls.values()) + 1, 10**6):
+        r = c.post(f"/help/{hid}/claim", headers=session(c, ada))
+        assert r.status_code == 422 and "No such help call" in r.text
+        checked += 1
+    # Unclaimed: nobody but the director closes it; the track's facilitators take it.
+    assert post(ben, "resolve", "adult") == 422
+    assert post(ben, "release", "adult") == 422
+    assert post(ben, "claim", "adult") == 200
+    # Taken by Ben: Ada of the same track can neither take, release nor close it.
+    assert post(ada, "claim", "adult") == 422
+    assert post(ada, "release", "adult") == 403
+    assert post(ada, "resolve", "adult") == 403
+    assert post(ben, "release", "adult") == 200  # given back: Ada takes and closes it
+    assert post(ada, "claim", "adult") == 200
+    assert post(ada, "resolve", "adult") == 200
+    # The director answers any track's call, whoever took it.
+    assert post(cy, "claim", "pediatric") == 200
+    assert post(WHO["director"], "resolve", "pediatric") == 200
+    for who in (WHO["learner"], WHO["sp"]):
+        assert post(who, "claim", "pediatric") == 403
+    checked += 13
+    assert not svc.state.rooms.open_help()
+    # A facilitator's page lists only their track's calls, Done only on the claimer's own.
+    assert c.post("/help", data={"note": "again"}, headers=session(c, "l2@example.org"))
+    hid = next(h.id for h in svc.state.rooms.open_help())
+    assert c.post(f"/help/{hid}/claim", headers=session(c, ben)).status_code == 200
+    pages = {who: c.get("/", headers=session(c, who)).text for who in (ada, ben, cy)}
+    assert "again" in pages[ada] and "again" in pages[ben] and "again" not in pages[cy]
+    assert f"/help/{hid}/resolve" in pages[ben] and f"/help/{hid}/resolve" not in pages[ada]
+    figure("help-call posts checked (track x claimer x action)", checked)
+    figure("answered by someone the rule refuses", 0)

@@ -110,6 +110,22 @@ def test_everyone_in_the_room_but_the_hot_seat_gives_feedback_once_per_id():
         c.do(fb("sid-b-0001"), C)
 
 
+def test_the_same_answers_under_a_new_id_are_no_new_event():
+    """A script (or a page) sending one form again and again with fresh ids adds nothing."""
+    c = with_turn()
+    assert len(c.do(fb("sid-b-0001", {"worked": "good"}), B)) == 1
+    assert c.do(fb("sid-b-0002", {"worked": "good"}), B) == []
+    assert c.do(fb("sid-b-0003", {"worked": " good "}), B) == []  # the same once trimmed
+    assert len(c.do(fb("sid-b-0004", {"worked": "better"}), B)) == 1
+    assert len(c.do(WriteReflection("sid-r-0001", "", "", "I paused."), B)) == 1
+    assert c.do(WriteReflection("sid-r-0002", "", "", " I paused. "), B) == []
+    assert len(c.do(WriteReflection("sid-r-0003", "", "", "I paused longer."), B)) == 1
+    late = SCHEDULE.items[-1].start + timedelta(minutes=1)
+    spec = (("overall", "scale"),)
+    assert len(c.do(SubmitEvaluation("sid-e-0001", "course", spec, {"overall": "4"}), B, late))
+    assert c.do(SubmitEvaluation("sid-e-0002", "course", spec, {"overall": "4"}), B, late) == []
+
+
 @pytest.mark.parametrize(
     ("answers", "words"),
     [
@@ -205,14 +221,18 @@ def test_evaluations_open_with_the_last_item_of_their_day():
     )
 )
 def test_any_mix_of_resends_stores_each_submission_once(sends):
-    """However often and in whatever order pages resend, each id is one submission, and each
-    person's latest id is what counts."""
+    """However often and in whatever order pages resend, each id is one submission, each
+    person's latest id is what counts, and a new id with the same answers is no new event."""
     c = with_turn()
-    latest = {}
+    latest: dict[str, str] = {}
+    stored: set[str] = set()
     for who, n, value in sends:
         sid = f"sid-{who}-{n:04d}"
         events = c.do(fb(sid, {"silence": value}), Actor(who, Role.LEARNER))
-        if events:
+        changes = sid not in stored and latest.get(who) != value
+        assert bool(events) == changes
+        if changes:
             latest[who] = value
-    assert len(c.fb.sids) == len({(w, n) for w, n, _ in sends})
+            stored.add(sid)
+    assert set(c.fb.sids) == stored
     assert {f.author: f.answers["silence"] for f in c.fb.on_turn(G, 1)} == latest
