@@ -266,8 +266,8 @@ def decide_feedback(
         if len(text) > MAX_REFLECTION:
             raise DomainError(f"Keep a reflection under {MAX_REFLECTION} characters.")
         prompt = command.prompt.strip()[:500]
-        for r in fb.reflections_of(actor.id):
-            if (r.item, r.prompt, r.text) == (command.item, prompt, text):
+        for earlier in fb.reflections_of(actor.id):
+            if (earlier.item, earlier.prompt, earlier.text) == (command.item, prompt, text):
                 return []  # the same reflection again, under another id: nothing new
         data: dict[str, Any] = {
             "sid": command.sid,

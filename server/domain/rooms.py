@@ -553,11 +553,14 @@ def apply_rooms(rooms: RoomsState, e: Event) -> RoomsState:
         return replace(rooms, help=(*rooms.help, call))
     if e.type in ("help.claimed", "help.released", "help.resolved"):
         hid = int(d["help"])
-        changes: dict[str, object] = {
-            "help.claimed": {"claimed_by": str(d["by"])},
-            "help.released": {"claimed_by": None},
-            "help.resolved": {"resolved": True},
-        }[e.type]
-        calls = tuple(replace(h, **changes) if h.id == hid else h for h in rooms.help)
+
+        def changed(h: HelpCall) -> HelpCall:
+            if e.type == "help.claimed":
+                return replace(h, claimed_by=str(d["by"]))
+            if e.type == "help.released":
+                return replace(h, claimed_by=None)
+            return replace(h, resolved=True)
+
+        calls = tuple(changed(h) if h.id == hid else h for h in rooms.help)
         return replace(rooms, help=calls)
     return rooms
