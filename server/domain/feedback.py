@@ -266,8 +266,8 @@ def decide_feedback(
         if len(text) > MAX_REFLECTION:
             raise DomainError(f"Keep a reflection under {MAX_REFLECTION} characters.")
         prompt = command.prompt.strip()[:500]
-        for earlier in fb.reflections_of(actor.id):
-            if (earlier.item, earlier.prompt, earlier.text) == (command.item, prompt, text):
+        for written in fb.reflections_of(actor.id):
+            if (written.item, written.prompt, written.text) == (command.item, prompt, text):
                 return []  # the same reflection again, under another id: nothing new
         data: dict[str, Any] = {
             "sid": command.sid,
@@ -293,8 +293,8 @@ def decide_feedback(
         if not _sid(fb, command.sid, actor):
             return []
         answers = check_answers(command.spec, command.answers, "The evaluation")
-        earlier = fb.evaluations.get((actor.id, command.form))
-        if earlier is not None and dict(earlier.answers) == answers:
+        submitted = fb.evaluations.get((actor.id, command.form))
+        if submitted is not None and dict(submitted.answers) == answers:
             return []  # the same answers again: nothing new
         data = {"sid": command.sid, "form": command.form, "answers": answers}
         events = [NewEvent("evaluation.submitted", actor.id, now, data)]
