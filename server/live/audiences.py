@@ -255,9 +255,9 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
     if audience.startswith(RP):
         group, _, role = audience.removeprefix(RP).rpartition(":")
         view = build_roleplay_view(
-            state, service.library, group, service.view_time(), service.schedule
+            state, service.library, group, role, service.view_time(), service.schedule
         )
-        if view is None or role not in ROLEPLAY_TEMPLATES:
+        if view is None:
             return {}
         return {ROLEPLAY_TEMPLATES[role]: r(ROLEPLAY_TEMPLATES[role], r=view, oob=oob)}
     if audience.startswith(FB):

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ log = logging.getLogger("companion.live")
 LIVE_PATH = "/live"
 MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
 RATE = 20.0  # messages per second a page may send, sustained
+# Pages one person may have open at once (in this process): tabs, a phone and a laptop fit.
+MAX_PAGES = int(os.environ.get("COMPANION_MAX_PAGES_PER_PERSON", "12"))
+TOO_MANY_PAGES = 4008  # a close code htmx does not reconnect on
 BURST = 40.0  # and in a burst
 
 
@@ -75,6 +79,11 @@ async def live(ws: WebSocket) -> None:
         return
     actor = session_actor(service.state.people, ws.app.state.signer, cookie)
     await ws.accept()
+    if actor is not None and service.hub.pages.get(actor.id, 0) >= MAX_PAGES:
+        notice = f"You have {MAX_PAGES} pages of this course open; close some, then reload."
+        await ws.send_text(json.dumps({"type": "closed", "message": notice}))
+        await ws.close(code=TOO_MANY_PAGES, reason="too many pages open")
+        return
 
     async def close_socket(code: int) -> None:
         with contextlib.suppress(Exception):
@@ -100,12 +109,15 @@ async def live(ws: WebSocket) -> None:
     limit = RateLimit()
     try:
         while True:
-            text = await ws.receive_text()
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
             if not limit.allow():
                 if limit.dropped == 1 or limit.dropped % 100 == 0:
                     conn.offer(error("Too many messages from this page; some were ignored."))
                 continue
-            msg = parse(text)
+            text = message.get("text")
+            msg = parse(text) if isinstance(text, str) else error(BINARY)
             if isinstance(msg, str):
                 conn.offer(msg)
             elif str(msg.get("type", "")).startswith("media."):
@@ -113,8 +125,14 @@ async def live(ws: WebSocket) -> None:
                     conn.offer(error("Audio and video are not available on this page."))
                 else:
                     await media.handle(conn_id, msg)
-            elif reply := handle(service, msg):
-                conn.offer(reply)
+            else:
+                try:
+                    reply = handle(service, msg)
+                except Exception:  # a page's message must never take its socket down
+                    log.exception("live message from %s failed", actor.id if actor else "-")
+                    reply = error("That message could not be handled.")
+                if reply:
+                    conn.offer(reply)
     except WebSocketDisconnect:
         pass
     finally:
@@ -143,14 +161,21 @@ async def _presence(service: CourseService, command: Connect | Disconnect, actor
         log.warning("presence for %s not recorded: %s", actor.id, e)
 
 
+BINARY = "Binary messages are not accepted; a page sends JSON text."
+T0_LIMIT = 1e15  # a clock ping's t0 is the page's own clock in milliseconds: far below this
+
+
 def parse(text: str) -> dict[str, Any] | str:
-    """A client message as a JSON object, or the error to send back. Never a crash."""
+    """A client message as a JSON object, or the error to send back. Never a crash: too long,
+    too deep, not JSON, numbers beyond what Python reads, not an object — each is an error."""
     if len(text) > MAX_MESSAGE:
         return error(f"Message too large ({len(text)} characters; the limit is {MAX_MESSAGE}).")
     try:
         msg = json.loads(text)
-    except json.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, and integers of more than 4300 digits
         return error("Message is not valid JSON.")
+    except RecursionError:
+        return error("Message nests too deeply.")
     if not isinstance(msg, dict):
         return error("Message must be a JSON object.")
     return msg
@@ -161,7 +186,11 @@ def handle(service: CourseService, msg: dict[str, Any]) -> str | None:
     kind = msg.get("type")
     if kind == "clock":
         t0 = msg.get("t0")
-        if not isinstance(t0, int | float) or isinstance(t0, bool):
-            return error("A clock ping needs a number t0.")
+        if (
+            not isinstance(t0, int | float)
+            or isinstance(t0, bool)
+            or not -T0_LIMIT < t0 < T0_LIMIT  # also refuses NaN (never between)
+        ):
+            return error("A clock ping needs t0, the page's clock in milliseconds.")
         return service.clock_message(float(t0))
     return error(f"Unknown message type {kind!r}.")

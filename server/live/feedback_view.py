@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from server.domain.course_state import CourseState
 from server.domain.feedback import OBSERVED_CHOICES, Feedback, NextTime
-from server.domain.people import Person
 from server.domain.roleplay import Turn
 from server.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
+from server.live.roleplay_view import BeatTitle, Who
 from server.live.rooms_view import slug
-from server.scenarios import Beat, Scenario
+from server.scenarios import Scenario
 
 FB = "fb:"  # + group + ":" + person id: that person's feedback panel for that group
 TALLY = "tally:"  # + group: the facilitator's live tallies
@@ -101,8 +101,8 @@ class TurnFeedback:
 
     number: int
     turn: Turn
-    learner: Person | None
-    scenario: Scenario | None
+    learner: Who | None
+    case_title: str | None  # the case's title only: a learner's panel holds nothing of its script
     instrument: Instrument
     received: int
     released: bool
@@ -117,9 +117,9 @@ class FormTarget:
 
     number: int
     turn: Turn
-    learner: Person | None
+    learner: Who | None
     instrument: Instrument
-    beats: tuple[Beat, ...]
+    beats: tuple[BeatTitle, ...]  # for "said during": titles, never the actor's prompts
     current_beat: str | None
     mine: Feedback | None
 
@@ -154,8 +154,8 @@ def turn_feedback(
     return TurnFeedback(
         number=number,
         turn=turn,
-        learner=people.get(turn.learner),
-        scenario=scenario,
+        learner=Who.of(people.get(turn.learner)),
+        case_title=scenario.title if scenario else None,
         instrument=inst,
         received=len(fb),
         released=(group, number) in state.feedback.released,
@@ -186,9 +186,9 @@ def build_feedback_panel(
         target = FormTarget(
             number=number,
             turn=turn,
-            learner=state.people.get(turn.learner),
+            learner=Who.of(state.people.get(turn.learner)),
             instrument=instrument_for(scenario, instruments),
-            beats=tuple(scenario.beats) if scenario else (),
+            beats=tuple(BeatTitle(b.id, b.title) for b in scenario.beats) if scenario else (),
             current_beat=rp.beat if rp.turn is not None else None,
             mine=state.feedback.turns.get((group, number), {}).get(person),
         )

@@ -318,15 +318,26 @@ class Hub:
         self._vacated = vacated
         self._by_audience: dict[str, set[Connection]] = defaultdict(set)
         self.connections: set[Connection] = set()
+        self.pages: dict[str, int] = {}  # open pages per person
         self._step: list[tuple[str, Message]] = []  # published this step, delivered on the next
 
     def join(self, conn: Connection) -> None:
         self.connections.add(conn)
+        if conn.person is not None:
+            self.pages[conn.person] = self.pages.get(conn.person, 0) + 1
         for a in conn.audiences:
             self._by_audience[a].add(conn)
 
     def leave(self, conn: Connection) -> None:
+        if conn not in self.connections:
+            return
         self.connections.discard(conn)
+        if conn.person is not None:
+            left = self.pages.get(conn.person, 1) - 1
+            if left > 0:
+                self.pages[conn.person] = left
+            else:
+                self.pages.pop(conn.person, None)
         for a in conn.audiences:
             members = self._by_audience.get(a)
             if members is not None:

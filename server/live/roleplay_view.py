@@ -1,8 +1,10 @@
-"""What each role sees of a group's role-play. Built per audience; SP-only content is only ever
-placed in the SP's and the facilitator's views."""
+"""What each role sees of a group's role-play: one view type and one builder per role. The
+information barrier is drawn here, by what each type holds: a learner's view has no field for the
+SP's script or the facilitator's cues, so no template can put them on a learner's page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,10 +12,10 @@ from zoneinfo import ZoneInfo
 from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
-from server.domain.roleplay import Phase, Roleplay, Turn, suggest_next
+from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
 from server.domain.rooms import GroupInfo, sp_window, sps_with
 from server.live.rooms_view import slug
-from server.scenarios import Beat, CueLevel, Scenario
+from server.scenarios import Beat, CueLevel, DoorNote, Scenario
 
 INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}
 PHASE_LABELS = {
@@ -27,15 +29,29 @@ PHASE_LABELS = {
 
 
 @dataclass(frozen=True)
+class Who:
+    """Someone in the room as the room may see them: a name, never their registration (email,
+    board ids, birth date)."""
+
+    id: str
+    name: str
+    online: bool
+
+    @classmethod
+    def of(cls, p: Person | None) -> Who | None:
+        return cls(p.id, p.name, p.online) if p else None
+
+
+@dataclass(frozen=True)
 class TurnRow:
     turn: Turn
-    learner: Person | None
+    learner: Who | None
     seconds: float
 
 
 @dataclass(frozen=True)
 class LearnerOrder:
-    person: Person
+    person: Who
     turns: int
     seconds: float
     online: bool
@@ -52,37 +68,113 @@ class SpSlot:
 
 
 @dataclass(frozen=True)
-class RoleplayView:
+class BeatTitle:
+    """A beat as everyone in the room may name it: its title, never the actor's prompts."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class CaseBrief:
+    """What a learner may read of a case: its title, door note, the beats by title and the
+    goals learners often choose. No field here holds the SP's portrayal, the hidden facts, the
+    cue ladder, the actor's prompts or the facilitator's cues: they cannot reach a learner's
+    page because the learner's view is never given them."""
+
+    id: str
+    title: str
+    door_note: DoorNote
+    beats: tuple[BeatTitle, ...]
+    goal_suggestions: tuple[str, ...]
+
+    @classmethod
+    def of(cls, s: Scenario) -> CaseBrief:
+        return cls(
+            s.id,
+            s.title,
+            s.door_note,
+            tuple(BeatTitle(b.id, b.title) for b in s.beats),
+            tuple(s.goal_suggestions),
+        )
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Where a group's role-play is, as everyone in its room may know: the phase, the running
+    turn's goal and clock, the beat by title. Never its cues or its script."""
+
+    phase: Phase
+    has_turn: bool
+    goal: str | None
+    tag_in: bool
+    minutes: int  # the door note's time for a turn
+    elapsed_since: datetime | None  # the running turn's clock, as a start instant
+    elapsed_seconds: float
+    beat: BeatTitle | None
+    beat_number: int
+
+    @property
+    def phase_label(self) -> str:
+        return PHASE_LABELS[self.phase]
+
+
+@dataclass(frozen=True)
+class Room:
+    """What every role's view of a group's role-play shares: who, the recording, the SP slot."""
+
     group: str
     dom: str  # a stable id fragment for the group
-    rp: Roleplay
-    scenario: Scenario | None
-    hot_seat: Person | None
-    suggestion: Person | None
-    members: tuple[Person, ...]
+    hot_seat: Who | None
+    suggestion: Who | None
+    recording_on: bool
+    consent: tuple[tuple[Who, bool], ...]  # everyone in the group: consented?
+    recordings: int  # saved segments of this group
+    # In a practice block shared by the SP timetable: this group's slot, and whether its actor
+    # is with it now (None: no timetable now, the actor is with the group for the whole item).
+    sp_slot: SpSlot | None
+
+
+@dataclass(frozen=True)
+class LearnerRoleplayView:
+    """A learner's view: the scene and the case's brief; nothing of the SP's script."""
+
+    room: Room
+    scene: Scene
+    case: CaseBrief | None
+
+
+@dataclass(frozen=True)
+class SpRoleplayView:
+    """The SP actor's teleprompter: the whole case, the facilitator's cues, the current beat's
+    prompts and the lines for the current intensity."""
+
+    room: Room
+    scene: Scene
+    case: Scenario | None
     beat: Beat | None
-    beat_number: int
+    cues: tuple[Cue, ...]
+    intensity_name: str
+    cue_level: CueLevel | None
+
+
+@dataclass(frozen=True)
+class FacilitatorRoleplayView:
+    """The facilitator's controls: everything, the turn order and the cases of the track."""
+
+    room: Room
+    scene: Scene
+    rp: Roleplay
+    case: Scenario | None
+    beat: Beat | None
     intensity_name: str
     cue_level: CueLevel | None
     turns: tuple[TurnRow, ...]
     order: tuple[LearnerOrder, ...]
-    library: tuple[Scenario, ...]  # cases of this group's track (for the facilitator)
-    elapsed_since: datetime | None  # the running turn's clock, as a start instant
-    elapsed_seconds: float
-    recording_on: bool = False
-    consent: tuple[tuple[Person, bool], ...] = ()  # everyone in the group: consented?
-    recordings: int = 0  # saved segments of this group
-    # In a practice block shared by the SP timetable: this group's slot, and whether its actor
-    # is with it now (None: no timetable now, the actor is with the group for the whole item).
-    sp_slot: SpSlot | None = None
+    library: tuple[Scenario, ...]  # cases of this group's track
 
-    @property
-    def phase_label(self) -> str:
-        return PHASE_LABELS[self.rp.phase]
 
-    @property
-    def target_seconds(self) -> int:
-        return self.rp.minutes * 60
+RoleplayView = LearnerRoleplayView | SpRoleplayView | FacilitatorRoleplayView
 
 
 def sp_slot_of(
@@ -98,62 +190,154 @@ def sp_slot_of(
 
 def build_roleplay_view(
     state: CourseState,
-    library: dict[str, Scenario],
+    library: Mapping[str, Scenario],
     group: str,
+    role: str,
     now: datetime,
     schedule: Schedule | None = None,
 ) -> RoleplayView | None:
+    """`role`'s view of `group`'s role-play ("learner", "sp" or "facilitator"), or None. The one
+    place the information barrier is drawn: each role's view type holds only what it may see."""
     g = state.rooms.groups.get(group)
-    if g is None:
+    builder = BUILDERS.get(role)
+    if g is None or builder is None:
         return None
-    people = state.people
     rp = state.roleplays.of(group)
     scenario = library.get(rp.scenario) if rp.scenario else None
-    members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
-    beat = None
-    number = 0
+    return builder(state, library, g, rp, scenario, now, schedule)
+
+
+def _room(
+    state: CourseState, g: GroupInfo, rp: Roleplay, now: datetime, schedule: Schedule | None
+) -> Room:
+    people = state.people
+    suggestion = suggest_next(rp, list(g.members))
+    return Room(
+        group=g.name,
+        dom=slug(g.name),
+        hot_seat=Who.of(people.get(rp.hot_seat)) if rp.hot_seat else None,
+        suggestion=Who.of(people.get(suggestion)) if suggestion else None,
+        recording_on=g.name in state.media.recording_on,
+        consent=tuple(
+            (
+                Who(pid, people.by_id[pid].name, people.by_id[pid].online),
+                pid in state.media.consent.get(g.name, frozenset()),
+            )
+            for pid in (*g.sps, *g.members, *([g.facilitator] if g.facilitator else []))
+            if pid in people.by_id
+        ),
+        recordings=sum(1 for rec in state.media.recordings.values() if rec.group == g.name),
+        sp_slot=sp_slot_of(state, schedule, g, now) if schedule else None,
+    )
+
+
+def _beat(rp: Roleplay, scenario: Scenario | None) -> tuple[Beat | None, int]:
     if scenario and rp.beat:
         for i, b in enumerate(scenario.beats, start=1):
             if b.id == rp.beat:
-                beat, number = b, i
-    cue_level = None
-    if scenario:
-        ladder = scenario.portrayal.cue_ladder
-        cue_level = {1: ladder.low, 2: ladder.medium, 3: ladder.high}[rp.intensity]
-    suggestion_id = suggest_next(rp, list(g.members))
+                return b, i
+    return None, 0
+
+
+def _scene(rp: Roleplay, scenario: Scenario | None, now: datetime) -> Scene:
     t = rp.turn
     used = t.seconds_used(now) if t else 0.0
-    since = now - timedelta(seconds=used) if t and t.running_since else None
+    beat, number = _beat(rp, scenario)
+    return Scene(
+        phase=rp.phase,
+        has_turn=t is not None,
+        goal=t.goal if t else None,
+        tag_in=t.tag_in if t else False,
+        minutes=rp.minutes,
+        elapsed_since=now - timedelta(seconds=used) if t and t.running_since else None,
+        elapsed_seconds=used,
+        beat=BeatTitle(beat.id, beat.title) if beat else None,
+        beat_number=number,
+    )
+
+
+def _cue_level(rp: Roleplay, scenario: Scenario | None) -> CueLevel | None:
+    if scenario is None:
+        return None
+    ladder = scenario.portrayal.cue_ladder
+    return {1: ladder.low, 2: ladder.medium, 3: ladder.high}[rp.intensity]
+
+
+def learner_view(
+    state: CourseState,
+    library: Mapping[str, Scenario],
+    g: GroupInfo,
+    rp: Roleplay,
+    scenario: Scenario | None,
+    now: datetime,
+    schedule: Schedule | None,
+) -> LearnerRoleplayView:
+    return LearnerRoleplayView(
+        room=_room(state, g, rp, now, schedule),
+        scene=_scene(rp, scenario, now),
+        case=CaseBrief.of(scenario) if scenario else None,
+    )
+
+
+def sp_view(
+    state: CourseState,
+    library: Mapping[str, Scenario],
+    g: GroupInfo,
+    rp: Roleplay,
+    scenario: Scenario | None,
+    now: datetime,
+    schedule: Schedule | None,
+) -> SpRoleplayView:
+    return SpRoleplayView(
+        room=_room(state, g, rp, now, schedule),
+        scene=_scene(rp, scenario, now),
+        case=scenario,
+        beat=_beat(rp, scenario)[0],
+        cues=rp.cues,
+        intensity_name=INTENSITY_NAMES[rp.intensity],
+        cue_level=_cue_level(rp, scenario),
+    )
+
+
+def facilitator_view(
+    state: CourseState,
+    library: Mapping[str, Scenario],
+    g: GroupInfo,
+    rp: Roleplay,
+    scenario: Scenario | None,
+    now: datetime,
+    schedule: Schedule | None,
+) -> FacilitatorRoleplayView:
+    people = state.people
+    members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
     per: dict[str, float] = {}
     for turn in rp.turns:
         per[turn.learner] = per.get(turn.learner, 0.0) + turn.seconds_used(now)
-    return RoleplayView(
-        group=group,
-        dom=slug(group),
+    return FacilitatorRoleplayView(
+        room=_room(state, g, rp, now, schedule),
+        scene=_scene(rp, scenario, now),
         rp=rp,
-        scenario=scenario,
-        hot_seat=people.get(rp.hot_seat) if rp.hot_seat else None,
-        suggestion=people.get(suggestion_id) if suggestion_id else None,
-        members=members,
-        beat=beat,
-        beat_number=number,
+        case=scenario,
+        beat=_beat(rp, scenario)[0],
         intensity_name=INTENSITY_NAMES[rp.intensity],
-        cue_level=cue_level,
-        turns=tuple(TurnRow(x, people.get(x.learner), x.seconds_used(now)) for x in rp.turns),
+        cue_level=_cue_level(rp, scenario),
+        turns=tuple(
+            TurnRow(x, Who.of(people.get(x.learner)), x.seconds_used(now)) for x in rp.turns
+        ),
         order=tuple(
-            LearnerOrder(p, rp.turns_of(p.id), per.get(p.id, 0.0), p.online) for p in members
+            LearnerOrder(
+                Who(p.id, p.name, p.online), rp.turns_of(p.id), per.get(p.id, 0.0), p.online
+            )
+            for p in members
         ),
         library=tuple(
             sorted((s for s in library.values() if s.track == g.track), key=lambda s: s.title)
         ),
-        elapsed_since=since,
-        elapsed_seconds=used,
-        recording_on=group in state.media.recording_on,
-        consent=tuple(
-            (people.by_id[pid], pid in state.media.consent.get(group, frozenset()))
-            for pid in (*g.sps, *g.members, *([g.facilitator] if g.facilitator else []))
-            if pid in people.by_id
-        ),
-        recordings=sum(1 for rec in state.media.recordings.values() if rec.group == group),
-        sp_slot=sp_slot_of(state, schedule, g, now) if schedule else None,
     )
+
+
+BUILDERS: Mapping[str, Callable[..., RoleplayView]] = {
+    "learner": learner_view,
+    "sp": sp_view,
+    "facilitator": facilitator_view,
+}

@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import random
 from typing import Any, ClassVar
 
@@ -47,6 +48,26 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from websockets.protocol import State
+
+from server.patched import require
+
+require(
+    "uvicorn",
+    "0.54",
+    "server/live/socket.py",
+    {
+        HttpToolsProtocol: (
+            "connection_made", "connection_lost", "on_message_begin", "on_headers_complete",
+            "handle_websocket_upgrade", "data_received",
+        ),
+        WebSocketsSansIOProtocol: (
+            "start_keepalive", "schedule_ping", "stop_keepalive", "send_keepalive_ping",
+            "handle_connect", "send", "connection_lost",
+        ),
+    },
+    "subclasses its httptools and sans-I/O WebSocket protocols (header timeouts, per-address "
+    "limits, lean sockets, whole frames)",
+)
 
 log = logging.getLogger("companion.live")
 FRAMES = "companion.websocket.frames"  # the ASGI extension: {"write": write_frames}
@@ -207,10 +228,12 @@ class Pings:
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's sans-I/O WebSocket protocol holding less per open socket (see above)."""
 
-    __slots__ = ("_ping_due",)  # the tick of its next keepalive ping (`Pings`), if any
+    # The tick of its next keepalive ping (`Pings`), if any; the address it counts against.
+    __slots__ = ("_ping_due", "address")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._ping_due: int | None = None
+        self.address: str | None = None
         super().__init__(*args, **kwargs)
         self.queue: Any = Inbox()
         writable = Flag()
@@ -238,6 +261,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             Pings.of(self.loop).forget(self, self._ping_due)
             self._ping_due = None
         super().stop_keepalive()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.address is not None:
+            LIMITS.release(self.address)
+            self.address = None
+        super().connection_lost(exc)
 
     def ping_now(self) -> None:
         """Its tick came (`Pings`): send the ping, whose pong schedules the next one."""
@@ -281,9 +310,106 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         return True
 
 
+class Limits:
+    """What one client may hold of the server: a request's headers (a page's socket handshake
+    included) must arrive within `header_timeout` seconds of its first byte, or of the
+    connection, and one address holds at most `per_address` connections at once (people behind
+    one hospital's address share it: keep it well above their pages). Counted per process."""
+
+    def __init__(self, header_timeout: float, per_address: int) -> None:
+        self.header_timeout = header_timeout
+        self.per_address = per_address
+        self.open: dict[str, int] = {}
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            float(os.environ.get("COMPANION_HEADER_TIMEOUT", "10")),
+            int(os.environ.get("COMPANION_MAX_CONNECTIONS_PER_ADDRESS", "1000")),
+        )
+
+    def admit(self, address: str) -> bool:
+        n = self.open.get(address, 0)
+        if n >= self.per_address:
+            return False
+        self.open[address] = n + 1
+        return True
+
+    def release(self, address: str) -> None:
+        n = self.open.get(address, 0) - 1
+        if n > 0:
+            self.open[address] = n
+        else:
+            self.open.pop(address, None)
+
+
+LIMITS = Limits.from_env()
+
+
+def _plain(status: str, text: str) -> bytes:
+    body = text.encode()
+    head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close"
+    return f"{head}\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+
+
+REFUSED = _plain("503 Service Unavailable", "Too many connections from your address.\n")
+LATE = _plain("408 Request Timeout", "The request's headers came too slowly.\n")
+
+
 class LeanHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools HTTP protocol, freed as soon as it hands a page to its WebSocket."""
+    """uvicorn's httptools HTTP protocol, freed as soon as it hands a page to its WebSocket, and
+    holding slow or greedy clients to `LIMITS`: a request whose headers trickle in (or never
+    come) is answered 408 and closed, and an address over its share of connections gets 503."""
+
+    _address: str | None = None  # counted against LIMITS while this connection is open
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        address = self.client[0] if self.client else "?"
+        if not LIMITS.admit(address):
+            transport.write(REFUSED)
+            transport.close()
+            return
+        self._address = address
+        self._await_headers()
+
+    def _await_headers(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        self._header_timer = self.loop.call_later(LIMITS.header_timeout, self._headers_late)
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.write(LATE)
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._await_headers()  # each request of a kept-alive connection gets its own time
+
+    def on_headers_complete(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        if self._address is not None:
+            LIMITS.release(self._address)
+            self._address = None
+        super().connection_lost(exc)
 
     def handle_websocket_upgrade(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
         super().handle_websocket_upgrade()
+        socket = self.transport.get_protocol()
+        if isinstance(socket, LeanWebSocketProtocol):  # the count goes with the connection
+            socket.address, self._address = self._address, None
         self.parser = None  # type: ignore[assignment]  # breaks the parser <-> protocol cycle

@@ -23,6 +23,26 @@ import aiortc.rtcicetransport as rtcice
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
+from server.patched import require
+
+require(
+    "aioice",
+    "0.13",
+    "server/media/ice.py",
+    {
+        aice.Connection: ("get_component_candidates",),
+        aice: ("StunProtocol", "server_reflexive_candidate"),
+    },
+    "replaces its ICE connection to choose host addresses and ports",
+)
+require(
+    "aiortc",
+    "1.16",
+    "server/media/ice.py",
+    {rtcice: ("Connection",)},
+    "points aiortc.rtcicetransport.Connection at that connection",
+)
+
 
 class IceConfigError(ValueError):
     pass

@@ -21,14 +21,28 @@ from typing import TYPE_CHECKING, Any
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.mediastreams import MediaStreamError
 
+from server.patched import require
+
 log = logging.getLogger("companion.media")
+
+require(
+    "aiortc",
+    "1.16",
+    "server/media/relay.py",
+    {RTCRtpSender: ("_send_keyframe",), Vp8Encoder: ("pack",), OpusEncoder: ("pack",)},
+    "hands its sender encoded packets (packed, not re-encoded) and wraps the sender's "
+    "keyframe request",
+)
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_RATE = 48000
 VIDEO_BITRATE = 600_000  # 640x360 at 15 fps looks clean at this rate
 AUDIO_BITRATE = 48_000
+
 QUEUE_LIMIT = 60  # packets a slow viewer may fall behind before it is reset
 KEYFRAME_GAP = 0.5  # seconds: many viewers asking at once cause one keyframe
 

@@ -105,14 +105,26 @@ def test_bad_messages_get_clear_errors_and_the_socket_stays_open(client, figure)
             ("not json", "not valid JSON"),
             ("[1,2]", "JSON object"),
             ('{"type": "launch"}', "Unknown message type"),
-            ('{"type": "clock", "t0": "soon"}', "needs a number"),
+            ('{"type": "clock", "t0": "soon"}', "needs t0"),
             ("x" * 70000, "too large"),
+            # Each of these once crashed the page's socket:
+            ('{"type": "clock", "t0": 1' + "0" * 4000 + "}", "needs t0"),  # OverflowError
+            ('{"type": "clock", "t0": 1' + "0" * 5000 + "}", "not valid JSON"),  # over 4300 digits
+            ("[" * 30000 + "]" * 30000, "nests too deeply"),  # RecursionError
+            ('{"type": "clock", "t0": NaN}', "needs t0"),
+            ('{"type": "clock", "t0": -Infinity}', "needs t0"),
+            ('{"type": "clock", "t0": 1e308, "extra": {"a": [1]}}', "needs t0"),
         ]
         for bad, expect in cases:
             ws.send_text(bad)
             msg = json.loads(ws.receive_text())
-            assert msg["type"] == "error" and expect in msg["message"]
-        figure("bad socket messages answered with an error, socket kept", len(cases))
+            assert msg["type"] == "error" and expect in msg["message"], (bad[:40], msg)
+        ws.send_bytes(b'{"type": "clock", "t0": 1}')  # once a KeyError: 'text'
+        msg = json.loads(ws.receive_text())
+        assert msg["type"] == "error" and "Binary" in msg["message"]
+        ws.send_text('{"type": "clock", "t0": 5, "unknown": true}')  # still answered
+        assert json.loads(ws.receive_text())["t0"] == 5
+        figure("bad socket messages answered with an error, socket kept", len(cases) + 1)
 
 
 def test_cross_origin_socket_is_refused(client):

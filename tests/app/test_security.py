@@ -1,7 +1,13 @@
 """Tried as an attacker would, through the app: cookies dressed to dodge the post limit, help
 calls of other tracks, and whatever bytes a page's socket can be sent."""
 
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
 from tests.app.conftest import make_client, pid, session
+from tests.strategies import FRAMES
 
 
 def reflection(sid: str, text: str = "t") -> dict[str, str]:
@@ -50,7 +56,6 @@ def test_extra_session_cookies_are_refused_and_store_nothing(tmp_path, figure):
                             ("cookie", f"companion_session={real}")])
         assert r.status_code == 400 and svc.state.seq == before
         # And a socket with two is closed before it opens.
-        import pytest
         from starlette.websockets import WebSocketDisconnect
 
         with pytest.raises(WebSocketDisconnect) as closed, c.websocket_connect(
@@ -85,3 +90,51 @@ def test_one_persons_posts_share_one_bucket_however_they_are_signed(tmp_path, fi
         figure("posts from one person at once", 150)
         figure("of them answered 429", slowed)
         assert svc.state.seq > 0
+
+
+LIVE = {}
+
+
+def live_client(tmp_path_factory):
+    """One course for every example (opening a client per example would take minutes)."""
+    if "c" not in LIVE:
+        c = make_client(tmp_path_factory.mktemp("live"), seconds_before_first=-60)
+        LIVE["c"] = c.__enter__()
+        LIVE["exit"] = c
+    return LIVE["c"]
+
+
+@pytest.fixture(scope="module")
+def course_for_frames(tmp_path_factory):
+    c = live_client(tmp_path_factory)
+    yield c
+    LIVE.pop("exit").__exit__(None, None, None)
+    LIVE.clear()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(frames=FRAMES)
+def test_a_live_socket_answers_any_frames_and_stays_open(course_for_frames, frames):
+    """Binary frames, huge numbers, deep brackets, junk media messages: each gets an error
+    reply (or its answer), and the page's socket still answers a clock ping afterwards."""
+    c = course_for_frames
+    with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
+        ws.receive_text(), ws.receive_text()
+        for kind, payload in frames:
+            if kind == "bytes":
+                ws.send_bytes(payload)
+            else:
+                ws.send_text(payload)
+        ws.send_text('{"type": "clock", "t0": 42}')
+        for _ in range(200):
+            text = ws.receive_text()
+            if not text.startswith("{"):
+                continue  # a live partial pushed meanwhile
+            msg = json.loads(text)
+            if msg.get("type") == "clock" and msg.get("t0") == 42:
+                break
+            assert msg.get("type") in ("clock", "error", "media.error", "media.state"), msg
+        else:
+            raise AssertionError("the clock ping was never answered")

@@ -19,6 +19,8 @@ from server.live.endpoint import MAX_MESSAGE, handle, parse
 from server.scenarios import ROLEPLAYS, load_scenario
 from server.store.sqlite import SQLiteStore
 from server.yamlfile import ContentError
+from tests.strategies import MAX_MESSAGE as SENT_LIMIT
+from tests.strategies import MESSAGES
 
 FILES = [
     ("course", COURSE_FILE, load_course),
@@ -110,26 +112,10 @@ def test_any_text_as_a_content_file_is_an_error_or_a_file(which, text):
 
 
 SERVICE = CourseService(load_course(), SQLiteStore(WORK / "unused.db"), Clock())
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-MESSAGES = st.one_of(
-    st.text(max_size=200),
-    JSON.map(json.dumps),
-    st.fixed_dictionaries(
-        {"type": st.sampled_from(["clock", "media.offer", "x", ""])}, optional={"t0": JSON}
-    ).map(json.dumps),
-    st.just("x" * (MAX_MESSAGE + 1)),
-)
-
-
 @settings(max_examples=400, deadline=None)
 @given(MESSAGES)
 def test_any_socket_message_gets_a_reply_or_an_error_never_a_crash(text):
+    assert SENT_LIMIT == MAX_MESSAGE
     msg = parse(text)
     if isinstance(msg, str):
         assert json.loads(msg)["type"] == "error" and json.loads(msg)["message"]

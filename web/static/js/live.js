@@ -126,7 +126,7 @@
     try { msg = JSON.parse(data); } catch (e) { return; }
     if (msg.type === "clock") onClock(msg);
     if (msg.type === "error") setStatus("live", msg.message);
-    if (msg.type === "revoked") { revoked = true; setStatus("lost", msg.message); }
+    if (msg.type === "revoked" || msg.type === "closed") { revoked = true; setStatus("lost", msg.message); }
     if (typeof msg.type === "string" && msg.type.indexOf("media.") === 0) announce("companion:media", msg);
     evt.detail.cancelled = true;
   });
