@@ -42,8 +42,8 @@ import uvloop
 import websockets
 
 from bench.pages import Page, close_pages, heard, open_pages, quiet
-from server.auth import Signer
-from server.content import load_course
+from server.access.links import Signer
+from server.content.course import load_course
 from server.domain.agenda import build_schedule, utc_z
 
 ROOT = Path(__file__).resolve().parent.parent

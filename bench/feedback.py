@@ -33,7 +33,7 @@ from bench.fanout import (
     raise_fd_limit,
     wait_http,
 )
-from server.auth import Signer
+from server.access.links import Signer
 
 PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: role-play practice
 
@@ -89,7 +89,7 @@ class Poster:
 async def groups_in(store_url: str) -> dict[str, tuple[str, list[str]]]:
     """Each group that has a facilitator: their id and the members' ids, from the course log
     the server wrote (replayed with the product's own rules)."""
-    from server.content import load_course
+    from server.content.course import load_course
     from server.domain.course_state import replay
     from server.store import open_store
 

@@ -37,7 +37,7 @@ from bench.fanout import (
     roster,
     wait_http,
 )
-from server.auth import Signer
+from server.access.links import Signer
 from server.media.ice import IceSettings, configure
 from tests.media_peers import ClientPeer
 

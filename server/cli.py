@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from server.clock import Clock, RehearsalClock
-from server.content import COURSE_FILE, SCENARIOS, load_course
+from server.content.course import COURSE_FILE, SCENARIOS, load_course
+from server.content.files import ContentError
 from server.domain.agenda import Schedule, build_schedule, item_summary, utc_z
 from server.domain.errors import DomainError
+from server.service.clock import Clock, RehearsalClock
 from server.store import StoreError
-from server.yamlfile import ContentError
 
 DEMO_ROSTER = SCENARIOS / "demo" / "roster.csv"
 
@@ -63,7 +63,7 @@ def agenda_snapshot(schedule: Schedule, now: datetime) -> dict[str, Any]:
 def cmd_agenda(args: argparse.Namespace) -> int:
     schedule = build_schedule(_course(args))
     if args.ics:
-        from server.calendar import agenda_ics
+        from server.reports.calendar import agenda_ics
 
         Path(args.ics).write_bytes(agenda_ics(schedule))
         print(f"Wrote {len(schedule.items)} agenda items to {args.ics}")
@@ -95,7 +95,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, clock: Clock, store_url: str, banner: str) -> int:
     import uvicorn
 
-    from server.app import Settings, create_app
+    from server.web.app import Settings, create_app
 
     course = _course(args)
     secret = _secret(args)
@@ -149,7 +149,7 @@ def _serve_workers(
 
     import uvicorn
 
-    from server.auth import Signer
+    from server.access.links import Signer
 
     if not store_url.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
@@ -179,7 +179,7 @@ def _serve_workers(
     people = asyncio.run(_load(args, store_url)).state.people
     print_role_links(people, Signer(secret), base)
     uvicorn.run(
-        "server.app:app_from_env",
+        "server.web.app:app_from_env",
         factory=True,
         workers=workers,
         host=args.host,
@@ -268,7 +268,7 @@ def key_path(args: argparse.Namespace) -> Path:
 def _secret(args: argparse.Namespace) -> str:
     """The key that signs links and sessions. Several workers or hosts must share one: set
     COMPANION_SECRET for them all; otherwise it is the key file (made on first use)."""
-    from server.auth import KeyProblem, load_or_create_secret, secret_from_env
+    from server.access.links import KeyProblem, load_or_create_secret, secret_from_env
 
     try:
         env = os.environ.get("COMPANION_SECRET")
@@ -279,7 +279,7 @@ def _secret(args: argparse.Namespace) -> str:
 
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     """A new signing key: every personal link and session made with the old one stops working."""
-    from server.auth import GIT_PROBLEMS, git_exposure, write_new_key
+    from server.access.links import GIT_PROBLEMS, git_exposure, write_new_key
 
     if os.environ.get("COMPANION_SECRET"):
         raise UsageError(
@@ -299,8 +299,8 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
 
 def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
     """Every course director's link, and one example link for each other role."""
-    from server.app import example_people, person_link
     from server.domain.roles import ROLE_LABELS
+    from server.web.app import example_people, person_link
 
     if not people.by_id:
         print("  No people yet: `companion roster import FILE`, then `companion links`.")
@@ -338,7 +338,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _load(args: argparse.Namespace, store_url: str | None = None) -> Any:
     """A course service with the whole log replayed (its store is closed again)."""
-    from server.course import CourseService
+    from server.service.course import CourseService
     from server.store import open_store
 
     store = open_store(store_url or _store_url(args))
@@ -359,7 +359,7 @@ async def _execute(args: argparse.Namespace, command: Any) -> Any:
 
 async def _with_service(args: argparse.Namespace, act: Any) -> Any:
     """Open the log, replay it, `await act(service)`, close the log."""
-    from server.course import CourseService
+    from server.service.course import CourseService
     from server.store import open_store
 
     store = open_store(_store_url(args))
@@ -431,8 +431,8 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
 
 
 def cmd_links(args: argparse.Namespace) -> int:
-    from server.app import person_link
-    from server.auth import Signer
+    from server.access.links import Signer
+    from server.web.app import person_link
 
     service = asyncio.run(_load(args))
     signer = Signer(_secret(args))
@@ -462,7 +462,7 @@ def cmd_links(args: argparse.Namespace) -> int:
 
 def cmd_groups_assign(args: argparse.Namespace) -> int:
     from server.domain.groups import Settings as GroupSettings
-    from server.grouping import as_json, assign_roster, report, zoom_csv
+    from server.reports.groups import as_json, assign_roster, report, zoom_csv
 
     roster = _read_roster(args.roster)
     for problem in roster.problems:
@@ -479,14 +479,14 @@ def cmd_groups_assign(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios_check(args: argparse.Namespace) -> int:
-    from server.instruments import (
+    from server.content.cases import ROLEPLAYS, load_library, load_scenario
+    from server.content.instruments import (
         EVALUATIONS,
         INSTRUMENTS,
         load_evaluations,
         load_instrument,
         load_instruments,
     )
-    from server.scenarios import ROLEPLAYS, load_library, load_scenario
 
     path = Path(args.path) if args.path else ROLEPLAYS
     parts = path.resolve().parts
@@ -515,7 +515,7 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from server import exports
+    from server.reports import exports
 
     service = asyncio.run(_load(args))
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from server.domain.events import Event
 from server.domain.roles import Actor, Role
 from server.domain.rooms import RoomsState, learner_track
-from server.live.feedback_view import FB, TALLY, build_feedback_panel, build_tally
-from server.live.roleplay_view import build_roleplay_view
-from server.live.rooms_view import (
+from server.live.views.feedback import FB, TALLY, build_feedback_panel, build_tally
+from server.live.views.roleplay import build_roleplay_view
+from server.live.views.rooms import (
     HELP,
     NEWS,
     PLACE,
@@ -30,7 +30,7 @@ from server.live.rooms_view import (
 )
 
 if TYPE_CHECKING:
-    from server.course import CourseService
+    from server.service.course import CourseService
 
 AGENDA = "agenda"
 DIRECTOR = "director"

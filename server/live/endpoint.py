@@ -14,14 +14,14 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.course import CourseService
+from server.access.sessions import AmbiguousSession, session_actor, session_cookie
 from server.domain.errors import DomainError
 from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor
 from server.live.audiences import audiences_for
 from server.live.hub import Connection
 from server.live.socket import FRAMES
-from server.sessions import AmbiguousSession, session_actor, session_cookie
+from server.service.course import CourseService
 from server.store import StoreError
 
 log = logging.getLogger("companion.live")

@@ -35,8 +35,8 @@ from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
 if TYPE_CHECKING:
-    from server.course import CourseService
     from server.media.recording import Recorder
+    from server.service.course import CourseService
 
 log = logging.getLogger("companion.media")
 

@@ -30,8 +30,8 @@ from server.domain.roles import MEDIA_ACTOR
 from server.media.relay import Publisher
 
 if TYPE_CHECKING:
-    from server.course import CourseService
     from server.media.hub import Peer
+    from server.service.course import CourseService
 
 log = logging.getLogger("companion.media")
 MS = Fraction(1, 1000)

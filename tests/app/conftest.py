@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import Settings, create_app
-from server.clock import RehearsalClock
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
+from server.service.clock import RehearsalClock
+from server.web.app import Settings, create_app
 
 COURSE = load_course()
 FIRST = build_schedule(COURSE).items[0]

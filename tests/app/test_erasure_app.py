@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from server import exports
 from server.cli import main
+from server.content.instruments import evaluation_form, spec
+from server.demo.sim import Simulation
 from server.domain.course_state import Announce, replay
 from server.domain.erasure import ERASED_NAME
 from server.domain.feedback import SubmitEvaluation, WriteReflection, evaluation_keys
 from server.domain.media import SaveRecording
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
 from server.domain.rooms import RequestHelp
-from server.instruments import evaluation_form, spec
-from server.sim import Simulation
+from server.reports import exports
 from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import read_until
 from tests.app.test_sim import DEMO_ROSTER, before_day2_practice, simulate, spared

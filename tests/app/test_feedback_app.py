@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from markupsafe import escape
 
-from server.scenarios import load_library
+from server.content.cases import load_library
 from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import ROSTER
 from tests.app.test_roleplay_app import DAY2_PRACTICE, Socket

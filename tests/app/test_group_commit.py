@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.clock import RehearsalClock
-from server.content import load_course
-from server.course import CourseService
+from server.content.course import load_course
 from server.domain.course_state import Announce
 from server.domain.errors import DomainError
 from server.domain.roles import CLI_ACTOR
+from server.service.clock import RehearsalClock
+from server.service.course import CourseService
 from server.store import StoreUnavailable, open_store
 
 

@@ -3,7 +3,7 @@
 import json
 import time
 
-from server.clock import RehearsalClock
+from server.service.clock import RehearsalClock
 from tests.app.conftest import make_client, sign_in_director
 
 

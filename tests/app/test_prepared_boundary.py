@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from server.course import PREPARE_AHEAD
 from server.domain.agenda import utc_z
 from server.domain.course_state import Announce
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.audiences import AGENDA, TIMED
+from server.service.course import PREPARE_AHEAD
 from tests.app.conftest import FIRST, make_client, pid, session
 from tests.app.test_live import read_until
 

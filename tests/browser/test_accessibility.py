@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.scenarios import load_library
+from server.content.cases import load_library
 from tests.servers import ROOT, companion
 
 pytestmark = pytest.mark.browser

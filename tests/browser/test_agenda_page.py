@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import build_schedule, utc_z
 from tests.browser.conftest import wait_true
 from tests.servers import companion

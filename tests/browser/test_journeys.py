@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import Kind, build_schedule
 from server.domain.rooms import GROUP_KINDS
 from tests.browser.conftest import wait_true

@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from server.clock import RehearsalClock
-from server.content import load_course
-from server.course import CourseService
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.course_state import replay
 from server.domain.feedback import WriteReflection
 from server.domain.people_rules import Connect, ImportRoster
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
+from server.service.clock import RehearsalClock
+from server.service.course import CourseService
 from server.store import open_store
 from tests.redis_server import redis_server
 

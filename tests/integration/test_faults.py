@@ -85,7 +85,7 @@ def test_a_page_that_stops_answering_pings_is_counted_as_gone(tmp_path, figure):
     import base64
     import socket
 
-    from server.auth import Signer
+    from server.access.links import Signer
 
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", store)
@@ -143,7 +143,7 @@ def test_sigkill_in_a_burst_of_submissions_loses_none_and_stores_each_once(tmp_p
     import urllib.error
     from concurrent.futures import ThreadPoolExecutor
 
-    from server.auth import Signer
+    from server.access.links import Signer
 
     store = f"sqlite:///{tmp_path / 'log.db'}"
     roster = ROOT / "scenarios/demo/roster.csv"

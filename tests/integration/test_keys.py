@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from server.auth import MIN_SECRET, Signer, published
+from server.access.links import MIN_SECRET, Signer, published
 from server.domain.people import legacy_person_id
 from tests.servers import ROOT, free_port, spawn, wait_healthy
 

@@ -15,11 +15,11 @@ from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
-from server.app import Settings, create_app
-from server.clock import RehearsalClock
 from server.live import hub
 from server.live.audiences import AGENDA
 from server.live.socket import Flag, Inbox, LeanWebSocketProtocol, text_frame
+from server.service.clock import RehearsalClock
+from server.web.app import Settings, create_app
 from tests.media_peers import served
 
 BIG = 256 * 1024  # one message; MESSAGES of them overflow every buffer between server and page

@@ -14,7 +14,7 @@ import time
 import pytest
 import websockets
 
-from server.auth import Signer
+from server.access.links import Signer
 from tests.servers import ROOT, companion, person_ids
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import Kind, build_schedule, item_summary, local_to_utc
 from server.domain.errors import DomainError
 

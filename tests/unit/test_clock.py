@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.clock import Clock, RehearsalClock
+from server.service.clock import Clock, RehearsalClock
 
 START = datetime(2026, 5, 13, 13, 57, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from server.collector import NEVER, Collector, Policy, plan
+from server.service.collector import NEVER, Collector, Policy, plan
 
 P = Policy(young_every=10, full_every=600, guard=3, settle=3)
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server.content import COURSE_FILE, load_course
-from server.yamlfile import ContentError
+from server.content.course import COURSE_FILE, load_course
+from server.content.files import ContentError
 
 
 def write(tmp_path: Path, mutate) -> Path:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event

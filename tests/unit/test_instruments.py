@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server.instruments import INSTRUMENTS, ItemKind, load_instrument, load_instruments
-from server.yamlfile import ContentError
+from server.content.files import ContentError
+from server.content.instruments import INSTRUMENTS, ItemKind, load_instrument, load_instruments
 
 
 def test_the_five_instruments_load_and_cite_their_sources():
@@ -80,7 +80,7 @@ def test_item_ids_are_unique(tmp_path):
 
 
 def test_evaluation_forms_load_and_both_are_required(tmp_path):
-    from server.instruments import EVALUATIONS, evaluation_form, load_evaluations
+    from server.content.instruments import EVALUATIONS, evaluation_form, load_evaluations
 
     forms = load_evaluations()
     assert set(forms) == {"daily", "course"}
@@ -93,9 +93,9 @@ def test_evaluation_forms_load_and_both_are_required(tmp_path):
 
 
 def test_every_case_has_a_feedback_instrument_from_its_framework():
-    from server.instruments import FRAMEWORK_INSTRUMENT
-    from server.live.feedback_view import instrument_for
-    from server.scenarios import load_library
+    from server.content.cases import load_library
+    from server.content.instruments import FRAMEWORK_INSTRUMENT
+    from server.live.views.feedback import instrument_for
 
     instruments = load_instruments()
     assert set(FRAMEWORK_INSTRUMENT.values()) <= set(instruments)

@@ -11,14 +11,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.clock import Clock
-from server.content import COURSE_FILE, load_course
-from server.course import CourseService
-from server.instruments import EVALUATIONS, INSTRUMENTS, load_instrument
+from server.content.cases import ROLEPLAYS, load_scenario
+from server.content.course import COURSE_FILE, load_course
+from server.content.files import ContentError
+from server.content.instruments import EVALUATIONS, INSTRUMENTS, load_instrument
 from server.live.endpoint import MAX_MESSAGE, handle, parse
-from server.scenarios import ROLEPLAYS, load_scenario
+from server.service.clock import Clock
+from server.service.course import CourseService
 from server.store.sqlite import SQLiteStore
-from server.yamlfile import ContentError
 from tests.strategies import MAX_MESSAGE as SENT_LIMIT
 from tests.strategies import MESSAGES
 

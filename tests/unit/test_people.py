@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.attendance import credits_for, merged_spells
 from server.domain.course_state import CourseState, apply, decide
@@ -185,7 +185,7 @@ def present(course, actor, start, end):
 
 
 def test_a_learner_who_misses_part_of_a_day_earns_only_what_they_attended(course):
-    from server.credit import credit_report
+    from server.reports.credit import credit_report
 
     me = lee(course)
     # Day 1: present 10:00-11:15 (two plenaries), away over the break and the first track
@@ -199,7 +199,7 @@ def test_a_learner_who_misses_part_of_a_day_earns_only_what_they_attended(course
 
 
 def test_breaks_lunch_and_transitions_earn_nothing(course):
-    from server.credit import credit_report
+    from server.reports.credit import credit_report
 
     me = lee(course)
     present(course, me, at(75), at(90))  # the 11:15-11:30 break

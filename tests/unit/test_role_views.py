@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from server.content import load_course
+from server.content.cases import Beat, CueLevel, Portrayal, Scenario, StopRules, load_library
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.course_state import CourseState, apply, decide
 from server.domain.events import Event
@@ -18,14 +19,13 @@ from server.domain.roleplay import BeginTurn, Cue, ReachBeat, SendCue, SetIntens
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.rooms import AssignGroups
 from server.domain.roster import parse_roster
-from server.live.roleplay_view import (
+from server.live.views.roleplay import (
     BUILDERS,
     FacilitatorRoleplayView,
     LearnerRoleplayView,
     SpRoleplayView,
     build_roleplay_view,
 )
-from server.scenarios import Beat, CueLevel, Portrayal, Scenario, StopRules, load_library
 
 SCHEDULE = build_schedule(load_course())
 PRACTICE = next(s for s in SCHEDULE if s.item.kind.value == "practice")
@@ -164,8 +164,8 @@ def test_every_roles_view_of_every_case_holds_only_what_that_role_may_see(case_i
 
 @pytest.mark.parametrize("case_id", sorted(LIBRARY)[:3])
 def test_an_observers_feedback_form_holds_the_beats_by_title_only(case_id):
-    from server.instruments import load_instruments
-    from server.live.feedback_view import build_feedback_panel
+    from server.content.instruments import load_instruments
+    from server.live.views.feedback import build_feedback_panel
 
     case = LIBRARY[case_id]
     state, group = mid_scene(case)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.content import load_course
+from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.course_state import CourseState, apply, decide
 from server.domain.errors import DomainError, PermissionDenied

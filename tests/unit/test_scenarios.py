@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server.scenarios import ROLEPLAYS, SYMPTOM_SKILLS, Skill, load_library, load_scenario
-from server.yamlfile import ContentError
+from server.content.cases import ROLEPLAYS, SYMPTOM_SKILLS, Skill, load_library, load_scenario
+from server.content.files import ContentError
 
 
 def test_every_case_in_the_library_is_valid_and_the_mix_is_complete():

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from server.content.cases import Scenario
+from server.content.instruments import evaluation_form, spec
 from server.domain import feedback as fb
 from server.domain import roleplay as rp
 from server.domain.agenda import Kind, ScheduledItem
@@ -25,13 +27,11 @@ from server.domain.people import Person
 from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor, Role
 from server.domain.rooms import sp_window, sps_with
-from server.instruments import evaluation_form, spec
-from server.live.feedback_view import turn_instrument
-from server.scenarios import Scenario
+from server.live.views.feedback import turn_instrument
 from server.store import StoreError
 
 if TYPE_CHECKING:
-    from server.course import CourseService
+    from server.service.course import CourseService
 
 log = logging.getLogger("companion.sim")
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.course import CourseService
+from server.content.instruments import evaluation_form, spec
 from server.domain.agenda import ScheduledItem
 from server.domain.course_state import Command, CourseState
 from server.domain.feedback import (
@@ -27,9 +27,17 @@ from server.domain.feedback import (
     evaluation_opens,
 )
 from server.domain.roles import Actor, Role
-from server.instruments import evaluation_form, spec
-from server.live.feedback_view import course_results, learner_portfolio
-from server.views import _answers, _command, _page, _service, _sid, current_actor, message_page
+from server.live.views.feedback import course_results, learner_portfolio
+from server.service.course import CourseService
+from server.web.pages.views import (
+    _answers,
+    _command,
+    _page,
+    _service,
+    _sid,
+    current_actor,
+    message_page,
+)
 
 
 def prompt_item(svc: CourseService, now: datetime) -> tuple[ScheduledItem | None, str]:

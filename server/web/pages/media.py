@@ -13,7 +13,7 @@ from starlette.routing import Route
 from server.domain import media as md
 from server.domain.errors import DomainError
 from server.domain.roles import Role
-from server.views import _command, _page, _service, current_actor, message_page
+from server.web.pages.views import _command, _page, _service, current_actor, message_page
 
 
 async def recordings_page(request: Request) -> Response:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from server.content.cases import Beat, CueLevel, DoorNote, Scenario
 from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
 from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
 from server.domain.rooms import GroupInfo, sp_window, sps_with
-from server.live.rooms_view import slug
-from server.scenarios import Beat, CueLevel, DoorNote, Scenario
+from server.live.views.rooms import slug
 
 INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}
 PHASE_LABELS = {

@@ -14,11 +14,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.auth import SESSION_COOKIE, BadLink, Signer
-from server.calendar import agenda_ics
-from server.clock import RehearsalClock
-from server.course import CourseService
-from server.credit import credit_report
+from server.access.links import SESSION_COOKIE, BadLink, Signer
+from server.access.sessions import AmbiguousSession, person_for, session_actor, session_cookie
 from server.domain.agenda import item_summary, utc_z
 from server.domain.course_state import Announce, Command, DelayRunningItem
 from server.domain.erasure import check_erasure
@@ -39,8 +36,11 @@ from server.domain.rooms import (
 )
 from server.live.audiences import audiences_for, render_audience
 from server.live.render import STATIC
-from server.live.rooms_view import slug
-from server.sessions import AmbiguousSession, person_for, session_actor, session_cookie
+from server.live.views.rooms import slug
+from server.reports.calendar import agenda_ics
+from server.reports.credit import credit_report
+from server.service.clock import RehearsalClock
+from server.service.course import CourseService
 from server.store import StoreError
 
 ROLE_PAGES = {
@@ -576,9 +576,9 @@ def _turn(request: Request) -> tuple[str, int]:
 
 
 async def feedback_submit(request: Request) -> Response:
+    from server.content.instruments import spec
     from server.domain.feedback import SubmitFeedback
-    from server.instruments import spec
-    from server.live.feedback_view import turn_instrument
+    from server.live.views.feedback import turn_instrument
 
     svc = _service(request)
 
@@ -641,7 +641,7 @@ async def agenda_ics_view(request: Request) -> Response:
 
 async def person_export(request: Request) -> Response:
     """Everything the course holds about one person, as a JSON download (director only)."""
-    from server.exports import person_record
+    from server.reports.exports import person_record
 
     actor = current_actor(request)
     if actor is None or actor.role is not Role.DIRECTOR:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from server.content.cases import Scenario
+from server.content.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
 from server.domain.course_state import CourseState
 from server.domain.feedback import OBSERVED_CHOICES, Feedback, NextTime
 from server.domain.roleplay import Turn
-from server.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
-from server.live.roleplay_view import BeatTitle, Who
-from server.live.rooms_view import slug
-from server.scenarios import Scenario
+from server.live.views.roleplay import BeatTitle, Who
+from server.live.views.rooms import slug
 
 FB = "fb:"  # + group + ":" + person id: that person's feedback panel for that group
 TALLY = "tally:"  # + group: the facilitator's live tallies

@@ -13,8 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from server.content import SCENARIOS
-from server.yamlfile import ContentError, Problem, load_entry, load_folder
+from server.content.course import SCENARIOS
+from server.content.files import ContentError, Problem, load_entry, load_folder
 
 INSTRUMENTS = SCENARIOS / "instruments"
 

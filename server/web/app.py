@@ -19,23 +19,23 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server.auth import SESSION_COOKIE, Signer
-from server.clock import Clock, RehearsalClock
-from server.content import COURSE_FILE, load_course
-from server.course import CourseService
+from server.access.links import SESSION_COOKIE, Signer
+from server.access.sessions import AmbiguousSession, session_cookie, verified_person
+from server.content.cases import ROLEPLAYS, load_library
+from server.content.course import COURSE_FILE, load_course
+from server.content.instruments import load_evaluations, load_instruments
 from server.domain.agenda import Course
 from server.domain.people import PeopleState, Person
 from server.domain.roles import Role
 from server.domain.rooms import RoomsState
-from server.instruments import load_evaluations, load_instruments
 from server.live.endpoint import LIVE_PATH, RateLimit, live
 from server.media.ice import IceSettings
-from server.media_views import routes as media_routes
-from server.reflect_views import routes as reflect_routes
-from server.scenarios import ROLEPLAYS, load_library
-from server.sessions import AmbiguousSession, session_cookie, verified_person
+from server.service.clock import Clock, RehearsalClock
+from server.service.course import CourseService
 from server.store import open_store
-from server.views import routes
+from server.web.pages.media import routes as media_routes
+from server.web.pages.reflections import routes as reflect_routes
+from server.web.pages.views import routes
 
 log = logging.getLogger("companion")
 
@@ -232,7 +232,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.media = media
         collector = None
         if settings.collector:
-            from server.collector import Collector
+            from server.service.collector import Collector
 
             collector = Collector(service.seconds_to_next_move, service.seconds_since_push)
             collector.start()
@@ -244,7 +244,7 @@ def create_app(settings: Settings) -> Starlette:
             watch = asyncio.create_task(outlive_not(settings.supervisor), name="supervisor")
         sim_task = None
         if settings.simulate:
-            from server.sim import Simulation
+            from server.demo.sim import Simulation
 
             people = example_people(service.state.people, service.state.rooms)
             spare = frozenset(p.id for p in people)

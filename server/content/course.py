@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.content.files import ContentError, Problem, load_yaml, validate
 from server.domain.agenda import AgendaItem, Course, Credits, Kind
-from server.yamlfile import ContentError, Problem, load_yaml, validate
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent.parent.parent / "scenarios"
 COURSE_FILE = SCENARIOS / "course.yaml"
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

@@ -19,7 +19,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from server.clock import Clock, RehearsalClock
+from server.content.cases import Scenario
+from server.content.instruments import Instrument
 from server.domain.agenda import Course, Schedule, build_schedule, utc_z
 from server.domain.course_state import Command, CourseState, JumpClock, apply, decide, replay
 from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_log
@@ -29,13 +30,12 @@ from server.domain.media import DeleteRecording
 from server.domain.people_rules import ImportRoster, ResetPresence, RevokeLink, registered_id
 from server.domain.roles import CLI_ACTOR, Actor
 from server.domain.rooms import next_move
-from server.instruments import Instrument
 from server.live import audiences
-from server.live.agenda_view import AgendaView, build_agenda_view
 from server.live.hub import Connection, Hub, Message, Outgoing, follows
-from server.live.people_view import PeopleView, build_people_view
 from server.live.render import Renderer
-from server.scenarios import Scenario
+from server.live.views.agenda import AgendaView, build_agenda_view
+from server.live.views.people import PeopleView, build_people_view
+from server.service.clock import Clock, RehearsalClock
 from server.store import EventStore, SeqConflict, StoreUnavailable
 
 log = logging.getLogger("companion.course")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from server.auth import SESSION_COOKIE, BadLink, Signer
+from server.access.links import SESSION_COOKIE, BadLink, Signer
 from server.domain.people import PeopleState, Person
 from server.domain.roles import Actor
 

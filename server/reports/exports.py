@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from server.credit import credit_report
 from server.domain.agenda import Schedule, utc_z
 from server.domain.course_state import CourseState
 from server.domain.roles import Role
+from server.reports.credit import credit_report
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
