@@ -35,7 +35,12 @@ async def handler(ws: ServerConnection) -> None:
 
 async def main(port: int) -> None:
     async with serve(
-        handler, "127.0.0.1", port, max_size=2**16, ping_interval=None, compression=None,
+        handler,
+        "127.0.0.1",
+        port,
+        max_size=2**16,
+        ping_interval=None,
+        compression=None,
         backlog=2048,  # as uvicorn's: pages connect 200 at a time
     ) as server:
         print("ready", flush=True)

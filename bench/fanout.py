@@ -61,9 +61,11 @@ def raise_fd_limit() -> None:
 
 def post_form(base: str, path: str, cookie: str, **form: str) -> str:
     """A signed-in person's form post, as their browser would send it; the page it returns."""
-    req = urllib.request.Request(base + urllib.parse.quote(path),
-                                 data=urllib.parse.urlencode(form).encode(),
-                                 headers={"Cookie": f"companion_session={cookie}"})
+    req = urllib.request.Request(
+        base + urllib.parse.quote(path),
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Cookie": f"companion_session={cookie}"},
+    )
     with urllib.request.urlopen(req) as r:
         return str(r.read().decode())
 
@@ -71,9 +73,14 @@ def post_form(base: str, path: str, cookie: str, **form: str) -> str:
 def person_ids(store: str) -> dict[str, str]:
     """Each registered person's id by email, as `companion links --json` prints them (ids are
     random, made at registration)."""
-    out = subprocess.run([sys.executable, "-m", "server.cli", "links", "--json", "--store", store],
-                         cwd=ROOT, env={**os.environ, "COMPANION_SECRET": SECRET}, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "server.cli", "links", "--json", "--store", store],
+        cwd=ROOT,
+        env={**os.environ, "COMPANION_SECRET": SECRET},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return {row["email"]: row["id"] for row in json.loads(out.stdout)}
 
 
@@ -118,8 +125,14 @@ def process(cmd: list[str], env: dict[str, str] | None = None) -> Iterator[subpr
     reads (a server that logs more than a pipe holds would stop); the file's last lines are
     shown if the block fails."""
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield proc
         except BaseException:
@@ -163,11 +176,14 @@ async def connect_all(url: str, headers: list[dict[str, str] | None]) -> list[An
     conns: list[Any] = []
     for i in range(0, len(headers), 200):
         batch = headers[i : i + 200]
-        conns += await asyncio.gather(*(
-            websockets.connect(url, additional_headers=h, max_size=2**22, ping_interval=None,
-                               open_timeout=60)
-            for h in batch
-        ))
+        conns += await asyncio.gather(
+            *(
+                websockets.connect(
+                    url, additional_headers=h, max_size=2**22, ping_interval=None, open_timeout=60
+                )
+                for h in batch
+            )
+        )
     return conns
 
 
@@ -211,15 +227,40 @@ async def run_companion(
 
             redis.Redis.from_url(store_url).flushdb()
         env = {"COMPANION_SECRET": SECRET}
-        subprocess.run([sys.executable, "-m", "server.cli", "roster", "import",
-                        str(roster(n, folder)), "--store", store],
-                       cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "roster",
+                "import",
+                str(roster(n, folder)),
+                "--store",
+                store,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
         ids = person_ids(store)
         port = free_port()
         # Far from the boundary while pages connect; then the clock is moved to just before it.
         start = utc_z(FIRST.start - timedelta_seconds(lead or 3600))
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
-               "--rehearsal-start", start, "--workers", str(workers)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store,
+            "--rehearsal-start",
+            start,
+            "--workers",
+            str(workers),
+        ]
         with process(cmd, env) as proc:
             base = f"http://127.0.0.1:{port}"
             wait_http(base)
@@ -228,8 +269,15 @@ async def run_companion(
             director = signer.session_value(ids["director@bench.org"])
             # As on a course morning, the small groups are formed before the first item: each
             # page then follows its group's views and its own feedback form too.
-            post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
-                      max_size="8", teams="together")
+            post_form(
+                base,
+                "/director/groups/assign",
+                director,
+                seed="1",
+                min_size="6",
+                max_size="8",
+                teams="together",
+            )
             cookies = [signer.session_value(ids[f"l{i}@bench.org"]) for i in range(n)]
             headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
             pages = await open_pages("127.0.0.1", port, "/live", headers)
@@ -280,8 +328,14 @@ def timedelta_seconds(s: float) -> Any:
 def summary(delays: list[float], n: int, kib_per_conn: float) -> dict[str, float]:
     if not delays:
         nan = float("nan")
-        return {"received": 0, "first": nan, "p50": nan, "p99": nan, "max": nan,
-                "kib": kib_per_conn}
+        return {
+            "received": 0,
+            "first": nan,
+            "p50": nan,
+            "p99": nan,
+            "max": nan,
+            "kib": kib_per_conn,
+        }
     return {
         "received": len(delays) / n,
         "first": min(delays),
@@ -318,22 +372,26 @@ def run_workers(n: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
         for workers in (1, 2):
             runs = [run_loop(run_companion(n, url, workers, lead)) for _ in range(repeats)]
-            rows.append({
-                "workers": workers,
-                "pages": n,
-                "p50_ms": round(statistics.median(r["p50"] for r in runs), 1),
-                "p99_ms": round(statistics.median(r["p99"] for r in runs), 1),
-                "max_ms": round(statistics.median(r["max"] for r in runs), 1),
-                "received": f"{statistics.median(r['received'] for r in runs):.0%}",
-            })
+            rows.append(
+                {
+                    "workers": workers,
+                    "pages": n,
+                    "p50_ms": round(statistics.median(r["p50"] for r in runs), 1),
+                    "p99_ms": round(statistics.median(r["p99"] for r in runs), 1),
+                    "max_ms": round(statistics.median(r["max"] for r in runs), 1),
+                    "received": f"{statistics.median(r['received'] for r in runs):.0%}",
+                }
+            )
     return {
         "title": "Scale-out: one worker versus two over Redis",
         "goal": "every page receives the boundary; delivery no slower with two workers",
         "columns": list(rows[0]),
         "rows": rows,
-        "notes": [f"Same boundary, same load generator, Redis store for both; medians of {repeats} "
-                  "runs. On this 2-core machine the load generator shares the cores with both "
-                  "workers, so a second worker can only help as far as a core is free."],
+        "notes": [
+            f"Same boundary, same load generator, Redis store for both; medians of {repeats} "
+            "runs. On this 2-core machine the load generator shares the cores with both "
+            "workers, so a second worker can only help as far as a core is free."
+        ],
     }
 
 
@@ -350,26 +408,32 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
             base.append(run_loop(run_baseline(n, size)))
         med = lambda runs, k: statistics.median(r[k] for r in runs)  # noqa: E731
         p99, bp99 = med(ours, "p99"), med(base, "p99")
-        rows.append({
-            "pages": n,
-            "bytes_per_page": size,
-            "p50_ms": round(med(ours, "p50"), 1),
-            "p99_ms": round(p99, 1),
-            "max_ms": round(med(ours, "max"), 1),
-            "written_ms": round(med(ours, "written"), 1),
-            "received": f"{med(ours, 'received'):.0%}",
-            "KiB_per_page": round(med(ours, "kib"), 1),
-            "baseline_p50_ms": round(med(base, "p50"), 1),
-            "baseline_p99_ms": round(bp99, 1),
-            "p99_ratio": round(p99 / bp99, 2) if bp99 else float("nan"),
-            "baseline_KiB_per_conn": round(med(base, "kib"), 1),
-        })
+        rows.append(
+            {
+                "pages": n,
+                "bytes_per_page": size,
+                "p50_ms": round(med(ours, "p50"), 1),
+                "p99_ms": round(p99, 1),
+                "max_ms": round(med(ours, "max"), 1),
+                "written_ms": round(med(ours, "written"), 1),
+                "received": f"{med(ours, 'received'):.0%}",
+                "KiB_per_page": round(med(ours, "kib"), 1),
+                "baseline_p50_ms": round(med(base, "p50"), 1),
+                "baseline_p99_ms": round(bp99, 1),
+                "p99_ratio": round(p99 / bp99, 2) if bp99 else float("nan"),
+                "baseline_KiB_per_conn": round(med(base, "kib"), 1),
+            }
+        )
     return {
         "title": "Live fan-out at an agenda boundary",
-        "goal": ("p99 within 1.5× of the websockets baseline at every size, under 100 ms at 5,000, "
-                 "under 20 KiB per connection"),
+        "goal": (
+            "p99 within 1.5× of the websockets baseline at every size, under 100 ms at 5,000, "
+            "under 20 KiB per connection"
+        ),
         "columns": list(rows[0]),
         "rows": rows,
-        "notes": [__doc__.split("\n\n", 1)[1].strip().replace("\n", " "),
-                  f"Medians of {repeats} runs per size."],
+        "notes": [
+            __doc__.split("\n\n", 1)[1].strip().replace("\n", " "),
+            f"Medians of {repeats} runs per size.",
+        ],
     }

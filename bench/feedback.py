@@ -111,33 +111,65 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
         folder = Path(tmp)
         store = f"sqlite:///{folder / 'log.db'}"
         env = {"COMPANION_SECRET": SECRET}
-        subprocess.run([sys.executable, "-m", "server.cli", "roster", "import",
-                        str(roster(n, folder)), "--store", store],
-                       cwd=ROOT, env={**os.environ, **env}, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "roster",
+                "import",
+                str(roster(n, folder)),
+                "--store",
+                store,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
         ids = person_ids(store)
         port = free_port()
-        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", store,
-               "--rehearsal-start", PRACTICE]
+        cmd = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store,
+            "--rehearsal-start",
+            PRACTICE,
+        ]
         with process(cmd, env):
             base = f"http://127.0.0.1:{port}"
             wait_http(base)
             signer = Signer(SECRET)
             director = signer.session_value(ids["director@bench.org"])
-            post_form(base, "/director/groups/assign", director, seed="1", min_size="6",
-                  max_size="8", teams="together")
+            post_form(
+                base,
+                "/director/groups/assign",
+                director,
+                seed="1",
+                min_size="6",
+                max_size="8",
+                teams="together",
+            )
             # Who is in which group and who facilitates it: the log the server wrote, replayed.
             groups = await groups_in(store)
             case = "adult-news-anoxic-brain-injury"
             for g, (f, members) in groups.items():
                 fc = signer.session_value(f)
                 post_form(base, f"/rp/{g}/start", fc, scenario=case)
-                post_form(base, f"/rp/{g}/begin", fc, learner=members[0],
-                          goal="Stay with the silence")
+                post_form(
+                    base, f"/rp/{g}/begin", fc, learner=members[0], goal="Stay with the silence"
+                )
             # Every page open: learners and facilitators.
             learners = [ids[f"l{i}@bench.org"] for i in range(n)]
-            headers = [{"Cookie": f"companion_session={signer.session_value(pid)}"}
-                       for pid in [*learners, *(f for f, _ in groups.values())]]
+            headers = [
+                {"Cookie": f"companion_session={signer.session_value(pid)}"}
+                for pid in [*learners, *(f for f, _ in groups.values())]
+            ]
             conns = await connect_all(f"ws://127.0.0.1:{port}/live", headers)
             await asyncio.gather(*(drain(c, 1.0) for c in conns))
             fac_ws = dict(zip([g for g in groups], conns[n:], strict=True))
@@ -168,7 +200,8 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
                 t0 = time.perf_counter()
                 sent[marker] = t0
                 status = await posters[who].post(
-                    f"/fb/{group}/1", {"sid": f"bench-sid-{k:08d}", "a.worked": marker})
+                    f"/fb/{group}/1", {"sid": f"bench-sid-{k:08d}", "a.worked": marker}
+                )
                 acked.append((time.perf_counter() - t0) * 1000)
                 statuses.append(status)
 

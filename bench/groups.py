@@ -16,9 +16,16 @@ from typing import Any
 from server.domain.groups import Member, Settings, Staff, assign
 
 DISCIPLINES = [
-    ("physician", 30), ("nurse", 25), ("nurse_practitioner", 10), ("physician_assistant", 6),
-    ("psychologist", 4), ("pharmacist", 4), ("social_worker", 10), ("chaplain", 5),
-    ("resident_fellow", 4), ("other", 2),
+    ("physician", 30),
+    ("nurse", 25),
+    ("nurse_practitioner", 10),
+    ("physician_assistant", 6),
+    ("psychologist", 4),
+    ("pharmacist", 4),
+    ("social_worker", 10),
+    ("chaplain", 5),
+    ("resident_fellow", 4),
+    ("other", 2),
 ]
 
 

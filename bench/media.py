@@ -83,15 +83,37 @@ async def one_run(kind: str, viewers: int, window: float) -> dict[str, Any]:
         if kind == "companion":
             store = f"sqlite:///{Path(tmp) / 'log.db'}"
             subprocess.run(
-                [sys.executable, "-m", "server.cli", "roster", "import",
-                 str(roster(viewers, Path(tmp))), "--store", store],
-                cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "roster",
+                    "import",
+                    str(roster(viewers, Path(tmp))),
+                    "--store",
+                    store,
+                ],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                check=True,
+                capture_output=True,
             )
             ids = person_ids(store)
             start = utc_z(FIRST.start + timedelta(minutes=1))  # the opening plenary
-            cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-                   "--store", store, "--rehearsal-start", start,
-                   "--media-addresses", "127.0.0.1"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--store",
+                store,
+                "--rehearsal-start",
+                start,
+                "--media-addresses",
+                "127.0.0.1",
+            ]
             signer = Signer(SECRET)
             director = "companion_session=" + signer.session_value(ids["director@bench.org"])
             cookies = [
@@ -111,8 +133,9 @@ async def one_run(kind: str, viewers: int, window: float) -> dict[str, Any]:
             await asyncio.sleep(1.0)
             assert pub.video is not None
             peers = [
-                ClientPeer(base, c, publish=False, slots=1, keep_frames=False,
-                           timing=pub.video.sent_at)
+                ClientPeer(
+                    base, c, publish=False, slots=1, keep_frames=False, timing=pub.video.sent_at
+                )
                 for c in cookies
             ]
             for p in peers:
@@ -164,16 +187,18 @@ def run(sizes: list[int], repeats: int, window: float = 8.0) -> dict[str, Any]:
             rtt = ""
             if kind == "companion":
                 rtt = f"{med('idle_rtt'):.1f} → {med('busy_rtt'):.1f}"
-            rows.append({
-                "relay": label,
-                "viewers": n,
-                "receiving": f"{min(r['receiving'] for r in runs)}/{n}",
-                "server CPU (cores)": f"{med('cores'):.2f}",
-                "fps per viewer": f"{med('fps'):.1f}",
-                "viewer streams per core": f"{med('per_core'):.0f}",
-                "frame delay p50 / p95 (ms)": f"{med('p50'):.0f} / {med('p95'):.0f}",
-                "live clock RTT p95, idle → busy (ms)": rtt,
-            })
+            rows.append(
+                {
+                    "relay": label,
+                    "viewers": n,
+                    "receiving": f"{min(r['receiving'] for r in runs)}/{n}",
+                    "server CPU (cores)": f"{med('cores'):.2f}",
+                    "fps per viewer": f"{med('fps'):.1f}",
+                    "viewer streams per core": f"{med('per_core'):.0f}",
+                    "frame delay p50 / p95 (ms)": f"{med('p50'):.0f} / {med('p95'):.0f}",
+                    "live clock RTT p95, idle → busy (ms)": rtt,
+                }
+            )
     return {
         "title": "Room media relay (640x360, 15 fps, one publisher)",
         "goal": (
@@ -181,9 +206,16 @@ def run(sizes: list[int], repeats: int, window: float = 8.0) -> dict[str, Any]:
             "publisher is encoded once), frame delay p95 under 200 ms, and the live channel's "
             "round trip unaffected by media"
         ),
-        "columns": ["relay", "viewers", "receiving", "server CPU (cores)", "fps per viewer",
-                    "viewer streams per core", "frame delay p50 / p95 (ms)",
-                    "live clock RTT p95, idle → busy (ms)"],
+        "columns": [
+            "relay",
+            "viewers",
+            "receiving",
+            "server CPU (cores)",
+            "fps per viewer",
+            "viewer streams per core",
+            "frame delay p50 / p95 (ms)",
+            "live clock RTT p95, idle → busy (ms)",
+        ],
         "rows": rows,
         "notes": [
             f"{repeats} run(s) per row, {window:.0f} s measuring window after every viewer is "

@@ -36,8 +36,14 @@ class Page(asyncio.Protocol):
 
     def __init__(self, path: str, host: str, headers: dict[str, str] | None = None) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {host}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+        ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self._request = ("\r\n".join(lines) + "\r\n\r\n").encode()
         self._buffer = bytearray()
@@ -82,8 +88,12 @@ class Page(asyncio.Protocol):
             b0, b1 = buf[0], buf[1]
             length, start = b1 & 0x7F, 2
             if b1 & 0x80 or b0 & 0x70 or not b0 & 0x80:
-                self._fail(ProtocolError(f"unexpected frame header {b0:#x} {b1:#x} (masked, "
-                                         "compressed or fragmented)"))
+                self._fail(
+                    ProtocolError(
+                        f"unexpected frame header {b0:#x} {b1:#x} (masked, "
+                        "compressed or fragmented)"
+                    )
+                )
                 return
             if length == 126:
                 if len(buf) < 4:
@@ -102,8 +112,13 @@ class Page(asyncio.Protocol):
                 self.messages += 1
                 found = self._found
                 needle = self._needle
-                if (found is not None and not found.done() and needle is not None
-                        and self._at is None and buf.find(needle, start, end) >= 0):
+                if (
+                    found is not None
+                    and not found.done()
+                    and needle is not None
+                    and self._at is None
+                    and buf.find(needle, start, end) >= 0
+                ):
                     self._at = time.time()
             elif opcode == OPCODE_CLOSE:
                 self._fail(ProtocolError("the server closed the socket"))
@@ -137,8 +152,9 @@ class Page(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_pages(host: str, port: int, path: str,
-                     headers: Iterable[dict[str, str] | None], batch: int = 200) -> list[Page]:
+async def open_pages(
+    host: str, port: int, path: str, headers: Iterable[dict[str, str] | None], batch: int = 200
+) -> list[Page]:
     """Open a page per entry of `headers`, `batch` at a time so the accept queue is not flooded."""
     loop = asyncio.get_running_loop()
     pages: list[Page] = []

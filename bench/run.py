@@ -1,7 +1,7 @@
 """Run every benchmark on this machine and write BENCHMARKS.md.
 
-    uv run python -m bench.run            # full sizes, repeated; figures are medians
-    uv run python -m bench.run --quick    # tiny sizes (the test suite runs this)
+uv run python -m bench.run            # full sizes, repeated; figures are medians
+uv run python -m bench.run --quick    # tiny sizes (the test suite runs this)
 """
 
 from __future__ import annotations

@@ -41,5 +41,6 @@ def require(
             f"{written_for}.x (uv sync --frozen) or update {where} for it."
         )
     if not (version == written_for or version.startswith(written_for + ".")):
-        log.warning("%s was written for %s %s.x; %s is installed", where, package, written_for,
-                    version)
+        log.warning(
+            "%s was written for %s %s.x; %s is installed", where, package, written_for, version
+        )

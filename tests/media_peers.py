@@ -28,7 +28,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from server.cli import http_protocol, ws_protocol
+from server.config import http_protocol, ws_protocol
 from tests.servers import free_port
 
 VIDEO_CLOCK = 90000

@@ -34,7 +34,9 @@ MESSAGES = st.one_of(
     st.just("x" * (MAX_MESSAGE + 1)),
 )
 FRAMES = st.lists(
-    st.one_of(MESSAGES.map(lambda t: ("text", t)), st.binary(max_size=300).map(lambda b: ("bytes", b))),
+    st.one_of(
+        MESSAGES.map(lambda t: ("text", t)), st.binary(max_size=300).map(lambda b: ("bytes", b))
+    ),
     min_size=1,
     max_size=4,
 )

@@ -143,9 +143,7 @@ class PeopleState:
 
     def with_person(self, p: Person) -> PeopleState:
         email = p.reg.email.strip().lower()
-        return replace(
-            self, by_id={**self.by_id, p.id: p}, by_email={**self.by_email, email: p.id}
-        )
+        return replace(self, by_id={**self.by_id, p.id: p}, by_email={**self.by_email, email: p.id})
 
     def of_role(self, role: Role) -> list[Person]:
         return sorted(

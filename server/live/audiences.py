@@ -100,7 +100,9 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
         if pid in rooms.member_of:
             mine.append(rooms.member_of[pid])
         return (
-            PRESENCE, DIRECTOR, ROOMS,
+            PRESENCE,
+            DIRECTOR,
+            ROOMS,
             *(f"{ROOM}{g}" for g in mine),
             *(f"{RP}{g}:" for g in mine),
             *(f"{PLACE}group:{g}" for g in mine),

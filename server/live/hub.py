@@ -60,6 +60,8 @@ class Batch:
         if self._frame is None:
             self._frame = b"".join(m.frame for m in self.messages)
         return self._frame
+
+
 Send = Callable[[str], Awaitable[None]]
 WriteFrames = Callable[[list[bytes]], bool]  # True if written now; False leaves it to `Send`
 Close = Callable[[int], Awaitable[None]]

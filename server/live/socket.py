@@ -57,12 +57,21 @@ require(
     "server/live/socket.py",
     {
         HttpToolsProtocol: (
-            "connection_made", "connection_lost", "on_message_begin", "on_headers_complete",
-            "handle_websocket_upgrade", "data_received",
+            "connection_made",
+            "connection_lost",
+            "on_message_begin",
+            "on_headers_complete",
+            "handle_websocket_upgrade",
+            "data_received",
         ),
         WebSocketsSansIOProtocol: (
-            "start_keepalive", "schedule_ping", "stop_keepalive", "send_keepalive_ping",
-            "handle_connect", "send", "connection_lost",
+            "start_keepalive",
+            "schedule_ping",
+            "stop_keepalive",
+            "send_keepalive_ping",
+            "handle_connect",
+            "send",
+            "connection_lost",
         ),
     },
     "subclasses its httptools and sans-I/O WebSocket protocols (header timeouts, per-address "

@@ -159,7 +159,11 @@ class Collector:
         while True:
             try:
                 kind, wait = plan(
-                    self.policy, self._monotonic(), last_young, last_full, self._until(),
+                    self.policy,
+                    self._monotonic(),
+                    last_young,
+                    last_full,
+                    self._until(),
                     self._since(),
                 )
                 if kind is not None:

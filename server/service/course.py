@@ -530,7 +530,8 @@ class CourseService:
         if written > SLOW_BOUNDARY:
             log.warning(
                 "the boundary at %(at)s reached its %(pages)d pages' sockets %(written_ms).0f ms "
-                "after it (the timer fired %(late_ms).0f ms late)", noted,
+                "after it (the timer fired %(late_ms).0f ms late)",
+                noted,
             )
 
     async def move_clock(self, to: datetime, actor: Actor) -> None:

@@ -7,132 +7,29 @@ import contextlib
 import logging
 import os
 import signal
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server.access.links import SESSION_COOKIE, Signer
-from server.access.sessions import AmbiguousSession, session_cookie, verified_person
+from server.access.links import Signer
+from server.config import Settings
 from server.content.cases import ROLEPLAYS, load_library
 from server.content.course import COURSE_FILE, load_course
 from server.content.instruments import load_evaluations, load_instruments
-from server.domain.agenda import Course
-from server.domain.people import PeopleState, Person
-from server.domain.roles import Role
-from server.domain.rooms import RoomsState
-from server.live.endpoint import LIVE_PATH, RateLimit, live
-from server.media.ice import IceSettings
+from server.live.endpoint import LIVE_PATH, live
 from server.service.clock import Clock, RehearsalClock
 from server.service.course import CourseService
 from server.store import open_store
-from server.web.pages.media import routes as media_routes
-from server.web.pages.reflections import routes as reflect_routes
-from server.web.pages.views import routes
+from server.web.middleware import SameOriginPosts, SecurityHeaders, SessionGuard
+from server.web.routes import routes
 
 log = logging.getLogger("companion")
-
-DEFAULT_STORE = "sqlite:///data/companion.db"
-
-
-@dataclass
-class Settings:
-    store_url: str = field(default_factory=lambda: os.environ.get("COMPANION_STORE", DEFAULT_STORE))
-    course_file: Path = COURSE_FILE
-    secret: str = ""
-    clock: Clock = field(default_factory=Clock)
-    course: Course | None = None
-    public_url: str = ""
-    on_ready: Callable[[CourseService, Signer], None] | None = None
-    roster: str | None = None  # a roster CSV imported at start (the demo's)
-    scenarios_dir: Path | None = None  # role-play cases (default scenarios/roleplays)
-    simulate: bool = False  # the demo's simulated participants
-    media: bool = True  # built-in audio and video in every room
-    ice: IceSettings = field(default_factory=IceSettings)
-    recordings_dir: Path = Path("data/recordings")
-    retention_days: float = 14.0  # recordings are deleted this long after they end (0: never)
-    collector: bool = False  # full garbage-collection passes between agenda bursts (collector.py)
-    supervisor: int | None = None  # a worker's parent: when it is gone, the worker stops too
-
-
-class SameOriginPosts:
-    """Form posts must come from our own pages: refuse a cross-site POST (CSRF)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            headers = dict(scope["headers"])
-            site = headers.get(b"sec-fetch-site", b"").decode()
-            origin = headers.get(b"origin", b"").decode()
-            host = headers.get(b"host", b"").decode()
-            cross = site == "cross-site" or (origin and origin.split("://", 1)[-1] != host)
-            if cross:
-                response = PlainTextResponse("Cross-site form posts are refused.", 403)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-POST_RATE = 10.0  # form posts per second a person may send, sustained
-POST_BURST = 60.0  # and at once: a page resending its queue after a drop fits
-POST_KEYS = 20000  # people and addresses remembered; the oldest are forgotten first
-
-
-class SessionGuard:
-    """Every request carries at most one session cookie (several are refused: which would speak
-    for it?), and form posts are limited per person whose session verifies, per address for
-    anyone else: a script hammering the server gets 429 and waits, however it dresses its
-    cookies, and cannot crowd out everyone else's posts. Pages resend 429s later by themselves
-    (durable.js)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.buckets: OrderedDict[str, RateLimit] = OrderedDict()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        try:
-            cookie = session_cookie(scope["headers"])
-        except AmbiguousSession:
-            response = PlainTextResponse(
-                "This request carried two sessions for this site, so it was refused. Open your "
-                "personal link again to sign in.",
-                400,
-            )
-            response.delete_cookie(SESSION_COOKIE)
-            await response(scope, receive, send)
-            return
-        if scope["method"] == "POST" and not self._allow(scope, cookie):
-            response = PlainTextResponse(
-                "Too many requests from this page; wait a moment and try again.",
-                429,
-                headers={"retry-after": "1"},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-    def _allow(self, scope: Scope, cookie: str | None) -> bool:
-        signer = getattr(scope["app"].state, "signer", None)
-        person = verified_person(signer, cookie) if signer is not None else None
-        client = scope.get("client")
-        key = "p:" + person if person else "a:" + str(client[0] if client else "?")
-        bucket = self.buckets.pop(key, None) or RateLimit(POST_RATE, POST_BURST)
-        self.buckets[key] = bucket
-        while len(self.buckets) > POST_KEYS:
-            self.buckets.popitem(last=False)
-        return bucket.allow()
 
 
 async def import_roster_file(service: CourseService, path: Path) -> None:
@@ -144,40 +41,6 @@ async def import_roster_file(service: CourseService, path: Path) -> None:
     for problem in roster.problems:
         log.warning("%s:%s (not imported)", path, problem)
     await service.execute(ImportRoster(tuple(roster.registrations)), CLI_ACTOR)
-
-
-# htmx 4 runs under this policy: no inline scripts or styles, no eval (we use no hx-on or js:
-# values), and its indicator stylesheet is turned off in base.html.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    # Join links carry a token in the path: never leak a page address to another site.
-    (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
-]
-
-
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 class CompanionApp(Starlette):
@@ -195,6 +58,7 @@ class CompanionApp(Starlette):
 
 
 def create_app(settings: Settings) -> Starlette:
+    """The app for `settings` (server/config.py)."""
     course = settings.course or load_course(settings.course_file)
     library = load_library(settings.scenarios_dir or ROLEPLAYS)  # refuse to start on a bad case
     instruments = load_instruments()
@@ -244,6 +108,7 @@ def create_app(settings: Settings) -> Starlette:
             watch = asyncio.create_task(outlive_not(settings.supervisor), name="supervisor")
         sim_task = None
         if settings.simulate:
+            from server.demo.people import example_people
             from server.demo.sim import Simulation
 
             people = example_people(service.state.people, service.state.rooms)
@@ -270,7 +135,7 @@ def create_app(settings: Settings) -> Starlette:
         return PlainTextResponse("Something went wrong on the server; please try again.", 500)
 
     return CompanionApp(
-        routes=[*media_routes, *reflect_routes, *routes],
+        routes=routes,
         lifespan=lifespan,
         middleware=[
             Middleware(SecurityHeaders),
@@ -300,7 +165,7 @@ def app_from_env() -> Starlette:
     import argparse
     from datetime import date, datetime
 
-    from server.cli import _media_settings
+    from server.config import media_settings
 
     env = os.environ
     clock: Clock = Clock()
@@ -323,32 +188,6 @@ def app_from_env() -> Starlette:
             course=course,
             collector=True,
             supervisor=int(env["COMPANION_SUPERVISOR"]) if "COMPANION_SUPERVISOR" in env else None,
-            **_media_settings(argparse.Namespace()),
+            **media_settings(argparse.Namespace()),
         )
     )
-
-
-def example_people(people: PeopleState, rooms: RoomsState | None = None) -> list[Person]:
-    """Every course director and one of each other role: the links the console prints, and the
-    people the demo's simulation leaves for a real person to drive. The SP and the learner come
-    from another group than the facilitator's, so their pages move by themselves."""
-    out: list[Person] = list(people.of_role(Role.DIRECTOR))
-    facilitators = people.of_role(Role.FACILITATOR)
-    out += facilitators[:1]
-    first = facilitators[0].id if facilitators else None
-    for role in (Role.SP, Role.LEARNER):
-        members = people.of_role(role)
-        elsewhere = [
-            p
-            for p in members
-            if rooms is not None
-            and (g := rooms.group_of(p.id)) is not None
-            and g.facilitator not in (None, first)
-        ]
-        out += (elsewhere or members)[:1]
-    return out
-
-
-def person_link(signer: Signer, base_url: str, person: Person) -> str:
-    """The personal join link of `person` (its current version)."""
-    return f"{base_url.rstrip('/')}/join/{signer.link_token(person.id, person.link_version)}"

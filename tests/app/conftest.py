@@ -3,10 +3,11 @@ from datetime import timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from server.config import Settings
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.service.clock import RehearsalClock
-from server.web.app import Settings, create_app
+from server.web.app import create_app
 
 COURSE = load_course()
 FIRST = build_schedule(COURSE).items[0]

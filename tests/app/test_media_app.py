@@ -96,7 +96,9 @@ def test_pages_moved_together_share_one_encoded_state(tmp_path):
             for peer in media.peers.values():
                 offer = peer.send
                 peer.send = lambda m, pid=peer.pid, offer=offer: (
-                    sent.setdefault(pid, []).append(m), offer(m))
+                    sent.setdefault(pid, []).append(m),
+                    offer(m),
+                )
             svc = c.app.state.service
             c.portal.call(svc.jump_clock, svc.schedule.items[0].start)
             c.portal.call(media.reconcile)

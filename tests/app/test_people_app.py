@@ -53,7 +53,9 @@ def test_revoking_a_link_closes_that_persons_open_page_at_once(client):
     director = session(client, "director@example.org")
     with client.websocket_connect("/live", headers=lee) as ws:
         ws.receive_text(), ws.receive_text()
-        r = client.post(f"/director/people/{pid(client, 'lee@example.org')}/revoke", headers=director)
+        r = client.post(
+            f"/director/people/{pid(client, 'lee@example.org')}/revoke", headers=director
+        )
         assert r.status_code == 200
         msg = json.loads(read_until(ws, '"revoked"'))
         assert msg["message"] == "Your personal link was revoked."
@@ -113,7 +115,9 @@ def test_a_learner_claims_credit_after_the_evaluation_and_gets_a_certificate(tmp
         assert cert.status_code == 200
         assert "Lee Learner" in cert.text and "1.00 AMA PRA Category 1 Credits" in cert.text
         assert "Beth Israel Deaconess Medical Center" in cert.text
-        other = c.get(f"/director/people/{lee_id}/certificate", headers=session(c, "kim@example.org"))
+        other = c.get(
+            f"/director/people/{lee_id}/certificate", headers=session(c, "kim@example.org")
+        )
         assert other.status_code == 403
 
 

@@ -61,8 +61,11 @@ def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
             assert AGENDA in svc._prepared[2] and place in svc._prepared[2]  # not touched
             # A group-mate's page opening (here the facilitator's) changes who the group's
             # view shows online.
-            mate = next(m for m in (*group.members, group.facilitator, *group.sps)
-                        if m is not None and m != lee)
+            mate = next(
+                m
+                for m in (*group.members, group.facilitator, *group.sps)
+                if m is not None and m != lee
+            )
             email = svc.state.people.get(mate).reg.email
             with c.websocket_connect("/live", headers=session(c, email)) as other:
                 read_until(other, 'id="now"')
@@ -102,7 +105,6 @@ def test_views_that_do_not_change_with_time_render_the_same_at_every_boundary(tm
         assert len(untimed) > 5, untimed
         instants = [s.start for s in build_schedule(COURSE).items]
         first = {a: render_audience(svc, a) for a in untimed}
-
 
         def differing() -> list[tuple[str, object]]:  # run in the server's loop
             out = []

@@ -12,6 +12,8 @@ from tests.strategies import FRAMES
 
 def reflection(sid: str, text: str = "t") -> dict[str, str]:
     return {"sid": sid, "item": "", "prompt": "", "text": text, "share": "0"}
+
+
 def test_a_page_flooding_form_posts_is_slowed_and_others_are_not(tmp_path, figure):
     with make_client(tmp_path, seconds_before_first=-60) as c:
         director = session(c, "director@example.org")
@@ -45,22 +47,28 @@ def test_extra_session_cookies_are_refused_and_store_nothing(tmp_path, figure):
         codes = set()
         for i in range(200):
             cookie = f"companion_session=junk{i}; companion_session={real}"
-            r = c.post("/reflections", data=reflection(f"dup-{i:04d}", f"t{i}"),
-                       headers={"cookie": cookie})
+            r = c.post(
+                "/reflections", data=reflection(f"dup-{i:04d}", f"t{i}"), headers={"cookie": cookie}
+            )
             codes.add(r.status_code)
         assert codes == {400} and svc.state.seq == before
         assert "two sessions" in r.text
         # Two Cookie headers are two cookies too.
-        r = c.post("/reflections", data=reflection("dup-two-headers"),
-                   headers=[("cookie", "companion_session=junk"),
-                            ("cookie", f"companion_session={real}")])
+        r = c.post(
+            "/reflections",
+            data=reflection("dup-two-headers"),
+            headers=[("cookie", "companion_session=junk"), ("cookie", f"companion_session={real}")],
+        )
         assert r.status_code == 400 and svc.state.seq == before
         # And a socket with two is closed before it opens.
         from starlette.websockets import WebSocketDisconnect
 
-        with pytest.raises(WebSocketDisconnect) as closed, c.websocket_connect(
-            "/live", headers={"cookie": f"companion_session=junk; companion_session={real}"}
-        ) as ws:
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            c.websocket_connect(
+                "/live", headers={"cookie": f"companion_session=junk; companion_session={real}"}
+            ) as ws,
+        ):
             ws.receive_text()
         assert closed.value.code == 1008
         figure("posts with a second session cookie accepted", 0)
@@ -74,16 +82,22 @@ def test_one_persons_posts_share_one_bucket_however_they_are_signed(tmp_path, fi
         # Sessions of several link versions: all signed for Lee, one of them current.
         cookies = [f"companion_session={signer.session_value(lee, v)}" for v in range(5)]
         codes = [
-            c.post("/reflections", data=reflection(f"many-{i:04d}", f"t{i}"),
-                   headers={"cookie": cookies[i % 5]}).status_code
+            c.post(
+                "/reflections",
+                data=reflection(f"many-{i:04d}", f"t{i}"),
+                headers={"cookie": cookies[i % 5]},
+            ).status_code
             for i in range(150)
         ]
         slowed = codes.count(429)
         assert slowed >= 80, slowed  # a burst of 60 then about 10 a second, for all together
         # Junk cookies (signatures that fail) count against the address, not a fresh bucket each.
         junk = [
-            c.post("/reflections", data=reflection(f"junk-{i:04d}"),
-                   headers={"cookie": f"companion_session=junk{i}"}).status_code
+            c.post(
+                "/reflections",
+                data=reflection(f"junk-{i:04d}"),
+                headers={"cookie": f"companion_session=junk{i}"},
+            ).status_code
             for i in range(150)
         ]
         assert junk.count(429) >= 80

@@ -3,11 +3,11 @@ real people send, and the people whose links the demo prints are never acted for
 
 from datetime import timedelta
 
+from server.demo.people import example_people
 from server.demo.sim import Simulation
 from server.domain.roleplay import TimeIn
 from server.domain.roles import Role
 from server.domain.rooms import sp_window
-from server.web.app import example_people
 from tests.app.conftest import make_client, session
 from tests.servers import ROOT
 

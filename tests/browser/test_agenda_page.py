@@ -47,7 +47,8 @@ def test_page_shows_current_item_with_a_ticking_countdown_and_moves_on_by_itself
         assert page.locator("#day-1 li.current").count() == 1
         # Every item has its content, after the socket's snapshot and the boundary's push alike.
         titles = page.eval_on_selector_all(
-            "#schedule li", "els => els.map(e => (e.querySelector('.item-title') || {}).textContent)"
+            "#schedule li",
+            "els => els.map(e => (e.querySelector('.item-title') || {}).textContent)",
         )
         assert titles and all(titles), titles
         assert "your time" in page.inner_text("#item-" + day1[0])

@@ -66,7 +66,9 @@ async def test_erasure_through_one_worker_reaches_the_other_and_redis_files(tmp_
             assert b"quincy" in kept.lower() and f"MARK-{q}".encode() in kept
 
             t0 = time.perf_counter()
-            new = await a.erase_person(q, Actor(people.id_of("director@example.org"), Role.DIRECTOR))
+            new = await a.erase_person(
+                q, Actor(people.id_of("director@example.org"), Role.DIRECTOR)
+            )
             await until(lambda: b.state.seq == a.state.seq)
             took = round(time.perf_counter() - t0, 3)
             figure("seconds until the other worker holds the erased state", took)

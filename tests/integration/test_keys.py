@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from server.access.links import MIN_SECRET, Signer, published
+from server.access.keys import MIN_SECRET, published
+from server.access.links import Signer
 from server.domain.people import legacy_person_id
 from tests.servers import ROOT, free_port, spawn, wait_healthy
 

@@ -15,11 +15,12 @@ from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
+from server.config import Settings
 from server.live import hub
 from server.live.audiences import AGENDA
 from server.live.socket import Flag, Inbox, LeanWebSocketProtocol, text_frame
 from server.service.clock import RehearsalClock
-from server.web.app import Settings, create_app
+from server.web.app import create_app
 from tests.media_peers import served
 
 BIG = 256 * 1024  # one message; MESSAGES of them overflow every buffer between server and page
@@ -133,8 +134,11 @@ async def test_an_open_socket_keeps_no_handshake_and_no_asyncio_queue(tmp_path):
             # test's own client keeps its request and the server's response).
             assert proto.scope["headers"] == []
             client = (ws.request.headers, ws.response.headers)
-            kept = [o for o in gc.get_objects()
-                    if isinstance(o, Headers) and len(o) and not any(o is c for c in client)]
+            kept = [
+                o
+                for o in gc.get_objects()
+                if isinstance(o, Headers) and len(o) and not any(o is c for c in client)
+            ]
             assert kept == []
             assert isinstance(proto.queue, Inbox) and isinstance(proto.writable, Flag)
             assert not any(
@@ -220,7 +224,8 @@ async def test_a_message_for_many_pages_is_encoded_once_and_written_whole(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "text", ["", "a" * 125, "a" * 126, "a" * 65_535, "a" * 65_536, "é" * 100_000, "caf\u00e9 \u2014"]
+    "text",
+    ["", "a" * 125, "a" * 126, "a" * 65_535, "a" * 65_536, "é" * 100_000, "caf\u00e9 \u2014"],
 )
 def test_text_frame_is_what_a_websocket_client_reads(text):
     """Each length encoding of RFC 6455 (7-bit, 16-bit, 64-bit), at its edges, and non-ASCII."""

@@ -12,12 +12,13 @@ from typing import Any
 
 import av
 
+from server.config import Settings
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.rooms import GROUP_KINDS
 from server.media.ice import IceSettings, configure
 from server.service.clock import RehearsalClock
-from server.web.app import Settings, create_app
+from server.web.app import create_app
 from tests.media_peers import ClientPeer, mean_luma, served
 from tests.servers import free_port
 

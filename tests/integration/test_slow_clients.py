@@ -32,9 +32,20 @@ def serve(tmp_path, store):
     import sys
 
     subprocess.run(
-        [sys.executable, "-m", "server.cli", "roster", "import",
-         str(ROOT / "scenarios/demo/roster.csv"), "--store", store],
-        cwd=ROOT, env={**os.environ, **SECRET}, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "roster",
+            "import",
+            str(ROOT / "scenarios/demo/roster.csv"),
+            "--store",
+            store,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **SECRET},
+        check=True,
+        capture_output=True,
     )
     return companion("--store", store, env={**SECRET, **LIMITS})
 
@@ -98,9 +109,14 @@ async def frame_close_code(port: int, cookie: str, payload: bytes, opcode: int) 
     assert b" 101 " in head.split(b"\r\n")[0]
     mask = os.urandom(4)
     n = len(payload)
-    length = bytes([0x80 | n]) if n < 126 else (
-        bytes([0x80 | 126]) + struct.pack("!H", n) if n < 65536
-        else bytes([0x80 | 127]) + struct.pack("!Q", n)
+    length = (
+        bytes([0x80 | n])
+        if n < 126
+        else (
+            bytes([0x80 | 126]) + struct.pack("!H", n)
+            if n < 65536
+            else bytes([0x80 | 127]) + struct.pack("!Q", n)
+        )
     )
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     writer.write(bytes([0x80 | opcode]) + length + mask + masked)
@@ -144,8 +160,9 @@ def test_slow_and_greedy_clients_are_cut_off_and_other_pages_stay_quick(tmp_path
 
         async def main():
             headers = {"Cookie": f"companion_session={cookie}"}
-            async with websockets.connect(url.replace("http", "ws") + "/live",
-                                          additional_headers=headers) as page:
+            async with websockets.connect(
+                url.replace("http", "ws") + "/live", additional_headers=headers
+            ) as page:
                 await page.recv()
                 before = await ping_times(page, 40)
                 held: list[float] = []

@@ -225,8 +225,9 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):
     it is gone and stop by themselves, leaving nothing that serves, unsupervised, on the port."""
     fresh_course(redis_url)
     port = free_port()
-    proc = spawn("--store", redis_url, "--rehearsal-start", START, "--workers", "2",
-                 port=port, env=SECRET)
+    proc = spawn(
+        "--store", redis_url, "--rehearsal-start", START, "--workers", "2", port=port, env=SECRET
+    )
     children: list[str] = []
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -241,8 +242,10 @@ def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):
         while any(alive(c) for c in left) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(alive(c) for c in left), [cmdline(c) for c in left if alive(c)]
-        figure("workers gone after their supervisor was killed (s)",
-               round(time.monotonic() - killed, 1))
+        figure(
+            "workers gone after their supervisor was killed (s)",
+            round(time.monotonic() - killed, 1),
+        )
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
     finally:

@@ -14,28 +14,35 @@ P = Policy(young_every=10, full_every=600, guard=3, settle=3)
 
 
 def test_a_quiet_server_sweeps_the_young_every_interval_and_everything_less_often():
-    assert plan(P, now=105, last_young=100, last_full=100, until_boundary=None,
-                since_boundary=None) == (None, 5)
-    assert plan(P, now=110, last_young=100, last_full=100, until_boundary=None,
-                since_boundary=None) == ("young", 10)
-    assert plan(P, now=700, last_young=695, last_full=100, until_boundary=None,
-                since_boundary=None) == ("full", 10)
+    assert plan(
+        P, now=105, last_young=100, last_full=100, until_boundary=None, since_boundary=None
+    ) == (None, 5)
+    assert plan(
+        P, now=110, last_young=100, last_full=100, until_boundary=None, since_boundary=None
+    ) == ("young", 10)
+    assert plan(
+        P, now=700, last_young=695, last_full=100, until_boundary=None, since_boundary=None
+    ) == ("full", 10)
 
 
 def test_no_sweep_just_before_a_boundary_or_while_it_is_pushed():
     # Due, but a boundary is 2 s away: wait until it has passed and settled.
-    assert plan(P, now=120, last_young=100, last_full=100, until_boundary=2,
-                since_boundary=None) == (None, 5)
+    assert plan(
+        P, now=120, last_young=100, last_full=100, until_boundary=2, since_boundary=None
+    ) == (None, 5)
     # A boundary was pushed a second ago: wait out the rest of the settling time.
-    kind, wait = plan(P, now=120, last_young=100, last_full=100, until_boundary=900,
-                      since_boundary=1)
+    kind, wait = plan(
+        P, now=120, last_young=100, last_full=100, until_boundary=900, since_boundary=1
+    )
     assert kind is None and wait == pytest.approx(2)
     # Due in 5 s, but a boundary comes in 6 s (inside the guard by then): ask after it.
-    assert plan(P, now=105, last_young=100, last_full=100, until_boundary=6,
-                since_boundary=None) == (None, 9)
+    assert plan(
+        P, now=105, last_young=100, last_full=100, until_boundary=6, since_boundary=None
+    ) == (None, 9)
     # Far from any boundary: the sweep happens.
-    assert plan(P, now=110, last_young=100, last_full=100, until_boundary=60,
-                since_boundary=30) == ("young", 10)
+    assert plan(
+        P, now=110, last_young=100, last_full=100, until_boundary=60, since_boundary=30
+    ) == ("young", 10)
 
 
 def test_a_policy_refuses_intervals_that_are_not_positive():

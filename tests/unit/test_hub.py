@@ -214,8 +214,13 @@ async def test_a_step_reaches_each_page_in_one_write_in_the_order_it_was_publish
     page("bo", ["form:bo", "group:a", "agenda"])
     page("cy", ["agenda", "group:b", "form:cy"])
     page("dee", ["group:b"])
-    for audience, text in [("group:b", "b1"), ("agenda", "a1"), ("group:a", "g1"),
-                           ("form:bo", "f1"), ("group:b", "b2")]:
+    for audience, text in [
+        ("group:b", "b1"),
+        ("agenda", "a1"),
+        ("group:a", "g1"),
+        ("form:bo", "f1"),
+        ("group:b", "b2"),
+    ]:
         hub.publish(audience, text)
     await asyncio.sleep(0)
     frames = {k: b"".join(v) for k, v in writes.items()}

@@ -112,6 +112,8 @@ def test_any_text_as_a_content_file_is_an_error_or_a_file(which, text):
 
 
 SERVICE = CourseService(load_course(), SQLiteStore(WORK / "unused.db"), Clock())
+
+
 @settings(max_examples=400, deadline=None)
 @given(MESSAGES)
 def test_any_socket_message_gets_a_reply_or_an_error_never_a_crash(text):

@@ -15,8 +15,13 @@ class Protocol:
 
 def test_a_patched_member_that_is_gone_fails_at_import_with_the_reason():
     with pytest.raises(PatchedLibraryChanged) as e:
-        require("uvicorn", "0.54", "server/x.py", {Protocol: ("data_received", "on_url")},
-                "subclasses its protocol")
+        require(
+            "uvicorn",
+            "0.54",
+            "server/x.py",
+            {Protocol: ("data_received", "on_url")},
+            "subclasses its protocol",
+        )
     text = str(e.value)
     assert "Protocol.on_url" in text and "server/x.py" in text and "subclasses its protocol" in text
     assert "uvicorn 0.54.x" in text and "data_received" not in text

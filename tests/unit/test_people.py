@@ -224,7 +224,12 @@ def test_permission_matrix_for_people_commands(course):
     fran = course.person("fran@example.org")
     learner, facilitator = lee(course), Actor(fran.id, Role.FACILITATOR)
     pid = learner.id
-    director_only = [ImportRoster(regs(), SALT), ReissueLink(pid), RevokeLink(fran.id), ResetPresence()]
+    director_only = [
+        ImportRoster(regs(), SALT),
+        ReissueLink(pid),
+        RevokeLink(fran.id),
+        ResetPresence(),
+    ]
     for actor in (learner, facilitator, Actor("s", Role.SP)):
         for command in director_only:
             with pytest.raises(PermissionDenied):

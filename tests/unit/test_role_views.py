@@ -57,8 +57,11 @@ def run(state, command, actor, at=NOW):
 def mid_scene(case: Scenario) -> tuple[CourseState, str]:
     """A group of the case's track, its case started, a turn running at the second beat, the
     intensity up and a cue sent."""
-    state = run(CourseState(), ImportRoster(tuple(parse_roster(ROSTER).registrations),
-                                            "views-test-salt-0123456789"), CLI_ACTOR)
+    state = run(
+        CourseState(),
+        ImportRoster(tuple(parse_roster(ROSTER).registrations), "views-test-salt-0123456789"),
+        CLI_ACTOR,
+    )
     state = run(state, AssignGroups(seed=1, min_size=1, max_size=4), CLI_ACTOR)
     group = next(g for g in state.rooms.groups.values() if g.track == case.track)
     fac = Actor(group.facilitator, Role.FACILITATOR)

@@ -13,13 +13,19 @@ from starlette.routing import Route
 from server.domain import media as md
 from server.domain.errors import DomainError
 from server.domain.roles import Role
-from server.web.pages.views import _command, _page, _service, current_actor, message_page
+from server.web.pages.common import (
+    current_actor,
+    message_page,
+    render_page,
+    run_command,
+    service_of,
+)
 
 
 async def recordings_page(request: Request) -> Response:
     group = request.path_params["group"]
     actor = current_actor(request)
-    svc = _service(request)
+    svc = service_of(request)
     if actor is None:
         return message_page(request, "Please sign in", "Open your personal link first.", 403)
     if group not in svc.state.rooms.groups:
@@ -52,7 +58,7 @@ async def recordings_page(request: Request) -> Response:
                 "videos": [(r, name(r.person)) for r in sorted(recs, key=lambda r: r.person)],
             }
         )
-    return _page(
+    return render_page(
         request,
         "recordings.html",
         group=group,
@@ -65,7 +71,7 @@ async def recordings_page(request: Request) -> Response:
 async def recording_file(request: Request) -> Response:
     rid = "/".join(request.path_params[k] for k in ("group", "part", "person"))
     actor = current_actor(request)
-    svc = _service(request)
+    svc = service_of(request)
     rec = svc.state.media.recordings.get(rid)
     if actor is None or rec is None or not md.may_replay(svc.state.rooms, actor, rec.group):
         return Response("Not found.", 404)
@@ -79,7 +85,7 @@ async def recording_file(request: Request) -> Response:
 
 
 async def delete_recording(request: Request) -> Response:
-    return await _command(
+    return await run_command(
         request,
         lambda f: md.DeleteRecording(str(f.get("id", ""))),
         lambda c: "Recording deleted.",
@@ -95,7 +101,7 @@ def _link_done(command: Any) -> str:
 
 
 async def set_room_link(request: Request) -> Response:
-    return await _command(
+    return await run_command(
         request,
         lambda f: md.SetRoomLink(str(f.get("room", "")), str(f.get("url", ""))),
         _link_done,

@@ -29,14 +29,14 @@ from server.domain.feedback import (
 from server.domain.roles import Actor, Role
 from server.live.views.feedback import course_results, learner_portfolio
 from server.service.course import CourseService
-from server.web.pages.views import (
-    _answers,
-    _command,
-    _page,
-    _service,
-    _sid,
+from server.web.pages.common import (
     current_actor,
+    form_answers,
+    form_sid,
     message_page,
+    render_page,
+    run_command,
+    service_of,
 )
 
 
@@ -80,11 +80,11 @@ async def reflections_page(request: Request) -> Response:
     actor = _signed_in(request)
     if isinstance(actor, Response):
         return actor
-    svc = _service(request)
+    svc = service_of(request)
     item, when = prompt_item(svc, svc.clock.now())
     state = svc.state
     names = {p.id: p.name for p in state.people.by_id.values()}
-    return _page(
+    return render_page(
         request,
         "reflections.html",
         item=item,
@@ -100,15 +100,19 @@ async def write_reflection(request: Request) -> Response:
     def build(f: FormData) -> Command:
         prompt = str(f.get("prompt", ""))
         return WriteReflection(
-            _sid(f), str(f.get("item", "")), prompt, str(f.get("text", "")), f.get("share") == "1"
+            form_sid(f),
+            str(f.get("item", "")),
+            prompt,
+            str(f.get("text", "")),
+            f.get("share") == "1",
         )
 
-    return await _command(request, build, lambda c: "Reflection saved.", flash_id="refl-result")
+    return await run_command(request, build, lambda c: "Reflection saved.", flash_id="refl-result")
 
 
 async def share_reflection(request: Request) -> Response:
     sid = request.path_params["sid"]
-    return await _command(
+    return await run_command(
         request,
         lambda f: ShareReflection(sid, f.get("share") == "1"),
         lambda c: "Shared with your group." if c.share else "Private again.",  # type: ignore[union-attr]
@@ -140,46 +144,46 @@ async def evaluations_page(request: Request) -> Response:
     actor = _signed_in(request)
     if isinstance(actor, Response):
         return actor
-    svc = _service(request)
-    return _page(request, "evaluations.html", forms=_evaluations(svc, actor))
+    svc = service_of(request)
+    return render_page(request, "evaluations.html", forms=_evaluations(svc, actor))
 
 
 async def evaluation_page(request: Request) -> Response:
     actor = _signed_in(request)
     if isinstance(actor, Response):
         return actor
-    svc = _service(request)
+    svc = service_of(request)
     key = request.path_params["key"]
     found = next((f for f in _evaluations(svc, actor) if f["key"] == key), None)
     if found is None:
         return message_page(request, "No such evaluation", f"There is no evaluation {key!r}.", 404)
     form = evaluation_form(svc.evaluations, key)
     prev = found["submitted"].answers if found["submitted"] else {}
-    return _page(request, "evaluation.html", ev=found, form=form, prev=prev)
+    return render_page(request, "evaluation.html", ev=found, form=form, prev=prev)
 
 
 async def submit_evaluation(request: Request) -> Response:
-    svc = _service(request)
+    svc = service_of(request)
     key = request.path_params["key"]
 
     def build(f: FormData) -> Command:
-        answers, _ = _answers(f)
+        answers, _ = form_answers(f)
         form = evaluation_form(svc.evaluations, key)
-        return SubmitEvaluation(_sid(f), key, spec(form), answers)
+        return SubmitEvaluation(form_sid(f), key, spec(form), answers)
 
     def done(c: Command) -> str:
         if key == COURSE_EVALUATION:
             return "Thank you. You can now claim your credit on “My attendance & credit”."
         return "Thank you; your evaluation is saved."
 
-    return await _command(request, build, done, flash_id="eval-result")
+    return await run_command(request, build, done, flash_id="eval-result")
 
 
 async def portfolio(request: Request) -> Response:
     actor = _signed_in(request)
     if isinstance(actor, Response):
         return actor
-    svc = _service(request)
+    svc = service_of(request)
     pid = request.path_params.get("person_id", actor.id)
     if pid != actor.id and actor.role is not Role.DIRECTOR:
         return message_page(request, "Not yours", "You can only see your own portfolio.", 403)
@@ -191,7 +195,7 @@ async def portfolio(request: Request) -> Response:
     if not own:  # the director sees what was shared, never a private entry
         reflections = tuple(r for r in reflections if r.shared_with)
     turns = learner_portfolio(svc.state, svc.library, svc.instruments, pid)
-    return _page(
+    return render_page(
         request, "portfolio.html", person=person, turns=turns, reflections=reflections, own=own
     )
 
@@ -204,7 +208,7 @@ async def results(request: Request) -> Response:
         return message_page(
             request, "Facilitators only", "Results are for facilitators and the director.", 403
         )
-    svc = _service(request)
+    svc = service_of(request)
     state = svc.state
     groups = (
         sorted(state.rooms.groups)
@@ -214,7 +218,7 @@ async def results(request: Request) -> Response:
     chosen = request.query_params.get("group") or (groups[0] if groups else "")
     if chosen and chosen not in groups:
         return message_page(request, "Not your group", f"You do not run {chosen!r}.", 403)
-    return _page(
+    return render_page(
         request,
         "results.html",
         course_blocks=course_results(state, svc.instruments),

@@ -1,0 +1,64 @@
+"""Groups formed offline, and the case library checked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from server.cli.common import read_roster
+
+
+def cmd_groups_assign(args: argparse.Namespace) -> int:
+    from server.domain.groups import Settings as GroupSettings
+    from server.reports.groups import as_json, assign_roster, report, zoom_csv
+
+    roster = read_roster(args.roster)
+    for problem in roster.problems:
+        print(f"{args.roster}:{problem} (left out)", file=sys.stderr)
+    settings = GroupSettings(args.min_size, args.max_size, args.teams)
+    assignment = assign_roster(roster.registrations, settings, args.seed)
+    if args.zoom_csv:
+        Path(args.zoom_csv).write_text(zoom_csv(assignment), encoding="utf-8")
+    if args.json:
+        print(json.dumps(as_json(assignment), indent=2, ensure_ascii=False))
+    else:
+        print(report(assignment))
+    return 0
+
+
+def cmd_scenarios_check(args: argparse.Namespace) -> int:
+    from server.content.cases import ROLEPLAYS, load_library, load_scenario
+    from server.content.instruments import (
+        EVALUATIONS,
+        INSTRUMENTS,
+        load_evaluations,
+        load_instrument,
+        load_instruments,
+    )
+
+    path = Path(args.path) if args.path else ROLEPLAYS
+    parts = path.resolve().parts
+    is_instrument = INSTRUMENTS.name in parts or EVALUATIONS.name in parts
+    if path.is_file():
+        thing = load_instrument(path) if is_instrument else load_scenario(path)
+        print(f"{path}: ok ({thing.title})")
+        return 0
+    if not args.path or INSTRUMENTS.name in parts:
+        found = load_instruments(INSTRUMENTS if not args.path else path)
+        for inst in found.values():
+            print(f"ok  instrument {inst.id:32} {len(inst.items)} items")
+        print(f"{len(found)} instruments valid in {INSTRUMENTS if not args.path else path}")
+    if not args.path or EVALUATIONS.name in parts:
+        forms = load_evaluations(EVALUATIONS if not args.path else path)
+        for form in forms.values():
+            print(f"ok  evaluation {form.id:32} {len(form.items)} items")
+        print(f"{len(forms)} evaluation forms valid in {EVALUATIONS if not args.path else path}")
+    if is_instrument:
+        return 0
+    cases = load_library(path)
+    for s in sorted(cases.values(), key=lambda s: (s.track, s.skill.value, s.id)):
+        print(f"ok  {s.track:9} {s.skill.value:45} {s.id}")
+    print(f"{len(cases)} cases valid in {path}")
+    return 0

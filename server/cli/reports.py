@@ -1,0 +1,91 @@
+"""The agenda and the exports an accreditor or a director asks for."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from server.cli.common import course_of, load_service, parse_instant
+from server.config import UsageError
+from server.domain.agenda import Schedule, build_schedule, item_summary, utc_z
+
+
+def agenda_snapshot(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    cur, nxt = schedule.current(now), schedule.next(now)
+    return {
+        "now": utc_z(now),
+        "timezone": schedule.course.timezone,
+        "current": item_summary(schedule, cur) if cur else None,
+        "next": item_summary(schedule, nxt) if nxt else None,
+    }
+
+
+def cmd_agenda(args: argparse.Namespace) -> int:
+    schedule = build_schedule(course_of(args))
+    if args.ics:
+        from server.reports.calendar import agenda_ics
+
+        Path(args.ics).write_bytes(agenda_ics(schedule))
+        print(f"Wrote {len(schedule.items)} agenda items to {args.ics}")
+        return 0
+    now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
+    snap = agenda_snapshot(schedule, now)
+    if args.json:
+        print(json.dumps(snap, indent=2, ensure_ascii=False))
+        return 0
+    tz = schedule.tz
+    print(f"{schedule.course.title} — times in {schedule.course.timezone}")
+    for n in range(1, schedule.course.days + 1):
+        print(f"\nDay {n}  {schedule.day_date(n):%A, %B %d, %Y}")
+        for s in schedule.day_items(n):
+            mark = "▶" if s.contains(now) else " "
+            start, end = s.start.astimezone(tz), s.end.astimezone(tz)
+            print(f" {mark} {start:%H:%M}–{end:%H:%M} {start:%Z}  {s.item.title}  [{s.item.kind}]")
+    print()
+    for label in ("current", "next"):
+        item = snap[label]
+        text = f"{item['title']}  {item['start_local']}" if item else "—"
+        print(f"{label.capitalize():8} {text}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from server.reports import exports
+
+    service = asyncio.run(load_service(args))
+    now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
+    state = service.state
+    what = args.what
+    if args.what == "person":
+        if not args.email:
+            raise UsageError("export person needs --email: whose data to export")
+        try:
+            pid = state.people.id_of(args.email) or ""
+            record = exports.person_record(state, service.schedule, pid, now)
+        except KeyError:
+            raise UsageError(f"nobody with the email {args.email!r} is on this course") from None
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        what = f"{args.email}'s data"
+    else:
+        if args.what == "attendance":
+            rows = exports.attendance_rows(state, service.schedule, now)
+        elif args.what == "credits":
+            rows = exports.credit_rows(state, service.schedule, now)
+        elif args.what == "feedback":
+            rows = exports.feedback_rows(state)
+        elif args.what == "reflections":
+            rows = exports.reflection_rows(state)
+        else:
+            rows = exports.evaluation_rows(state)
+        text = exports.render(rows, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote {what} to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,149 @@
+"""`companion serve` and `companion demo`: one process, or several workers on one Redis log."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from server.cli.common import clock_of, course_of, load_service, parse_instant, signing_key
+from server.config import UsageError, media_settings, store_url, uvicorn_options
+from server.content.course import SCENARIOS
+from server.domain.agenda import build_schedule
+from server.service.clock import Clock, RehearsalClock
+
+DEMO_ROSTER = SCENARIOS / "demo" / "roster.csv"
+
+
+def serve(args: argparse.Namespace, clock: Clock, store: str, banner: str) -> int:
+    import uvicorn
+
+    from server.config import Settings
+    from server.web.app import create_app
+
+    course = course_of(args)
+    secret = signing_key(args)
+    base_url = f"http://{args.host}:{args.port}"
+    roster = getattr(args, "roster", None)
+    simulate = getattr(args, "simulate", False)
+
+    def on_ready(service: Any, signer: Any) -> None:
+        print(banner)
+        print(f"  Course:    {course.title} ({clock.describe()})")
+        print(f"  Agenda:    {base_url}/")
+        print_role_links(service.state.people, signer, base_url, service.state.rooms)
+        print("  Stop with Ctrl-C.", flush=True)
+
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        return serve_workers(args, workers, store, secret, banner, base_url)
+    settings = Settings(
+        store_url=store,
+        secret=secret,
+        clock=clock,
+        course=course,
+        on_ready=on_ready,
+        roster=roster,
+        simulate=simulate,
+        collector=True,
+        **media_settings(args),
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        **uvicorn_options(),
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def serve_workers(
+    args: argparse.Namespace, workers: int, store: str, secret: str, banner: str, base: str
+) -> int:
+    """Several uvicorn worker processes on one port, sharing the course through Redis."""
+    import time
+
+    import uvicorn
+
+    from server.access.links import Signer
+
+    if not store.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
+    # Built-in media relays within one process: pages of one room on different workers would
+    # not see each other, so several workers serve rooms through their meeting links instead.
+    os.environ["COMPANION_NO_MEDIA"] = "1"
+    print("  Built-in audio/video is off with several workers; set meeting links on the rooms.")
+    os.environ.update(
+        COMPANION_STORE=store,
+        COMPANION_SECRET=secret,
+        COMPANION_COURSE_FILE=str(Path(args.course).resolve()),
+        COMPANION_SUPERVISOR=str(os.getpid()),  # the workers stop if this process is gone
+    )
+    if args.start_date:
+        os.environ["COMPANION_START_DATE"] = args.start_date
+    if args.rehearsal_start:
+        os.environ.update(
+            COMPANION_REHEARSAL_START=parse_instant(
+                args.rehearsal_start, "--rehearsal-start"
+            ).isoformat(),
+            COMPANION_REHEARSAL_SPEED=str(args.speed),
+            COMPANION_REHEARSAL_EPOCH=str(time.time()),
+        )
+    print(banner)
+    print(f"  Workers:   {workers} on {store}")
+    print(f"  Agenda:    {base}/")
+    people = asyncio.run(load_service(args, store)).state.people
+    print_role_links(people, Signer(secret), base)
+    uvicorn.run(
+        "server.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=args.host,
+        port=args.port,
+        **uvicorn_options(),
+    )
+    return 0
+
+
+def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
+    """Every course director's link, and one example link for each other role."""
+    from server.access.links import person_link
+    from server.demo.people import example_people
+    from server.domain.roles import ROLE_LABELS
+
+    if not people.by_id:
+        print("  No people yet: `companion roster import FILE`, then `companion links`.")
+        return
+    for p in example_people(people, rooms):
+        label = ROLE_LABELS[p.role].capitalize()
+        print(f"  {label + ':':26} {p.name:24} {person_link(signer, base_url, p)}")
+    print(f"  ({len(people.by_id)} people; `companion links` prints every link.)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return serve(args, clock_of(args), store_url(args), "Session Companion is running.")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    course = course_of(args)
+    schedule = build_schedule(course)
+    # A course already in motion: a few minutes before the first role-play practice (or Day 1).
+    practice = [s for s in schedule if s.item.kind.value == "practice"]
+    anchor = practice[0] if practice and not args.from_start else schedule.items[0]
+    start = (
+        parse_instant(args.rehearsal_start, "--rehearsal-start")
+        if args.rehearsal_start
+        else anchor.start - timedelta(minutes=args.lead_minutes)
+    )
+    data = Path(args.data)
+    # The demo starts the same course afresh every time: its own log goes, nothing else in
+    # the folder (which may be one the user chose).
+    for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    clock = RehearsalClock(start, args.speed)
+    return serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")

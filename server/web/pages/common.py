@@ -1,0 +1,160 @@
+"""What every page and form post shares: who sent it, rendering a page with the same partials
+its live socket pushes, flashes, and running a command as the signed-in person."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from server.access.links import Signer
+from server.access.sessions import AmbiguousSession, session_actor, session_cookie
+from server.domain.course_state import Command
+from server.domain.errors import DomainError, PermissionDenied
+from server.domain.roles import ROLE_LABELS, Actor, Role
+from server.domain.rooms import learner_track
+from server.live.audiences import audiences_for, render_audience
+from server.service.clock import RehearsalClock
+from server.service.course import CourseService
+from server.store import StoreError
+
+ROLE_PAGES = {
+    Role.LEARNER: "learner.html",
+    Role.SP: "sp.html",
+    Role.FACILITATOR: "facilitator.html",
+    Role.DIRECTOR: "director.html",
+}
+
+
+def service_of(request: Request) -> CourseService:
+    svc: CourseService = request.app.state.service
+    return svc
+
+
+def signer_of(request: Request) -> Signer:
+    signer: Signer = request.app.state.signer
+    return signer
+
+
+def current_actor(request: Request) -> Actor | None:
+    """Who sent the request: its one session cookie, checked (SessionGuard refuses several)."""
+    try:
+        cookie = session_cookie(request.scope["headers"])
+    except AmbiguousSession:
+        return None
+    return session_actor(service_of(request).state.people, signer_of(request), cookie)
+
+
+def render_page(request: Request, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
+    """A page: the same partials its live socket will push, rendered for this viewer."""
+    svc = service_of(request)
+    actor = current_actor(request)
+    me = svc.state.people.get(actor.id) if actor else None
+    parts: dict[str, str] = {}
+    for audience in audiences_for(svc, actor):
+        for template_name, html in render_audience(svc, audience, oob=False).items():
+            parts[template_name] = parts.get(template_name, "") + html
+    context: dict[str, Any] = {
+        "course": svc.course,
+        "v": svc.agenda_view(),
+        "parts": parts,
+        "oob": False,
+        "clock_mode": svc.clock.describe(),
+        "rehearsal": isinstance(svc.clock, RehearsalClock),
+        "me": me,
+        "role_label": ROLE_LABELS[me.role] if me else None,
+        "my_track": learner_track(svc.state.rooms, me) if me else None,
+        "tz": svc.schedule.tz,
+        "media_ice": media_ice(request),
+    }
+    html = svc.renderer.render(template, **context, **extra)
+    return HTMLResponse(html, status_code=status)
+
+
+def media_ice(request: Request) -> str | None:
+    """The ICE servers a page's media connection uses (JSON), or None without built-in media."""
+    media = getattr(request.app.state, "media", None)
+    return json.dumps(media.ice.browser()) if media is not None else None
+
+
+def message_page(request: Request, heading: str, text: str, status: int) -> HTMLResponse:
+    html = service_of(request).renderer.render("message.html", heading=heading, text=text)
+    return HTMLResponse(html, status_code=status)
+
+
+def flash(
+    request: Request, text: str, error: bool = False, status: int = 200, flash_id: str = ""
+) -> HTMLResponse:
+    html = service_of(request).renderer.render(
+        "_flash.html", flash=text, flash_error=error, flash_id=flash_id
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def link_for(request: Request, person_id: str) -> str:
+    p = service_of(request).state.people.by_id[person_id]
+    token = signer_of(request).link_token(p.id, p.link_version)
+    return f"{str(request.base_url).rstrip('/')}/join/{token}"
+
+
+async def run_command(
+    request: Request,
+    build: Callable[[FormData], Command],
+    done: Callable[[Command], str],
+    flash_id: str = "",
+) -> Response:
+    """Parse a form into a command, run it as the signed-in person, answer with a flash."""
+
+    async def act(actor: Actor, form: FormData) -> str:
+        command = build(form)
+        await service_of(request).execute(command, actor)
+        return done(command)
+
+    return await act_as(request, act, flash_id)
+
+
+async def act_as(
+    request: Request,
+    act: Callable[[Actor, FormData], Awaitable[str]],
+    flash_id: str = "",
+) -> Response:
+    """Run `act` as the signed-in person with their form; its refusals become flashes."""
+    actor = current_actor(request)
+    if actor is None:
+        return flash(
+            request, "Your session has ended; open your personal link again.", True, 403, flash_id
+        )
+    form = await request.form()
+    try:
+        text = await act(actor, form)
+    except PermissionDenied as e:
+        return flash(request, str(e), True, 403, flash_id)
+    except (DomainError, ValueError, KeyError) as e:
+        return flash(request, str(e).strip("'\""), True, 422, flash_id)
+    except StoreError as e:
+        return flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503, flash_id)
+    return flash(request, text, flash_id=flash_id)
+
+
+def form_int(form: FormData, name: str, label: str) -> int:
+    raw = str(form.get(name, "")).strip()
+    if not raw.lstrip("-").isdigit():
+        raise ValueError(f"{label} must be a whole number, not {raw!r}.")
+    return int(raw)
+
+
+def form_sid(form: FormData) -> str:
+    """The submission id the page made; a page without script gets a fresh one."""
+    return str(form.get("sid") or "") or secrets.token_urlsafe(16)
+
+
+def form_answers(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
+    """Answers (`a.<item>`) and the moments of quotes (`m.<item>`) from a posted form."""
+    answers = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("a.")}
+    moments = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("m.")}
+    return answers, moments

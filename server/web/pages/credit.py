@@ -1,0 +1,73 @@
+"""A learner's attendance and credit, the claim, and the certificate."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.domain.people_rules import ClaimCredit
+from server.domain.roles import Role
+from server.reports.credit import credit_report
+from server.web.pages.common import (
+    current_actor,
+    message_page,
+    render_page,
+    run_command,
+    service_of,
+)
+
+
+async def my_credit(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None:
+        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+    svc = service_of(request)
+    report = credit_report(svc.state, svc.schedule, actor.id, svc.clock.now())
+    return render_page(request, "me.html", report=report)
+
+
+async def certificate(request: Request) -> Response:
+    actor = current_actor(request)
+    if actor is None:
+        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+    pid = request.path_params.get("person_id", actor.id)
+    if pid != actor.id and actor.role is not Role.DIRECTOR:
+        return message_page(request, "Not yours", "You can only see your own certificate.", 403)
+    svc = service_of(request)
+    if svc.state.people.get(pid) is None:
+        return message_page(request, "No such person", "Nobody on this course has that id.", 404)
+    report = credit_report(svc.state, svc.schedule, pid, svc.clock.now())
+    if report.claimed is None:
+        return message_page(
+            request,
+            "No certificate yet",
+            "A certificate is issued once credit has been claimed (after the course evaluation).",
+            404,
+        )
+    return render_page(request, "certificate.html", report=report)
+
+
+def _credits(form: FormData) -> ClaimCredit:
+    raw = str(form.get("credits", "")).strip()
+    try:
+        return ClaimCredit(float(raw))
+    except ValueError:
+        raise ValueError(f"Credits must be a number like 12.25, not {raw!r}.") from None
+
+
+async def claim(request: Request) -> Response:
+    return await run_command(
+        request,
+        _credits,
+        lambda c: f"Claimed {c.credits:.2f} credits.",  # type: ignore[union-attr]
+    )
+
+
+routes = [
+    Route("/me", my_credit),
+    Route("/me/claim", claim, methods=["POST"]),
+    Route("/certificate", certificate),
+    Route("/director/people/{person_id}/certificate", certificate),
+]

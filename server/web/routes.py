@@ -1,0 +1,30 @@
+"""Every route of the app, by area: each page module declares its own table at its bottom."""
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from server.live.render import STATIC
+from server.web.pages import (
+    agenda,
+    credit,
+    director,
+    feedback,
+    media,
+    people,
+    reflections,
+    roleplay,
+    rooms,
+)
+
+routes: list[BaseRoute] = [
+    *media.routes,
+    *reflections.routes,
+    *people.routes,
+    *credit.routes,
+    *director.routes,
+    *rooms.routes,
+    *roleplay.routes,
+    *feedback.routes,
+    *agenda.routes,
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]
