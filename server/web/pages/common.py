@@ -158,3 +158,41 @@ def form_answers(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
     answers = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("a.")}
     moments = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("m.")}
     return answers, moments
+
+
+Handler = Callable[[Request, Actor], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def requires(*roles: Role, reply: str = "page") -> Callable[[Handler], Endpoint]:
+    """Who may open a page or send a post, declared once on its handler: anyone signed in, or
+    only someone of `roles`. The handler is called with the signed-in actor; anyone else gets
+    a page saying whose link opens it (`reply="flash"`: a flash, for an htmx post; "text": plain
+    text, for a download). Commands are also checked in the domain, however they arrive."""
+
+    def refuse(request: Request, heading: str, text: str) -> Response:
+        if reply == "flash":
+            return flash(request, text, True, 403)
+        if reply == "text":
+            return Response(text, 403, media_type="text/plain; charset=utf-8")
+        return message_page(request, heading, text, 403)
+
+    def wrap(handler: Handler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            actor = current_actor(request)
+            if actor is None:
+                return refuse(request, "Sign in first", "Open your personal link first.")
+            if roles and actor.role not in roles:
+                names = " or ".join(ROLE_LABELS[r] for r in roles)
+                return refuse(
+                    request,
+                    f"{names.capitalize()} only",
+                    f"Only a {names} may do this; open this page with a {names}'s personal link.",
+                )
+            return await handler(request, actor)
+
+        endpoint.__name__ = endpoint.__qualname__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return wrap

@@ -8,30 +8,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.people_rules import ClaimCredit
-from server.domain.roles import Role
+from server.domain.roles import Actor, Role
 from server.reports.credit import credit_report
 from server.web.pages.common import (
-    current_actor,
     message_page,
     render_page,
+    requires,
     run_command,
     service_of,
 )
 
 
-async def my_credit(request: Request) -> Response:
-    actor = current_actor(request)
-    if actor is None:
-        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+@requires()
+async def my_credit(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     report = credit_report(svc.state, svc.schedule, actor.id, svc.clock.now())
     return render_page(request, "me.html", report=report)
 
 
-async def certificate(request: Request) -> Response:
-    actor = current_actor(request)
-    if actor is None:
-        return message_page(request, "Sign in first", "Open your personal link first.", 403)
+@requires()
+async def certificate(request: Request, actor: Actor) -> Response:
     pid = request.path_params.get("person_id", actor.id)
     if pid != actor.id and actor.role is not Role.DIRECTOR:
         return message_page(request, "Not yours", "You can only see your own certificate.", 403)

@@ -11,10 +11,16 @@ from starlette.routing import Route
 
 from server.domain.course_state import Announce, Command, DelayRunningItem
 from server.domain.errors import DomainError
-from server.domain.roles import Role
+from server.domain.roles import Actor, Role
 from server.domain.rooms import AssignGroups, LockMember, MoveMember, Rebalance
 from server.store import StoreError
-from server.web.pages.common import current_actor, flash, form_int, run_command, service_of
+from server.web.pages.common import (
+    flash,
+    form_int,
+    requires,
+    run_command,
+    service_of,
+)
 
 
 async def delay(request: Request) -> Response:
@@ -33,10 +39,8 @@ async def announce(request: Request) -> Response:
     )
 
 
-async def clock_next(request: Request) -> Response:
-    actor = current_actor(request)
-    if actor is None or actor.role is not Role.DIRECTOR:
-        return flash(request, "Only the course director may move the clock.", True, 403)
+@requires(Role.DIRECTOR, reply="flash")
+async def clock_next(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     nxt = svc.schedule.next(svc.clock.now())
     if nxt is None:

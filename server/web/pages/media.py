@@ -12,22 +12,21 @@ from starlette.routing import Route
 
 from server.domain import media as md
 from server.domain.errors import DomainError
-from server.domain.roles import Role
+from server.domain.roles import Actor, Role
 from server.web.pages.common import (
     current_actor,
     message_page,
     render_page,
+    requires,
     run_command,
     service_of,
 )
 
 
-async def recordings_page(request: Request) -> Response:
+@requires()
+async def recordings_page(request: Request, actor: Actor) -> Response:
     group = request.path_params["group"]
-    actor = current_actor(request)
     svc = service_of(request)
-    if actor is None:
-        return message_page(request, "Please sign in", "Open your personal link first.", 403)
     if group not in svc.state.rooms.groups:
         return message_page(request, "No such group", f"There is no group named {group!r}.", 404)
     if not md.may_replay(svc.state.rooms, actor, group):

@@ -24,6 +24,7 @@ from server.web.pages.common import (
     link_for,
     message_page,
     render_page,
+    requires,
     run_command,
     service_of,
     signer_of,
@@ -67,15 +68,8 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-async def director_page(request: Request) -> Response:
-    actor = current_actor(request)
-    if actor is None or actor.role is not Role.DIRECTOR:
-        return message_page(
-            request,
-            "Course director only",
-            "Open this page with the course director's personal link.",
-            403,
-        )
+@requires(Role.DIRECTOR)
+async def director_page(request: Request, actor: Actor) -> Response:
     return RedirectResponse("/", status_code=303)
 
 

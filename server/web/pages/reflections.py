@@ -30,11 +30,11 @@ from server.domain.roles import Actor, Role
 from server.live.views.feedback import course_results, learner_portfolio
 from server.service.course import CourseService
 from server.web.pages.common import (
-    current_actor,
     form_answers,
     form_sid,
     message_page,
     render_page,
+    requires,
     run_command,
     service_of,
 )
@@ -69,17 +69,8 @@ def visible_reflections(state: CourseState, viewer: Actor) -> tuple[Reflection, 
     return tuple(r for r in shared if r.shared_with in groups)
 
 
-def _signed_in(request: Request) -> Actor | Response:
-    actor = current_actor(request)
-    if actor is None:
-        return message_page(request, "Sign in first", "Open your personal link first.", 403)
-    return actor
-
-
-async def reflections_page(request: Request) -> Response:
-    actor = _signed_in(request)
-    if isinstance(actor, Response):
-        return actor
+@requires()
+async def reflections_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     item, when = prompt_item(svc, svc.clock.now())
     state = svc.state
@@ -140,18 +131,14 @@ def _evaluations(svc: CourseService, actor: Actor) -> list[dict[str, Any]]:
     return out
 
 
-async def evaluations_page(request: Request) -> Response:
-    actor = _signed_in(request)
-    if isinstance(actor, Response):
-        return actor
+@requires()
+async def evaluations_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     return render_page(request, "evaluations.html", forms=_evaluations(svc, actor))
 
 
-async def evaluation_page(request: Request) -> Response:
-    actor = _signed_in(request)
-    if isinstance(actor, Response):
-        return actor
+@requires()
+async def evaluation_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     key = request.path_params["key"]
     found = next((f for f in _evaluations(svc, actor) if f["key"] == key), None)
@@ -179,10 +166,8 @@ async def submit_evaluation(request: Request) -> Response:
     return await run_command(request, build, done, flash_id="eval-result")
 
 
-async def portfolio(request: Request) -> Response:
-    actor = _signed_in(request)
-    if isinstance(actor, Response):
-        return actor
+@requires()
+async def portfolio(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     pid = request.path_params.get("person_id", actor.id)
     if pid != actor.id and actor.role is not Role.DIRECTOR:
@@ -200,10 +185,8 @@ async def portfolio(request: Request) -> Response:
     )
 
 
-async def results(request: Request) -> Response:
-    actor = _signed_in(request)
-    if isinstance(actor, Response):
-        return actor
+@requires()
+async def results(request: Request, actor: Actor) -> Response:
     if actor.role not in (Role.FACILITATOR, Role.DIRECTOR):
         return message_page(
             request, "Facilitators only", "Results are for facilitators and the director.", 403
