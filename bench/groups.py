@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any
 
-from server.domain.groups import Member, Settings, Staff, assign
+from server.domain.groups.forming import Member, Settings, Staff, assign
 
 DISCIPLINES = [
     ("physician", 30),

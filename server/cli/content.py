@@ -11,7 +11,7 @@ from server.cli.common import read_roster
 
 
 def cmd_groups_assign(args: argparse.Namespace) -> int:
-    from server.domain.groups import Settings as GroupSettings
+    from server.domain.groups.forming import Settings as GroupSettings
     from server.reports.groups import as_json, assign_roster, report, zoom_csv
 
     roster = read_roster(args.roster)

@@ -23,10 +23,13 @@ from server.domain import roleplay as rp
 from server.domain.agenda import Kind, ScheduledItem
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
+from server.domain.evaluations import SubmitEvaluation, evaluation_keys, evaluation_opens
 from server.domain.people import Person
 from server.domain.people_rules import Connect, Disconnect
+from server.domain.placement import sp_window, sps_with
+from server.domain.reflections import WriteReflection
 from server.domain.roles import Actor, Role
-from server.domain.rooms import sp_window, sps_with
+from server.domain.submissions import OBSERVED_CHOICES
 from server.live.views.feedback import turn_instrument
 from server.store import StoreError
 
@@ -296,7 +299,7 @@ class Simulation:
             for it in inst.items:
                 kind = it.kind.value
                 if kind == "observed":
-                    answers[it.id] = self.rng.choices(fb.OBSERVED_CHOICES, weights=(6, 3, 2, 1))[0]
+                    answers[it.id] = self.rng.choices(OBSERVED_CHOICES, weights=(6, 3, 2, 1))[0]
                 elif kind == "scale":
                     answers[it.id] = str(self.rng.choices((2, 3, 4, 5), weights=(1, 3, 4, 2))[0])
                 elif kind == "quote" and self.rng.random() < 0.6:
@@ -322,7 +325,7 @@ class Simulation:
                 continue
             self.wrote.add((p.id, item.id))
             share = self.rng.random() < 0.3 and self.service.state.rooms.group_of(p.id) is not None
-            command = fb.WriteReflection(
+            command = WriteReflection(
                 self._sid(),
                 item.id,
                 self.rng.choice(item.item.prompts),
@@ -334,8 +337,8 @@ class Simulation:
     async def _evaluations(self, now: datetime) -> None:
         schedule = self.service.schedule
         done = self.service.state.feedback.evaluations
-        for key in fb.evaluation_keys(schedule):
-            if now < fb.evaluation_opens(schedule, key):
+        for key in evaluation_keys(schedule):
+            if now < evaluation_opens(schedule, key):
                 continue
             form = evaluation_form(self.service.evaluations, key)
             for p in self.simulated(Role.LEARNER):
@@ -347,7 +350,7 @@ class Simulation:
                         answers[it.id] = str(self.rng.choice((3, 4, 4, 5, 5)))
                     elif it.kind.value == "observed":
                         answers[it.id] = "observed"
-                await self.act(fb.SubmitEvaluation(self._sid(), key, spec(form), answers), p)
+                await self.act(SubmitEvaluation(self._sid(), key, spec(form), answers), p)
 
     def _sid(self) -> str:
         return f"sim-{self.rng.getrandbits(64):016x}"

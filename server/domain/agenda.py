@@ -13,6 +13,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from server.domain.errors import DomainError
+from server.domain.events import Event, NewEvent
+from server.domain.roles import Actor, Role, require
 
 
 class Kind(StrEnum):
@@ -234,3 +236,41 @@ def item_summary(schedule: Schedule, s: ScheduledItem) -> dict[str, object]:
         "start_local": schedule.local(s.start).replace(microsecond=0).isoformat(),
         "end_local": schedule.local(s.end).replace(microsecond=0).isoformat(),
     }
+
+
+# --- delays as commands and events: the rule itself is `Schedule.delayed` ---------------------
+
+DELAY_EVENTS = frozenset({"agenda.delayed"})
+
+
+@dataclass(frozen=True)
+class Delay:
+    item_id: str
+    minutes: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DelayRunningItem:
+    """Run the current item `minutes` longer (the delay rule is Schedule.delayed)."""
+
+    minutes: int
+
+
+def decide_delay(
+    schedule: Schedule, command: DelayRunningItem, actor: Actor, now: datetime
+) -> list[NewEvent]:
+    require(actor, frozenset({Role.DIRECTOR}), "delay the schedule")
+    if not 1 <= command.minutes <= MAX_DELAY_MINUTES:
+        raise DomainError(
+            f"A delay must be 1 to {MAX_DELAY_MINUTES} minutes, not {command.minutes}."
+        )
+    current = schedule.current(now)
+    if current is None:
+        raise DomainError("Nothing is running right now, so there is nothing to delay.")
+    data = {"item_id": current.id, "minutes": command.minutes}
+    return [NewEvent("agenda.delayed", actor.id, now, data)]
+
+
+def apply_delay(delays: tuple[Delay, ...], e: Event) -> tuple[Delay, ...]:
+    return (*delays, Delay(str(e.data["item_id"]), int(e.data["minutes"]), e.at))

@@ -1,22 +1,17 @@
-"""Attendance and credit, replayed from presence: pure functions of spells online and the schedule.
+"""Attendance, replayed from presence: pure functions of spells online and the schedule.
 
 The reconnect rule: a gap of at most RECONNECT_GRACE between two spells online (a dropped
-connection, a reload, a server restart) counts as present. Credit: one AMA PRA Category 1 credit
-per 60 minutes present in credit-bearing items, in quarter steps rounded down, capped at the
-course's maximum.
+connection, a reload, a server restart) counts as present. What attendance earns is `credit`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from server.domain.agenda import Schedule
 
 RECONNECT_GRACE = timedelta(minutes=2)
-CREDIT_STEP = 0.25
 
 Spell = tuple[datetime, datetime]
 
@@ -56,34 +51,3 @@ def minutes_per_item(spells: Sequence[Spell], schedule: Schedule) -> dict[str, f
         if seconds > 0:
             out[s.id] = seconds / 60
     return out
-
-
-def credit_minutes(per_item: Mapping[str, float], schedule: Schedule) -> float:
-    return sum(m for item_id, m in per_item.items() if schedule.get(item_id).item.credit_bearing)
-
-
-def credits_for(minutes: float, cap: float) -> float:
-    """Credits earned for `minutes` of participation: quarter steps, rounded down, capped."""
-    quarters = math.floor(minutes / 60 / CREDIT_STEP + 1e-9)
-    return min(cap, quarters * CREDIT_STEP)
-
-
-@dataclass(frozen=True)
-class Attendance:
-    per_item: Mapping[str, float]
-    credit_minutes: float
-    earned: float
-
-
-def attendance(
-    closed: Sequence[Spell], open_since: datetime | None, now: datetime, schedule: Schedule
-) -> Attendance:
-    per_item = minutes_per_item(person_spells(closed, open_since, now), schedule)
-    minutes = credit_minutes(per_item, schedule)
-    return Attendance(
-        per_item, minutes, credits_for(minutes, schedule.course.credits.ama_pra_category_1)
-    )
-
-
-def full_attendance_minutes(schedule: Schedule) -> float:
-    return sum(s.duration.total_seconds() / 60 for s in schedule.items if s.item.credit_bearing)

@@ -1,40 +1,38 @@
-"""The course's state as a pure projection of its events, and the commands that change it."""
+"""The course's state as a pure projection of its events, and the commands that change it.
+
+Each part of the state has its own module with its events, commands, `decide_*` and `apply_*`;
+this module only routes an event or a command to its part.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from server.domain import erasure as er
+from server.domain import announcements as an
+from server.domain import credit, erasure, rooms
+from server.domain import evaluations as ev
 from server.domain import feedback as fb
+from server.domain import help as hp
 from server.domain import media as md
 from server.domain import people_rules as pr
+from server.domain import reflections as rf
 from server.domain import roleplay as rp
-from server.domain import rooms as rr
-from server.domain.agenda import MAX_DELAY_MINUTES, Schedule
+from server.domain.agenda import (
+    DELAY_EVENTS,
+    Delay,
+    DelayRunningItem,
+    Schedule,
+    apply_delay,
+    decide_delay,
+)
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
+from server.domain.groups import membership
 from server.domain.people import PeopleState
-from server.domain.roles import Actor, Role, require
-
-MAX_ANNOUNCEMENT = 500
-DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
-
-
-@dataclass(frozen=True)
-class Delay:
-    item_id: str
-    minutes: int
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Announcement:
-    seq: int
-    at: datetime
-    text: str
-    by: str
-    track: str | None = None  # None: everyone; "adult" or "pediatric": that track's rooms
+from server.domain.rehearsal import JumpClock, decide_jump
+from server.domain.roles import Actor
+from server.domain.submissions import FeedbackState
 
 
 @dataclass(frozen=True)
@@ -43,11 +41,12 @@ class CourseState:
 
     seq: int = 0
     delays: tuple[Delay, ...] = ()
-    announcements: tuple[Announcement, ...] = ()
+    announcements: tuple[an.Announcement, ...] = ()
     people: PeopleState = field(default_factory=PeopleState)
-    rooms: rr.RoomsState = field(default_factory=rr.RoomsState)
+    rooms: rooms.RoomsState = field(default_factory=rooms.RoomsState)
+    help: hp.HelpState = field(default_factory=hp.HelpState)
     roleplays: rp.RoleplaysState = field(default_factory=rp.RoleplaysState)
-    feedback: fb.FeedbackState = field(default_factory=fb.FeedbackState)
+    feedback: FeedbackState = field(default_factory=FeedbackState)
     media: md.MediaState = field(default_factory=md.MediaState)
 
     def schedule(self, base: Schedule) -> Schedule:
@@ -64,22 +63,26 @@ def apply(state: CourseState, event: Event) -> CourseState:
     if event.seq != state.seq + 1:
         raise DomainError(f"Event {event.seq} cannot follow event {state.seq}")
     state = replace(state, seq=event.seq)
-    if event.type == "agenda.delayed":
-        d = Delay(str(event.data["item_id"]), int(event.data["minutes"]), event.at)
-        return replace(state, delays=(*state.delays, d))
-    if event.type == "announcement.sent":
-        track = event.data.get("track")
-        a = Announcement(event.seq, event.at, str(event.data["text"]), event.actor, track)
-        return replace(state, announcements=(*state.announcements, a))
-    if event.type in pr.EVENT_TYPES:
+    t = event.type
+    if t in DELAY_EVENTS:
+        return replace(state, delays=apply_delay(state.delays, event))
+    if t in an.EVENT_TYPES:
+        return replace(state, announcements=an.apply_announcement(state.announcements, event))
+    if t in pr.EVENT_TYPES:
         return replace(state, people=pr.apply_people(state.people, event))
-    if event.type in rr.EVENT_TYPES:
-        return replace(state, rooms=rr.apply_rooms(state.rooms, event))
-    if event.type in rp.EVENT_TYPES:
+    if t in rooms.EVENT_TYPES:
+        return replace(state, rooms=rooms.apply_rooms(state.rooms, event))
+    if t in hp.EVENT_TYPES:
+        return replace(state, help=hp.apply_help(state.help, event))
+    if t in rp.EVENT_TYPES:
         return replace(state, roleplays=rp.apply_roleplays(state.roleplays, event))
-    if event.type in fb.EVENT_TYPES:
+    if t in fb.EVENT_TYPES:
         return replace(state, feedback=fb.apply_feedback(state.feedback, event))
-    if event.type in md.EVENT_TYPES:
+    if t in rf.EVENT_TYPES:
+        return replace(state, feedback=rf.apply_reflection(state.feedback, event))
+    if t in ev.EVENT_TYPES:
+        return replace(state, feedback=ev.apply_evaluation(state.feedback, event))
+    if t in md.EVENT_TYPES:
         return replace(state, media=md.apply_media(state.media, event))
     return state
 
@@ -91,41 +94,20 @@ def replay(events: list[Event], state: CourseState | None = None) -> CourseState
     return state
 
 
-# --- commands ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DelayRunningItem:
-    """Run the current item `minutes` longer (the delay rule is Schedule.delayed)."""
-
-    minutes: int
-
-
-@dataclass(frozen=True)
-class JumpClock:
-    """Move a rehearsal clock to `to`; `wall` is the Unix time of the request, so every worker
-    sharing the log lands on the same course time however late it hears of it."""
-
-    to: datetime
-    wall: float
-
-
-@dataclass(frozen=True)
-class Announce:
-    text: str
-    track: str | None = None  # everyone, or only the "adult" or "pediatric" track
-
-
 Command = (
     DelayRunningItem
     | JumpClock
-    | Announce
+    | an.Announce
     | pr.PeopleCommand
-    | rr.RoomsCommand
+    | credit.ClaimCredit
+    | membership.GroupsCommand
+    | hp.HelpCommand
     | rp.RoleplayCommand
     | fb.FeedbackCommand
+    | rf.ReflectionCommand
+    | ev.SubmitEvaluation
     | md.MediaCommand
-    | er.MarkErased
+    | erasure.MarkErased
 )
 
 
@@ -138,58 +120,42 @@ def decide(
     else the course's rules forbid; returns events only for a command that is fully legal.
     """
     if isinstance(command, DelayRunningItem):
-        require(actor, DIRECTOR_ONLY, "delay the schedule")
-        if not 1 <= command.minutes <= MAX_DELAY_MINUTES:
-            raise DomainError(
-                f"A delay must be 1 to {MAX_DELAY_MINUTES} minutes, not {command.minutes}."
-            )
-        current = state.schedule(base).current(now)
-        if current is None:
-            raise DomainError("Nothing is running right now, so there is nothing to delay.")
-        data = {"item_id": current.id, "minutes": command.minutes}
-        return [NewEvent("agenda.delayed", actor.id, now, data)]
+        return decide_delay(state.schedule(base), command, actor, now)
     if isinstance(command, JumpClock):
-        require(actor, DIRECTOR_ONLY, "move the rehearsal clock")
-        data = {"to": command.to.isoformat(), "wall": command.wall}
-        return [NewEvent("clock.jumped", actor.id, now, data)]
-    if isinstance(command, Announce):
-        require(actor, DIRECTOR_ONLY, "send an announcement")
-        text = command.text.strip()
-        if not text:
-            raise DomainError("An announcement needs some text.")
-        if len(text) > MAX_ANNOUNCEMENT:
-            raise DomainError(
-                f"An announcement may be at most {MAX_ANNOUNCEMENT} characters ({len(text)} given)."
-            )
-        if command.track not in (None, "adult", "pediatric"):
-            raise DomainError(f"Send to everyone, adult or pediatric, not {command.track!r}.")
-        body: dict[str, str] = {"text": text}
-        if command.track:
-            body["track"] = command.track
-        return [NewEvent("announcement.sent", actor.id, now, body)]
-    if isinstance(command, er.MarkErased):
-        return er.decide_erased(state, command, actor, now)
-    if isinstance(command, pr.PEOPLE_COMMANDS):
+        return decide_jump(command, actor, now)
+    if isinstance(command, an.Announce):
+        return an.decide_announce(command, actor, now)
+    if isinstance(command, erasure.MarkErased):
+        return erasure.decide_erased(state, command, actor, now)
+    if isinstance(command, pr.PeopleCommand):
         events = pr.decide_people(state.people, state.schedule(base), command, actor, now)
         if isinstance(command, pr.Connect) and events:
-            events += rr.late_joiner_events(state.rooms, state.people, actor.id, actor.id, now)
+            events += membership.late_joiner_events(
+                state.rooms, state.people, actor.id, actor.id, now
+            )
         return events
-    if isinstance(command, rp.ROLEPLAY_COMMANDS):
+    if isinstance(command, credit.ClaimCredit):
+        return credit.decide_claim(state.people, state.schedule(base), command, actor, now)
+    if isinstance(command, membership.GroupsCommand):
+        return membership.decide_membership(state.rooms, state.people, command, actor, now)
+    if isinstance(command, hp.HelpCommand):
+        schedule = state.schedule(base)
+        return hp.decide_help(state.help, state.rooms, state.people, schedule, command, actor, now)
+    if isinstance(command, rp.RoleplayCommand):
         roleplay = state.roleplays.of(command.group)
         return rp.decide_roleplay(roleplay, state.rooms, command, actor, now)
-    if isinstance(command, fb.FEEDBACK_COMMANDS):
-        events = fb.decide_feedback(
-            state.feedback, state.rooms, state.roleplays, state.schedule(base), command, actor, now
-        )
+    if isinstance(command, fb.FeedbackCommand):
+        return fb.decide_feedback(state.feedback, state.rooms, state.roleplays, command, actor, now)
+    if isinstance(command, rf.ReflectionCommand):
+        return rf.decide_reflection(state.feedback, state.rooms, command, actor, now)
+    if isinstance(command, ev.SubmitEvaluation):
+        events = ev.decide_evaluation(state.feedback, state.schedule(base), command, actor, now)
         # Someone whose course evaluation was already recorded is not recorded twice.
         return [
             e
             for e in events
             if not (e.type == "evaluation.completed" and actor.id in state.people.evaluated)
         ]
-    if isinstance(command, md.MEDIA_COMMANDS):
+    if isinstance(command, md.MediaCommand):
         return md.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
-    if isinstance(command, rr.ROOMS_COMMANDS):
-        schedule = state.schedule(base)
-        return rr.decide_rooms(state.rooms, state.people, schedule, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
+from server.domain.placement import Place
 from server.domain.roleplay import Phase, Roleplay, RoleplaysState, capacities
 from server.domain.roles import MEDIA_ACTOR, Actor, Role, require
-from server.domain.rooms import Place, RoomsState
+from server.domain.rooms import RoomsState
 
 MAX_VIDEO = 9  # video tiles a viewer receives: the stage first, then others by arrival
 MAX_AUDIO = 16
@@ -236,7 +237,6 @@ class SetRoomLink:
 
 
 MediaCommand = SetRecording | GiveConsent | SaveRecording | DeleteRecording | SetRoomLink
-MEDIA_COMMANDS = (SetRecording, GiveConsent, SaveRecording, DeleteRecording, SetRoomLink)
 EVENT_TYPES = frozenset(
     {
         "recording.set",

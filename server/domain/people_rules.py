@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from server.domain.agenda import Schedule
-from server.domain.attendance import CREDIT_STEP, attendance
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
 from server.domain.people import (
@@ -83,11 +82,6 @@ class RecordEvaluation:
     form: str = "course"
 
 
-@dataclass(frozen=True)
-class ClaimCredit:
-    credits: float
-
-
 PeopleCommand = (
     ImportRoster
     | ReissueLink
@@ -96,17 +90,6 @@ PeopleCommand = (
     | Disconnect
     | ResetPresence
     | RecordEvaluation
-    | ClaimCredit
-)
-PEOPLE_COMMANDS = (
-    ImportRoster,
-    ReissueLink,
-    RevokeLink,
-    Connect,
-    Disconnect,
-    ResetPresence,
-    RecordEvaluation,
-    ClaimCredit,
 )
 
 
@@ -182,18 +165,6 @@ def decide_people(
             return []
         data = {"person": p.id, "form": command.form}
         return [NewEvent("evaluation.completed", actor.id, now, data)]
-    if isinstance(command, ClaimCredit):
-        require(actor, frozenset({Role.LEARNER}), "claim credit")
-        p = _person(people, actor.id)
-        if p.id not in people.evaluated:
-            raise DomainError("Please submit the course evaluation before claiming credit.")
-        c = command.credits
-        if c <= 0 or abs(c / CREDIT_STEP - round(c / CREDIT_STEP)) > 1e-9:
-            raise DomainError(f"Claim credit in steps of {CREDIT_STEP:.2f}, not {c}.")
-        att = attendance(people.intervals.get(p.id, ()), people.open_since.get(p.id), now, schedule)
-        if c > att.earned + 1e-9:
-            raise DomainError(f"You may claim up to {att.earned:.2f} credits, not {c:.2f}.")
-        return [NewEvent("credit.claimed", p.id, now, {"person": p.id, "credits": c})]
     raise DomainError(f"Unknown command {type(command).__name__}")
 
 

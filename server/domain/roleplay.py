@@ -183,19 +183,6 @@ RoleplayCommand = (
     | EndTurn
     | EndRoleplay
 )
-ROLEPLAY_COMMANDS = (
-    StartRoleplay,
-    BeginTurn,
-    TagIn,
-    TimeOut,
-    TimeIn,
-    Rewind,
-    ReachBeat,
-    SetIntensity,
-    SendCue,
-    EndTurn,
-    EndRoleplay,
-)
 EVENT_TYPES = frozenset(
     {
         "roleplay.started",

@@ -28,8 +28,8 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessio
 from aiortc import sdp as aiosdp
 
 from server.domain import media as md
+from server.domain.placement import places_of
 from server.domain.roles import ROLE_LABELS, Role
-from server.domain.rooms import places_of
 from server.live.hub import Message, Outgoing
 from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.domain.agenda import Schedule, ScheduledItem
-from server.domain.attendance import attendance, full_attendance_minutes
 from server.domain.course_state import CourseState
+from server.domain.credit import (
+    abp_points,
+    attendance,
+    full_attendance_minutes,
+    full_completion,
+    may_claim,
+)
 from server.domain.people import Person
-from server.domain.roles import Role
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,15 @@ class CreditReport:
 
     @property
     def may_claim(self) -> bool:
-        return self.person.role is Role.LEARNER and self.evaluated and self.earned > 0
+        return may_claim(self.person.role, self.evaluated, self.earned)
 
     @property
     def full_completion(self) -> bool:
-        """For ABP MOC: evaluation submitted and credit claimed."""
-        return self.evaluated and self.claimed is not None
+        return full_completion(self.evaluated, self.claimed)
 
     @property
     def abp_points(self) -> float | None:
-        return self.claimed if self.full_completion and self.person.reg.abp_id else None
+        return abp_points(self.evaluated, self.claimed, self.person.reg.abp_id)
 
     @property
     def first_last(self) -> tuple[str, str]:

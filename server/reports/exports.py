@@ -17,7 +17,8 @@ from typing import Any
 
 from server.domain.agenda import Schedule, utc_z
 from server.domain.course_state import CourseState
-from server.domain.roles import Role
+from server.domain.reflections import readable
+from server.domain.roles import CLI_ACTOR, Role
 from server.reports.credit import credit_report
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -116,11 +117,9 @@ def feedback_rows(state: CourseState) -> list[dict[str, Any]]:
 
 
 def reflection_rows(state: CourseState) -> list[dict[str, Any]]:
-    """Shared reflections only: a private entry is its author's alone."""
+    """The reflections the course director may read: shared ones, never a private entry."""
     rows = []
-    for r in state.feedback.reflections.values():
-        if not r.shared_with:
-            continue
+    for r in readable(state.feedback, CLI_ACTOR, state.rooms):
         email, name = _who(state, r.author)
         rows.append(
             {
@@ -231,15 +230,15 @@ def person_record(
         if nt is not None and turn.learner == pid:
             next_time.append({"group": group, "turn": number, "text": nt.text, "at": utc_z(nt.at)})
     mine = fb.reflections_of(pid)
+    shared = readable(fb, CLI_ACTOR, state.rooms, author=pid)
     record["feedback_given"] = given
     record["feedback_received"] = received
     record["next_time"] = next_time
     record["reflections_shared"] = [
         {"shared_with": r.shared_with, "prompt": r.prompt, "text": r.text, "written": utc_z(r.at)}
-        for r in mine
-        if r.shared_with
+        for r in shared
     ]
-    record["reflections_private"] = sum(1 for r in mine if not r.shared_with)
+    record["reflections_private"] = len(mine) - len(shared)  # counted, never copied
     record["evaluations"] = [
         {"form": form, "answers": dict(ev.answers), "submitted": utc_z(ev.at)}
         for (author, form), ev in sorted(fb.evaluations.items())

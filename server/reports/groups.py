@@ -7,33 +7,14 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from server.domain.groups import Assignment, Member, Settings, Staff, assign
-from server.domain.people import Registration, Track
-from server.domain.roles import Role
-
-
-def split_roster(
-    regs: Iterable[Registration], chosen: dict[str, str] | None = None
-) -> tuple[list[Member], list[Staff], list[Staff]]:
-    """Learners as members (a "both" registrant in their chosen track, adult by default) and
-    facilitators and SP actors as staff."""
-    chosen = chosen or {}
-    learners, facilitators, sps = [], [], []
-    for r in regs:
-        if r.role is Role.LEARNER:
-            track = r.track.value
-            if r.track is Track.BOTH:
-                track = chosen.get(r.email, Track.ADULT.value)
-            learners.append(Member(r.email, r.discipline.value, track, r.team))
-        elif r.role is Role.FACILITATOR:
-            facilitators.append(Staff(r.email, r.track.value))
-        elif r.role is Role.SP:
-            sps.append(Staff(r.email, r.track.value))
-    return learners, facilitators, sps
+from server.domain.groups.forming import Assignment, Settings, assign
+from server.domain.groups.membership import split_roster
+from server.domain.people import Registration
 
 
 def assign_roster(regs: Iterable[Registration], settings: Settings, seed: int) -> Assignment:
-    learners, facilitators, sps = split_roster(regs)
+    """Groups for a registration list, offline (people keyed by email)."""
+    learners, facilitators, sps = split_roster(((r.email, r) for r in regs), {})
     return assign(learners, facilitators, sps, settings, seed)
 
 

@@ -22,14 +22,15 @@ from datetime import datetime, timedelta
 from server.content.cases import Scenario
 from server.content.instruments import Instrument
 from server.domain.agenda import Course, Schedule, build_schedule, utc_z
-from server.domain.course_state import Command, CourseState, JumpClock, apply, decide, replay
+from server.domain.course_state import Command, CourseState, apply, decide, replay
 from server.domain.erasure import MarkErased, check_erasure, erasure_of, redact_log
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.media import DeleteRecording
 from server.domain.people_rules import ImportRoster, ResetPresence, RevokeLink, registered_id
+from server.domain.placement import next_move
+from server.domain.rehearsal import JumpClock
 from server.domain.roles import CLI_ACTOR, Actor
-from server.domain.rooms import next_move
 from server.live import audiences
 from server.live.hub import Connection, Hub, Message, Outgoing, follows
 from server.live.render import Renderer

@@ -76,8 +76,8 @@ def create_app(settings: Settings) -> Starlette:
         if settings.roster:
             await import_roster_file(service, Path(settings.roster))
             if not service.state.rooms.groups:  # the demo starts with its groups formed
+                from server.domain.groups.membership import AssignGroups
                 from server.domain.roles import CLI_ACTOR
-                from server.domain.rooms import AssignGroups
 
                 await service.execute(AssignGroups(seed=1), CLI_ACTOR)
         app.state.service = service

@@ -144,7 +144,7 @@ def test_help_calls_are_answered_by_their_tracks_facilitators_and_closed_by_the_
     calls = {}
     for track, caller in (("adult", "l2@example.org"), ("pediatric", "p1@example.org")):
         assert c.post("/help", data={"note": track}, headers=session(c, caller)).status_code == 200
-        calls[track] = next(h.id for h in svc.state.rooms.open_help() if h.note == track)
+        calls[track] = next(h.id for h in svc.state.help.open() if h.note == track)
     ada, ben, cy = "ada@example.org", "ben@example.org", "cy@example.org"  # adult, adult, peds
 
     def post(who, action, track):
@@ -178,10 +178,10 @@ def test_help_calls_are_answered_by_their_tracks_facilitators_and_closed_by_the_
     for who in (WHO["learner"], WHO["sp"]):
         assert post(who, "claim", "pediatric") == 403
     checked += 13
-    assert not svc.state.rooms.open_help()
+    assert not svc.state.help.open()
     # A facilitator's page lists only their track's calls, Done only on the claimer's own.
     assert c.post("/help", data={"note": "again"}, headers=session(c, "l2@example.org"))
-    hid = next(h.id for h in svc.state.rooms.open_help())
+    hid = next(h.id for h in svc.state.help.open())
     assert c.post(f"/help/{hid}/claim", headers=session(c, ben)).status_code == 200
     pages = {who: c.get("/", headers=session(c, who)).text for who in (ada, ben, cy)}
     assert "again" in pages[ada] and "again" in pages[ben] and "again" not in pages[cy]

@@ -111,7 +111,7 @@ def test_help_calls_reach_every_facilitator_of_the_track_and_the_first_claim_win
             for ws in (ada, ben):
                 msg = read_until(ws, "no sound")
                 assert "&lt;b&gt;no sound&lt;/b&gt;" in msg
-            hid = c.app.state.service.state.rooms.open_help()[0].id
+            hid = c.app.state.service.state.help.open()[0].id
             assert (
                 c.post(f"/help/{hid}/claim", headers=session(c, "ben@example.org")).status_code
                 == 200

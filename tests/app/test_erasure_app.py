@@ -13,12 +13,14 @@ from starlette.websockets import WebSocketDisconnect
 from server.cli import main
 from server.content.instruments import evaluation_form, spec
 from server.demo.sim import Simulation
-from server.domain.course_state import Announce, replay
+from server.domain.announcements import Announce
+from server.domain.course_state import replay
 from server.domain.erasure import ERASED_NAME
-from server.domain.feedback import SubmitEvaluation, WriteReflection, evaluation_keys
+from server.domain.evaluations import SubmitEvaluation, evaluation_keys
+from server.domain.help import RequestHelp
 from server.domain.media import SaveRecording
+from server.domain.reflections import WriteReflection
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
-from server.domain.rooms import RequestHelp
 from server.reports import exports
 from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import read_until
@@ -208,7 +210,7 @@ def test_the_director_erases_one_learners_data_and_nothing_of_theirs_remains(tmp
 
 
 def _opens(svc, key):
-    from server.domain.feedback import evaluation_opens
+    from server.domain.evaluations import evaluation_opens
 
     return evaluation_opens(svc.schedule, key) + timedelta(seconds=1)
 

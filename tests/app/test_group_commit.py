@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from server.content.course import load_course
-from server.domain.course_state import Announce
+from server.domain.announcements import Announce
 from server.domain.errors import DomainError
 from server.domain.roles import CLI_ACTOR
 from server.service.clock import RehearsalClock

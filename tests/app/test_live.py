@@ -250,7 +250,7 @@ def test_a_page_that_floods_the_socket_is_slowed_and_stays_connected(client):
 def test_pages_that_follow_the_same_views_share_one_snapshot_until_a_view_changes(client):
     """A snapshot is joined and encoded once per set of audiences, not once per page (thousands
     of pages connecting at once would otherwise each hold their own copy)."""
-    from server.domain.course_state import Announce
+    from server.domain.announcements import Announce
     from server.domain.roles import CLI_ACTOR
     from server.live.audiences import audiences_for
     from server.live.hub import Connection

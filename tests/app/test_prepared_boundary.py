@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from server.domain.agenda import utc_z
-from server.domain.course_state import Announce
+from server.domain.announcements import Announce
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.audiences import AGENDA, TIMED
 from server.service.course import PREPARE_AHEAD

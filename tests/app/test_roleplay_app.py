@@ -4,8 +4,8 @@ every role's view follows along, and no SP-only text ever reaches a learner's so
 from datetime import timedelta
 
 from server.content.cases import load_library
+from server.domain.placement import sp_window
 from server.domain.roles import Actor, Role
-from server.domain.rooms import sp_window
 from tests.app.conftest import make_client, pid, session
 from tests.app.test_breakouts_app import ROSTER
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from server.demo.people import example_people
 from server.demo.sim import Simulation
+from server.domain.placement import sp_window
 from server.domain.roleplay import TimeIn
 from server.domain.roles import Role
-from server.domain.rooms import sp_window
 from tests.app.conftest import make_client, session
 from tests.servers import ROOT
 

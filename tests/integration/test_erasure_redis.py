@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.course_state import replay
-from server.domain.feedback import WriteReflection
 from server.domain.people_rules import Connect, ImportRoster
+from server.domain.reflections import WriteReflection
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
 from server.service.clock import RehearsalClock

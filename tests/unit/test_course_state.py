@@ -5,15 +5,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from server.content.course import load_course
-from server.domain.agenda import build_schedule
-from server.domain.course_state import (
-    Announce,
-    CourseState,
-    DelayRunningItem,
-    apply,
-    decide,
-    replay,
-)
+from server.domain.agenda import DelayRunningItem, build_schedule
+from server.domain.announcements import Announce
+from server.domain.course_state import CourseState, apply, decide, replay
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
 from server.domain.roles import Actor, Role

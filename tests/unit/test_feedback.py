@@ -9,31 +9,16 @@ from hypothesis import strategies as st
 
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
+from server.domain.course_state import CourseState, apply, decide
 from server.domain.errors import DomainError, PermissionDenied
+from server.domain.evaluations import SubmitEvaluation, evaluation_keys, evaluation_opens
 from server.domain.events import Event
-from server.domain.feedback import (
-    FeedbackState,
-    ReleaseFeedback,
-    ShareReflection,
-    SubmitEvaluation,
-    SubmitFeedback,
-    WriteNextTime,
-    WriteReflection,
-    apply_feedback,
-    decide_feedback,
-    evaluation_keys,
-    evaluation_opens,
-)
-from server.domain.roleplay import (
-    BeginTurn,
-    EndTurn,
-    RoleplaysState,
-    StartRoleplay,
-    apply_roleplays,
-    decide_roleplay,
-)
+from server.domain.feedback import ReleaseFeedback, SubmitFeedback, WriteNextTime
+from server.domain.reflections import ShareReflection, WriteReflection
+from server.domain.roleplay import BeginTurn, EndTurn, StartRoleplay
 from server.domain.roles import Actor, Role
 from server.domain.rooms import GroupInfo, RoomsState
+from server.domain.submissions import FeedbackState
 
 T0 = datetime(2026, 5, 14, 15, 15, tzinfo=UTC)
 G = "Adult 1"
@@ -52,32 +37,32 @@ SCHEDULE = build_schedule(load_course())
 
 
 class Course:
-    """A group with one role-play; commands go through decide and apply, as in the server."""
+    """A group with one role-play; commands go through the course's decide and apply, as in
+    the server."""
 
     def __init__(self):
-        self.rps = RoleplaysState()
-        self.fb = FeedbackState()
-        self.seq = 0
+        self.state = CourseState(rooms=ROOMS)
         self.now = T0
 
-    def _apply(self, events, fb=False):
+    @property
+    def fb(self):
+        return self.state.feedback
+
+    @property
+    def rps(self):
+        return self.state.roleplays
+
+    def _run(self, command, actor, now):
+        events = decide(self.state, SCHEDULE, command, actor, now)
         for e in events:
-            self.seq += 1
-            ev = Event(self.seq, e.type, e.actor, e.at, e.data)
-            if fb:
-                self.fb = apply_feedback(self.fb, ev)
-            else:
-                self.rps = apply_roleplays(self.rps, ev)
+            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
         return events
 
     def rp(self, command, actor=FAC):
-        return self._apply(decide_roleplay(self.rps.of(G), ROOMS, command, actor, self.now))
+        return self._run(command, actor, self.now)
 
     def do(self, command, actor, at=None):
-        now = at or self.now
-        return self._apply(
-            decide_feedback(self.fb, ROOMS, self.rps, SCHEDULE, command, actor, now), fb=True
-        )
+        return self._run(command, actor, at or self.now)
 
 
 def with_turn():

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.errors import DomainError
-from server.domain.groups import Member, Settings, Staff, assign, group_sizes
+from server.domain.groups.forming import Member, Settings, Staff, assign, group_sizes
 
 DISCIPLINES = [
     "physician",

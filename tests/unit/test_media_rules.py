@@ -8,6 +8,7 @@ import pytest
 from server.domain import media as md
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
+from server.domain.placement import Place
 from server.domain.roleplay import (
     BeginTurn,
     EndTurn,
@@ -19,7 +20,7 @@ from server.domain.roleplay import (
     decide_roleplay,
 )
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
-from server.domain.rooms import GroupInfo, Place, RoomsState
+from server.domain.rooms import GroupInfo, RoomsState
 
 T0 = datetime(2026, 5, 14, 15, 15, tzinfo=UTC)
 G = "Adult 1"

@@ -6,13 +6,13 @@ import pytest
 
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
-from server.domain.attendance import credits_for, merged_spells
+from server.domain.attendance import merged_spells
 from server.domain.course_state import CourseState, apply, decide
+from server.domain.credit import ClaimCredit, credits_for
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
 from server.domain.people import legacy_person_id
 from server.domain.people_rules import (
-    ClaimCredit,
     Connect,
     Disconnect,
     ImportRoster,

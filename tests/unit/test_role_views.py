@@ -14,10 +14,10 @@ from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.course_state import CourseState, apply, decide
 from server.domain.events import Event
+from server.domain.groups.membership import AssignGroups
 from server.domain.people_rules import ImportRoster
 from server.domain.roleplay import BeginTurn, Cue, ReachBeat, SendCue, SetIntensity, StartRoleplay
 from server.domain.roles import CLI_ACTOR, Actor, Role
-from server.domain.rooms import AssignGroups
 from server.domain.roster import parse_roster
 from server.live.views.roleplay import (
     BUILDERS,

@@ -9,22 +9,17 @@ from server.domain.agenda import build_schedule
 from server.domain.course_state import CourseState, apply, decide
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
-from server.domain.people_rules import Connect, Disconnect, ImportRoster
-from server.domain.roles import CLI_ACTOR, Actor, Role
-from server.domain.rooms import (
+from server.domain.groups.membership import (
     AssignGroups,
     ChooseTrack,
-    ClaimHelp,
     LockMember,
     MoveMember,
     Rebalance,
-    RequestHelp,
-    ResolveHelp,
-    next_move,
-    place_of,
-    sp_window,
-    sps_with,
 )
+from server.domain.help import ClaimHelp, RequestHelp, ResolveHelp
+from server.domain.people_rules import Connect, Disconnect, ImportRoster
+from server.domain.placement import next_move, place_of, sp_window, sps_with
+from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
 from tests.servers import ROOT
 
@@ -159,7 +154,7 @@ def test_a_late_joiner_lands_in_the_smallest_group_of_their_track(course):
 def test_the_first_facilitator_to_claim_a_help_call_takes_it(course):
     me = course.actor(ADULT)
     course.do(RequestHelp("  audio   not working "), me, when(2, "11:30"))
-    call = course.state.rooms.open_help()[0]
+    call = course.state.help.open()[0]
     assert call.note == "audio not working" and call.room.startswith("group:")
     with pytest.raises(DomainError, match="already waiting"):
         course.do(RequestHelp(), me, when(2, "11:31"))
@@ -171,7 +166,7 @@ def test_the_first_facilitator_to_claim_a_help_call_takes_it(course):
     with pytest.raises(DomainError, match="Dana Whitcombe already took"):
         course.do(ClaimHelp(call.id), rafael)
     course.do(ResolveHelp(call.id), dana)
-    assert course.state.rooms.open_help() == []
+    assert course.state.help.open() == []
     with pytest.raises(PermissionDenied):
         course.do(ClaimHelp(call.id), me)
 

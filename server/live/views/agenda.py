@@ -7,7 +7,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from server.domain.agenda import Schedule, ScheduledItem
-from server.domain.course_state import Announcement, CourseState
+from server.domain.announcements import Announcement
+from server.domain.course_state import CourseState
 
 TRACK_MARK = " (Adult and Pediatric Sessions)"
 

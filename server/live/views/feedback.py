@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from server.content.cases import Scenario
 from server.content.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
 from server.domain.course_state import CourseState
-from server.domain.feedback import OBSERVED_CHOICES, Feedback, NextTime
 from server.domain.roleplay import Turn
+from server.domain.submissions import OBSERVED_CHOICES, Feedback, NextTime
 from server.live.views.roleplay import BeatTitle, Who
 from server.live.views.rooms import slug
 

@@ -13,8 +13,9 @@ from server.content.cases import Beat, CueLevel, DoorNote, Scenario
 from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
+from server.domain.placement import sp_window, sps_with
 from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
-from server.domain.rooms import GroupInfo, sp_window, sps_with
+from server.domain.rooms import GroupInfo
 from server.live.views.rooms import slug
 
 INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}

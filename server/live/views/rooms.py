@@ -7,16 +7,10 @@ from datetime import datetime
 
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
+from server.domain.help import HelpCall, help_track, track_answers
 from server.domain.people import Person
-from server.domain.rooms import (
-    GroupInfo,
-    HelpCall,
-    Place,
-    help_track,
-    learner_track,
-    place_of,
-    track_answers,
-)
+from server.domain.placement import Place, place_of
+from server.domain.rooms import GroupInfo, learner_track
 
 PLACE = "place:"  # + a group's room key ("group:Adult 1") or a track ("track:adult")
 ROOM = "room:"  # + group name: that group's roster for its staff
@@ -108,7 +102,7 @@ def build_room(state: CourseState, name: str) -> RoomView | None:
         return None
     people = state.people
     members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
-    calls = tuple(h for h in state.rooms.open_help() if h.person in g.members or h.person in g.sps)
+    calls = tuple(h for h in state.help.open() if h.person in g.members or h.person in g.sps)
     return RoomView(
         g,
         members,
@@ -140,7 +134,7 @@ def build_help(state: CourseState, track: str, viewer: str | None = None) -> Hel
     `viewer` (a facilitator) sees them."""
     people = state.people
     out = []
-    for h in state.rooms.open_help():
+    for h in state.help.open():
         asker = people.get(h.person)
         if asker is None:
             continue

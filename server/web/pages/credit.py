@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.people_rules import ClaimCredit
+from server.domain.credit import ClaimCredit
 from server.domain.roles import Actor, Role
 from server.reports.credit import credit_report
 from server.web.pages.common import (

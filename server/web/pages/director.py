@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.course_state import Announce, Command, DelayRunningItem
+from server.domain.agenda import DelayRunningItem
+from server.domain.announcements import Announce
+from server.domain.course_state import Command
 from server.domain.errors import DomainError
+from server.domain.groups.membership import AssignGroups, LockMember, MoveMember, Rebalance
 from server.domain.roles import Actor, Role
-from server.domain.rooms import AssignGroups, LockMember, MoveMember, Rebalance
 from server.store import StoreError
 from server.web.pages.common import (
     flash,

@@ -1,7 +1,7 @@
 """Pages for reflections, evaluations, the learner's portfolio and the results charts.
 
 Private reflections are shown to their author only: every list here is built from the rule in
-`visible_reflections`, so no page can show someone else's private entry.
+`reflections.readable`, so no page can show someone else's private entry.
 """
 
 from __future__ import annotations
@@ -16,16 +16,14 @@ from starlette.routing import Route
 
 from server.content.instruments import evaluation_form, spec
 from server.domain.agenda import ScheduledItem
-from server.domain.course_state import Command, CourseState
-from server.domain.feedback import (
+from server.domain.course_state import Command
+from server.domain.evaluations import (
     COURSE_EVALUATION,
-    Reflection,
-    ShareReflection,
     SubmitEvaluation,
-    WriteReflection,
     evaluation_keys,
     evaluation_opens,
 )
+from server.domain.reflections import ShareReflection, WriteReflection, readable
 from server.domain.roles import Actor, Role
 from server.live.views.feedback import course_results, learner_portfolio
 from server.service.course import CourseService
@@ -54,21 +52,6 @@ def prompt_item(svc: CourseService, now: datetime) -> tuple[ScheduledItem | None
     return (upcoming[0], "next") if upcoming else (None, "")
 
 
-def visible_reflections(state: CourseState, viewer: Actor) -> tuple[Reflection, ...]:
-    """Someone else's reflections this viewer may read: shared ones only, in the viewer's own
-    groups (the director: every shared one). Never a private one."""
-    shared = [
-        r for r in state.feedback.reflections.values() if r.shared_with and r.author != viewer.id
-    ]
-    if viewer.role is Role.DIRECTOR:
-        return tuple(shared)
-    groups = {g.name for g in state.rooms.staff_groups(viewer.id)}
-    mine = state.rooms.group_of(viewer.id)
-    if mine is not None:
-        groups.add(mine.name)
-    return tuple(r for r in shared if r.shared_with in groups)
-
-
 @requires()
 async def reflections_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
@@ -81,7 +64,11 @@ async def reflections_page(request: Request, actor: Actor) -> Response:
         item=item,
         item_when=when,
         mine=tuple(reversed(state.feedback.reflections_of(actor.id))),
-        others=tuple(reversed(visible_reflections(state, actor))),
+        others=tuple(
+            r
+            for r in reversed(readable(state.feedback, actor, state.rooms))
+            if r.author != actor.id
+        ),
         names=names,
         my_group=state.rooms.group_of(actor.id),
     )
@@ -176,9 +163,7 @@ async def portfolio(request: Request, actor: Actor) -> Response:
     if person is None:
         return message_page(request, "No such person", "Nobody on this course has that id.", 404)
     own = pid == actor.id
-    reflections = svc.state.feedback.reflections_of(pid)
-    if not own:  # the director sees what was shared, never a private entry
-        reflections = tuple(r for r in reflections if r.shared_with)
+    reflections = readable(svc.state.feedback, actor, svc.state.rooms, author=pid)
     turns = learner_portfolio(svc.state, svc.library, svc.instruments, pid)
     return render_page(
         request, "portfolio.html", person=person, turns=turns, reflections=reflections, own=own

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.rooms import ChooseTrack, ClaimHelp, ReleaseHelp, RequestHelp, ResolveHelp
+from server.domain.groups.membership import ChooseTrack
+from server.domain.help import ClaimHelp, ReleaseHelp, RequestHelp, ResolveHelp
 from server.web.pages.common import run_command
 
 

@@ -1,0 +1,120 @@
+"""Where each person should be at an instant: the agenda's item decides the kind of room (their
+track's session during a split item, their small group during a small-group or practice item,
+else the plenary or a break), and the SP actors' timetable moves an actor shared by several
+groups from one group to the next within a practice block."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.domain.agenda import Kind, Schedule, ScheduledItem
+from server.domain.people import PeopleState, Person, Track
+from server.domain.roles import Role
+from server.domain.rooms import GROUP_KINDS, GroupInfo, RoomsState, learner_track
+
+
+def person_track(rooms: RoomsState, p: Person) -> str:
+    """The track a person belongs to: a learner's (as chosen), anyone else's as registered
+    (adult, pediatric or both)."""
+    return learner_track(rooms, p) if p.role is Role.LEARNER else p.reg.track.value
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a person should be at an instant."""
+
+    kind: str  # "plenary", "track", "group", "break", "none"
+    room: str  # a stable key: "plenary", "track:adult", "group:Adult 1", "break", "none"
+    label: str
+    item: ScheduledItem | None
+
+
+def place_of(
+    rooms: RoomsState, people: PeopleState, schedule: Schedule, pid: str, now: datetime
+) -> Place:
+    """Where `pid` belongs at `now`: the agenda's item decides the kind of room."""
+    return _place(rooms, people, schedule.current(now), pid, now)
+
+
+def places_of(
+    rooms: RoomsState, people: PeopleState, schedule: Schedule, pids: Iterable[str], now: datetime
+) -> dict[str, Place]:
+    """`place_of` for many people at one instant (the agenda is looked up once)."""
+    item = schedule.current(now)
+    return {pid: _place(rooms, people, item, pid, now) for pid in pids}
+
+
+# --- the SP actors' timetable ------------------------------------------------------------------
+
+
+def sp_window(item: ScheduledItem, g: GroupInfo) -> tuple[datetime, datetime]:
+    """When, during `item`, group `g` has its SP actor: its slot of a practice block shared by
+    the timetable (equal slots, each edge on a whole minute), or the whole item."""
+    if item.item.kind is not Kind.PRACTICE or g.sp_slots <= 1:
+        return item.start, item.end
+    minutes = (item.end - item.start) // timedelta(minutes=1)
+    slot = min(max(g.sp_slot, 0), g.sp_slots - 1)
+
+    def edge(k: int) -> datetime:
+        if k >= g.sp_slots:
+            return item.end
+        return item.start + timedelta(minutes=minutes * k // g.sp_slots)
+
+    return edge(slot), edge(slot + 1)
+
+
+def sp_group(
+    rooms: RoomsState, pid: str, item: ScheduledItem | None, now: datetime
+) -> GroupInfo | None:
+    """The group SP actor `pid` is with at `now`: by the timetable during a practice block,
+    else the first of their groups."""
+    groups = [g for g in rooms.groups.values() if pid in g.sps]
+    if item is not None and item.item.kind is Kind.PRACTICE:
+        for g in groups:
+            start, end = sp_window(item, g)
+            if start <= now < end:
+                return g
+    return groups[0] if groups else None
+
+
+def sps_with(
+    rooms: RoomsState, g: GroupInfo, item: ScheduledItem | None, now: datetime
+) -> tuple[str, ...]:
+    """The SP actors of `g` who are with it at `now`."""
+    return tuple(s for s in g.sps if (h := sp_group(rooms, s, item, now)) and h.name == g.name)
+
+
+def next_move(rooms: RoomsState, schedule: Schedule, now: datetime) -> datetime | None:
+    """The first instant after `now` at which anyone changes place: an agenda item starts or
+    ends, or an SP actor moves to their next group within a practice block."""
+    out = schedule.next_boundary(now)
+    item = schedule.current(now)
+    if item is not None and item.item.kind is Kind.PRACTICE:
+        edges = [t for g in rooms.groups.values() for t in sp_window(item, g) if t > now]
+        out = min([*edges, *([out] if out else [])], default=None)
+    return out
+
+
+def _place(
+    rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str, now: datetime
+) -> Place:
+    if item is None:
+        return Place("none", "none", "Nothing is scheduled right now", None)
+    kind = item.item.kind
+    if kind in (Kind.BREAK, Kind.LUNCH, Kind.TRANSITION):
+        return Place("break", "break", item.item.title, item)
+    p = people.get(pid)
+    if kind is Kind.TRACK_SESSION and item.item.split_by_track and p is not None:
+        track = person_track(rooms, p)
+        if track == Track.BOTH.value:
+            return Place("track", "track:all", "Adult and pediatric sessions", item)
+        return Place("track", f"track:{track}", f"{track.capitalize()} session", item)
+    if kind in GROUP_KINDS and p is not None:
+        g = sp_group(rooms, pid, item, now) if p.role is Role.SP else rooms.group_of(pid)
+        if g is not None:
+            return Place("group", f"group:{g.name}", f"Small group {g.name}", item)
+        if rooms.groups:
+            return Place("none", "none", "Not in a small group yet", item)
+    return Place("plenary", "plenary", "Plenary (everyone together)", item)
