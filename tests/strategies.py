@@ -4,7 +4,7 @@ import json
 
 from hypothesis import strategies as st
 
-MAX_MESSAGE = 64 * 1024  # the socket's own limit (server/live/endpoint.py), and just past it
+MAX_MESSAGE = 64 * 1024  # the socket's own limit (server/web/live.py), and just past it
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -1,43 +1,26 @@
-"""Audiences: which live partials each viewer's page follows, and how each audience renders.
+"""Audiences: which live partials each viewer's page follows, which an event changes, and how
+each audience renders.
 
-An audience is a key shared by every viewer who sees the same bytes. What a role may not see
-is never part of its audiences, so it is never rendered into its socket: the information
-barrier lives here.
+An audience is a key (server/live/keys.py) shared by every viewer who sees the same bytes. What
+a role may not see is never part of its audiences, so it is never rendered into its socket; and
+what each role's view holds is drawn by its view type (server/live/views/roleplay.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from server.domain.course_state import CourseState
 from server.domain.events import Event
 from server.domain.roles import Actor, Role
 from server.domain.rooms import RoomsState, learner_track
-from server.live.views.feedback import FB, TALLY, build_feedback_panel, build_tally
+from server.live import keys
+from server.live.context import ViewContext
+from server.live.frames import INSIDE, Frame
+from server.live.views.feedback import build_feedback_panel, build_tally
 from server.live.views.roleplay import build_roleplay_view
-from server.live.views.rooms import (
-    HELP,
-    NEWS,
-    PLACE,
-    ROOM,
-    ROOMS,
-    RP,
-    build_help,
-    build_room,
-    build_rooms,
-    build_where,
-    place_key,
-)
+from server.live.views.rooms import build_help, build_room, build_rooms, build_where
 
-if TYPE_CHECKING:
-    from server.service.course import CourseService
-
-AGENDA = "agenda"
-DIRECTOR = "director"
-PRESENCE = "presence:"  # + adult, pediatric or all
-# The audiences whose views change as time passes (the others change only with events): the
-# only ones re-rendered at an agenda boundary or when a rehearsal clock moves.
-TIMED = (AGENDA, PLACE, RP)
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("_status.html", "_now.html", "_next.html")
 
@@ -48,30 +31,36 @@ ROLEPLAY_TEMPLATES = {
     "facilitator": "_rp_facilitator.html",
 }
 
+K = keys
 # Which audiences an event can change, by the event type's prefix.
 _TOUCHES = {
-    "agenda.": (AGENDA, PLACE, ROOMS),
-    "announcement.": (NEWS,),
-    "person.": (PRESENCE, DIRECTOR, ROOM, ROOMS, PLACE),
-    "link.": (PRESENCE, DIRECTOR, ROOM, ROOMS),
-    "presence.": (PRESENCE, DIRECTOR, ROOM, ROOMS, RP, PLACE),
-    "evaluation.": (DIRECTOR,),
-    "credit.": (DIRECTOR,),
-    "groups.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
-    "member.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
-    "track.": (PLACE, ROOM, ROOMS, RP, FB, TALLY),
-    "help.": (HELP, ROOM, ROOMS),
-    "roleplay.": (RP, ROOMS),
-    "turn.": (RP, ROOMS),
-    "scene.": (RP, ROOMS),
-    "beat.": (RP,),
-    "intensity.": (RP,),
-    "cue.": (RP,),
-    "recording.": (RP,),
-    "consent.": (RP,),
+    "agenda.": (K.AGENDA, K.PLACE, K.ROOMS),
+    "announcement.": (K.NEWS,),
+    "person.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS, K.PLACE),
+    "link.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS),
+    "presence.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS, K.RP, K.PLACE),
+    "evaluation.": (K.DIRECTOR,),
+    "credit.": (K.DIRECTOR,),
+    "groups.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
+    "member.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
+    "track.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
+    "help.": (K.HELP, K.ROOM, K.ROOMS),
+    "roleplay.": (K.RP, K.ROOMS),
+    "turn.": (K.RP, K.ROOMS),
+    "scene.": (K.RP, K.ROOMS),
+    "beat.": (K.RP,),
+    "intensity.": (K.RP,),
+    "cue.": (K.RP,),
+    "recording.": (K.RP,),
+    "consent.": (K.RP,),
 }
 # Events after which a person's sockets may need other audiences.
 REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated")
+PRESENCE_OF_ONE = ("presence.joined", "presence.left")
+# The views that show who is online are re-rendered for pages opening and closing at most this
+# often: at the start of a day hundreds of pages open within seconds, and the staff lists of
+# everyone would otherwise be rendered once per page.
+PRESENCE_EVERY = 0.5  # seconds
 
 
 def touched(event_type: str) -> tuple[str, ...]:
@@ -79,13 +68,6 @@ def touched(event_type: str) -> tuple[str, ...]:
         if event_type.startswith(prefix):
             return audiences
     return ()
-
-
-PRESENCE_OF_ONE = ("presence.joined", "presence.left")
-# The views that show who is online are re-rendered for pages opening and closing at most this
-# often: at the start of a day hundreds of pages open within seconds, and the staff lists of
-# everyone would otherwise be rendered once per page.
-PRESENCE_EVERY = 0.5  # seconds
 
 
 def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
@@ -100,103 +82,77 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
         if pid in rooms.member_of:
             mine.append(rooms.member_of[pid])
         return (
-            PRESENCE,
-            DIRECTOR,
-            ROOMS,
-            *(f"{ROOM}{g}" for g in mine),
-            *(f"{RP}{g}:" for g in mine),
-            *(f"{PLACE}group:{g}" for g in mine),
+            K.PRESENCE,
+            K.DIRECTOR,
+            K.ROOMS,
+            *(K.room(g) for g in mine),
+            *(K.roleplay_of_group(g) for g in mine),
+            *(K.place(f"group:{g}") for g in mine),
         )
     group = e.data.get("group") if isinstance(e.data.get("group"), str) else None
     if group is None:
         return static
     if e.type == "feedback.submitted":
-        return (f"{FB}{group}:{e.actor}", f"{TALLY}{group}")
+        return (K.feedback(group, e.actor), K.tally(group))
     if e.type.startswith(("feedback.", "nexttime.", "turn.", "roleplay.")):
-        return (*static, f"{FB}{group}:", f"{TALLY}{group}")
+        return (*static, K.feedback_of_group(group), K.tally(group))
     return static
 
 
-def staff_track(service: CourseService, pid: str) -> str:
-    p = service.state.people.get(pid)
+def staff_track(state: CourseState, pid: str) -> str:
+    p = state.people.get(pid)
     track = p.reg.track.value if p else "all"
     return "all" if track == "both" else track
 
 
-def audiences_for(service: CourseService, actor: Actor | None) -> list[str]:
+def place_key(state: CourseState, pid: str) -> str:
+    """The audience a learner's "where to be" follows: their group if they have one, else their
+    track. Everyone in a group shares a track, so the group's key decides every item."""
+    g = state.rooms.group_of(pid)
+    if g is not None:
+        return K.place(f"group:{g.name}")
+    p = state.people.get(pid)
+    track = learner_track(state.rooms, p) if p else "adult"
+    return K.place(f"track:{track}")
+
+
+def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
     """The audiences of a viewer's page, by role."""
     if actor is None:
-        return [AGENDA, NEWS + "all"]
-    state = service.state
+        return [K.AGENDA, K.news("all")]
     if actor.role is Role.DIRECTOR:
-        return [AGENDA, NEWS + "director", DIRECTOR, ROOMS, HELP + "all"]
+        return [K.AGENDA, K.news("director"), K.DIRECTOR, K.ROOMS, K.help_calls("all")]
     if actor.role is Role.FACILITATOR:
-        track = staff_track(service, actor.id)
+        track = staff_track(state, actor.id)
         groups = state.rooms.staff_groups(actor.id)
-        rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:facilitator" for g in groups]
-        rooms += [f"{FB}{g.name}:{actor.id}" for g in groups] + [TALLY + g.name for g in groups]
-        help_list = f"{HELP}{track}:{actor.id}"  # Done and Release only on the claimer's
-        return [AGENDA, NEWS + track, PRESENCE + track, help_list, *rooms]
+        rooms = [K.room(g.name) for g in groups]
+        rooms += [K.roleplay(g.name, "facilitator") for g in groups]
+        rooms += [K.feedback(g.name, actor.id) for g in groups] + [K.tally(g.name) for g in groups]
+        # Done and Release are on the claimer's list only: one list per facilitator.
+        help_list = K.help_calls(track, actor.id)
+        return [K.AGENDA, K.news(track), K.presence(track), help_list, *rooms]
     p = state.people.get(actor.id)
     if actor.role is Role.SP:
         groups = state.rooms.staff_groups(actor.id)
-        rooms = [ROOM + g.name for g in groups] + [f"{RP}{g.name}:sp" for g in groups]
-        rooms += [f"{FB}{g.name}:{actor.id}" for g in groups]
-        return [AGENDA, NEWS + staff_track(service, actor.id), *rooms]
+        rooms = [K.room(g.name) for g in groups] + [K.roleplay(g.name, "sp") for g in groups]
+        rooms += [K.feedback(g.name, actor.id) for g in groups]
+        return [K.AGENDA, K.news(staff_track(state, actor.id)), *rooms]
     track = learner_track(state.rooms, p) if p else "all"
-    own = [AGENDA, NEWS + track, place_key(state, actor.id)]
+    own = [K.AGENDA, K.news(track), place_key(state, actor.id)]
     group = state.rooms.group_of(actor.id)
     if group is not None:
-        own.append(f"{RP}{group.name}:learner")
-        own.append(f"{FB}{group.name}:{actor.id}")
+        own.append(K.roleplay(group.name, "learner"))
+        own.append(K.feedback(group.name, actor.id))
     return own
 
 
-INSIDE = "/"  # a partial keyed `frame/name` sits inside the partial keyed `frame`
-
-
-class Frame(str):
-    """A partial that holds others (keyed `frame/name`). It compares as its own markup, with a
-    placeholder for each partial inside, and is sent `whole`, with them: a page swaps every
-    partial of a message into the elements it had before the message (htmx finds each target
-    first), so a frame and a partial inside it are never sent together."""
-
-    whole: str
-
-    def __new__(cls, markup: str, whole: str) -> Frame:
-        frame = super().__new__(cls, markup)
-        frame.whole = whole
-        return frame
-
-
-def changed(old: dict[str, str], fresh: dict[str, str]) -> str:
-    """The partials of `fresh` that differ from `old`, joined in order: a frame that changed is
-    sent whole, and the partials inside it are then not sent on their own."""
-    out: list[str] = []
-    resent: set[str] = set()
-    for key, html in fresh.items():
-        frame, inside, _ = key.partition(INSIDE)
-        if not inside:
-            if old.get(key) != html:
-                out.append(html.whole if isinstance(html, Frame) else html)
-                resent.add(key)
-        elif frame not in resent and old.get(key) != html:
-            out.append(html)
-    return "".join(out)
-
-
-def whole(rendered: dict[str, str]) -> str:
-    """Every partial of an audience, for a page that has none of them yet (a snapshot)."""
-    return changed({}, rendered)
-
-
-def render_audience(service: CourseService, audience: str, oob: bool = True) -> dict[str, str]:
+def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[str, str]:
     """Each partial of `audience`, rendered once, keyed by template."""
-    r = service.renderer.render
-    state = service.state
-    if audience == AGENDA:
-        v = service.agenda_view()
-        out = {t: r(t, v=v, oob=oob, store_ok=service.store_ok) for t in AGENDA_PARTIALS}
+    r = ctx.renderer.render
+    state = ctx.state
+    if audience == K.AGENDA:
+        v = ctx.agenda_view()
+        out = {t: r(t, v=v, oob=oob, store_ok=ctx.store_ok) for t in AGENDA_PARTIALS}
         if oob:
             # Each day's frame and each of its items are pushed on their own: at a boundary only
             # the items that changed go out (an item is a partial inside its day, see `changed`).
@@ -211,9 +167,9 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         else:
             out["_schedule.html"] = r("_schedule.html", v=v, oob=False)
         return out
-    if audience.startswith(NEWS):
-        who = audience.removeprefix(NEWS)
-        v = service.agenda_view()
+    if audience.startswith(K.NEWS):
+        who = audience.removeprefix(K.NEWS)
+        v = ctx.agenda_view()
         shown = tuple(
             a
             for a in reversed(state.announcements)
@@ -224,13 +180,13 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
                 "_announcements.html", v=replace(v, announcements=shown), oob=oob
             )
         }
-    if audience.startswith(PRESENCE):
-        pv = service.people_view(audience.removeprefix(PRESENCE))
+    if audience.startswith(K.PRESENCE):
+        pv = ctx.people_view(audience.removeprefix(K.PRESENCE))
         return {"_presence.html": r("_presence.html", pv=pv, oob=oob)}
-    if audience == DIRECTOR:
-        return {"_people.html": r("_people.html", pv=service.people_view(), oob=oob)}
-    if audience.startswith(PLACE):
-        w = build_where(state, service.schedule, audience, service.view_time())
+    if audience == K.DIRECTOR:
+        return {"_people.html": r("_people.html", pv=ctx.people_view(), oob=oob)}
+    if audience.startswith(K.PLACE):
+        w = build_where(state, ctx.schedule, audience, ctx.now)
         if not oob:
             return {"_where.html": r("_where.html", w=w, oob=False)}
         # The frame, then its parts each on its own (see `changed`).
@@ -244,35 +200,31 @@ def render_audience(service: CourseService, audience: str, oob: bool = True) -> 
         if w.group:
             parts[f"_where.html{INSIDE}group"] = r("_group_card.html", w=w, oob=True)
         return parts
-    if audience.startswith(ROOM):
-        room = build_room(state, audience.removeprefix(ROOM))
+    if audience.startswith(K.ROOM):
+        room = build_room(state, audience.removeprefix(K.ROOM))
         return {"_room.html": r("_room.html", room=room, oob=oob)} if room else {}
-    if audience == ROOMS:
+    if audience == K.ROOMS:
         learners = state.people.of_role(Role.LEARNER)
         return {
             "_rooms.html": r(
                 "_rooms.html", rooms=build_rooms(state), learners=learners, state=state, oob=oob
             )
         }
-    if audience.startswith(RP):
-        group, _, role = audience.removeprefix(RP).rpartition(":")
-        view = build_roleplay_view(
-            state, service.library, group, role, service.view_time(), service.schedule
-        )
+    if audience.startswith(K.RP):
+        group, role = K.split(audience, K.RP)
+        view = build_roleplay_view(state, ctx.library, group, role, ctx.now, ctx.schedule)
         if view is None:
             return {}
         return {ROLEPLAY_TEMPLATES[role]: r(ROLEPLAY_TEMPLATES[role], r=view, oob=oob)}
-    if audience.startswith(FB):
-        group, _, pid = audience.removeprefix(FB).rpartition(":")
-        panel = build_feedback_panel(state, service.library, service.instruments, group, pid)
+    if audience.startswith(K.FB):
+        group, pid = K.split(audience, K.FB)
+        panel = build_feedback_panel(state, ctx.library, ctx.instruments, group, pid)
         return {"_fb_panel.html": r("_fb_panel.html", f=panel, oob=oob)} if panel else {}
-    if audience.startswith(TALLY):
-        tally = build_tally(
-            state, service.library, service.instruments, audience.removeprefix(TALLY)
-        )
+    if audience.startswith(K.TALLY):
+        tally = build_tally(state, ctx.library, ctx.instruments, audience.removeprefix(K.TALLY))
         return {"_fb_tally.html": r("_fb_tally.html", t=tally, oob=oob)} if tally else {}
-    if audience.startswith(HELP):
-        track, _, viewer = audience.removeprefix(HELP).partition(":")
+    if audience.startswith(K.HELP):
+        track, _, viewer = audience.removeprefix(K.HELP).partition(":")
         hv = build_help(state, track, viewer or None)
         return {"_help.html": r("_help.html", hv=hv, oob=oob)}
     return {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from server.domain import media as md
 from server.domain.errors import DomainError
 from server.domain.events import Event
 from server.domain.roles import MEDIA_ACTOR
+from server.live.names import slug
 from server.media.relay import Publisher
 
 if TYPE_CHECKING:
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("companion.media")
 MS = Fraction(1, 1000)
 EXPIRY_CHECK = 60.0  # seconds between retention checks
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "group"
 
 
 class Writer:

@@ -22,10 +22,10 @@ from server.config import Settings
 from server.content.cases import ROLEPLAYS, load_library
 from server.content.course import COURSE_FILE, load_course
 from server.content.instruments import load_evaluations, load_instruments
-from server.live.endpoint import LIVE_PATH, live
 from server.service.clock import Clock, RehearsalClock
 from server.service.course import CourseService
 from server.store import open_store
+from server.web.live import LIVE_PATH, live
 from server.web.middleware import SameOriginPosts, SecurityHeaders, SessionGuard
 from server.web.routes import routes
 

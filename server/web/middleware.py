@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.access.links import SESSION_COOKIE
 from server.access.sessions import AmbiguousSession, session_cookie, verified_person
-from server.live.endpoint import RateLimit
+from server.web.rate import RateLimit
 
 
 class SameOriginPosts:

@@ -212,12 +212,12 @@ def test_private_reflections_reach_no_one_else_and_shared_ones_reach_the_group(
         from server.domain.roles import Actor
         from server.live.audiences import audiences_for, render_audience
 
-        keys = {None: audiences_for(svc, None)}
+        keys = {None: audiences_for(svc.state, None)}
         for p in svc.state.people.by_id.values():
-            keys[p.id] = audiences_for(svc, Actor(p.id, p.role))
+            keys[p.id] = audiences_for(svc.state, Actor(p.id, p.role))
         partials = 0
         for key in {k for ks in keys.values() for k in ks}:
-            for html in render_audience(svc, key).values():
+            for html in render_audience(svc.view_context(), key).values():
                 assert SECRET_THOUGHT not in html, key
                 partials += 1
         assert partials > 20

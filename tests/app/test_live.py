@@ -65,7 +65,7 @@ def test_a_boundary_sends_only_the_agenda_items_that_changed(tmp_path):
 
 
 def test_a_frame_is_sent_whole_and_never_with_a_partial_inside_it():
-    from server.live.audiences import Frame, changed, whole
+    from server.live.frames import Frame, changed, whole
 
     old = {"a": "<A>", "d": Frame("<D open>", "<D open><1><2>"), "d/1": "<1>", "d/2": "<2>"}
     assert changed(old, old) == ""
@@ -260,7 +260,7 @@ def test_pages_that_follow_the_same_views_share_one_snapshot_until_a_view_change
     async def send(message: str) -> None:
         pass
 
-    views = audiences_for(svc, None)
+    views = audiences_for(svc.state, None)
     a, b = (Connection(send, views, svc.snapshot) for _ in range(2))
     first_a, first_b = svc.snapshot(a)[1], svc.snapshot(b)[1]
     assert first_a is first_b and 'id="now"' in first_a.text

@@ -9,8 +9,8 @@ from datetime import timedelta
 from server.domain.agenda import utc_z
 from server.domain.announcements import Announce
 from server.domain.roles import CLI_ACTOR, Actor
-from server.live.audiences import AGENDA, TIMED
-from server.service.course import PREPARE_AHEAD
+from server.live.keys import AGENDA, TIMED
+from server.live.boundary import PREPARE_AHEAD
 from tests.app.conftest import FIRST, make_client, pid, session
 from tests.app.test_live import read_until
 
@@ -19,13 +19,13 @@ def test_the_boundary_push_was_rendered_before_the_boundary(tmp_path):
     with make_client(tmp_path, seconds_before_first=2) as c:
         svc = c.app.state.service
         renders: list[tuple[float, str]] = []
-        render = svc.render_audience
+        render = svc.views.render_audience
 
         def recorded(audience):
             renders.append((svc.clock.real_seconds_until(FIRST.start), audience))
             return render(audience)
 
-        svc.render_audience = recorded
+        svc.views.render_audience = recorded
         with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
             read_until(ws, "Welcome to the Core Principles")  # the opening item, now on
         agenda = [left for left, a in renders if a == AGENDA]
@@ -50,15 +50,17 @@ def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
         with c.websocket_connect("/live", headers=session(c, "lee@example.org")) as ws:
             read_until(ws, 'id="now"')
             wait_online(svc, lee)  # Lee's own arrival is recorded (it touches their group's views)
-            c.portal.call(svc._prepare, FIRST.start)
-            prepared = svc._prepared[2]
+            c.portal.call(svc.views.prepare, FIRST.start)
+            prepared = svc.views.prepared.renders()
             news = [a for a in svc.hub.audiences() if a.startswith("news:")]
             # Only what changes with time is prepared: the news does not.
             assert AGENDA in prepared and place in prepared and news
             assert not any(a in prepared for a in news)
             c.portal.call(svc.execute, Announce("Cameras on, please"), CLI_ACTOR)
             read_until(ws, "Cameras on, please")
-            assert AGENDA in svc._prepared[2] and place in svc._prepared[2]  # not touched
+            assert (
+                AGENDA in svc.views.prepared.renders() and place in svc.views.prepared.renders()
+            )  # not touched
             # A group-mate's page opening (here the facilitator's) changes who the group's
             # view shows online.
             mate = next(
@@ -70,16 +72,18 @@ def test_what_is_recorded_after_preparing_is_rendered_afresh(tmp_path):
             with c.websocket_connect("/live", headers=session(c, email)) as other:
                 read_until(other, 'id="now"')
                 wait_online(svc, mate)
-            assert place not in svc._prepared[2] and AGENDA in svc._prepared[2]
-            ahead = svc._prepared[2][AGENDA].fresh
+            assert (
+                place not in svc.views.prepared.renders() and AGENDA in svc.views.prepared.renders()
+            )
+            ahead = svc.views.prepared.renders()[AGENDA].fresh
             # What was prepared is what a render at the boundary gives.
             svc.clock.jump(FIRST.start)
             assert ahead == svc.render_audience(AGENDA)
             # At the boundary the page gets the new item; the news it has stays as it was.
-            c.portal.call(svc.refresh, TIMED, svc._take_prepared(FIRST.start))
+            c.portal.call(svc.refresh, TIMED, svc.views.take_prepared(FIRST.start))
             msg = read_until(ws, "Welcome to the Core Principles")
             assert "Cameras on, please" not in msg  # unchanged, so not sent again
-            assert "Cameras on, please" in "".join(svc._rendered[news[0]].values())
+            assert "Cameras on, please" in "".join(svc.views._rendered[news[0]].values())
 
 
 def wait_online(svc, pid: str) -> None:
@@ -99,18 +103,20 @@ def test_views_that_do_not_change_with_time_render_the_same_at_every_boundary(tm
     with make_client(tmp_path, seconds_before_first=3600) as c:
         svc = c.app.state.service
         people = list(svc.state.people.by_id.values())
-        keys = {a for p in people for a in audiences_for(svc, Actor(p.id, p.role))}
-        keys |= set(audiences_for(svc, None))
+        keys = {a for p in people for a in audiences_for(svc.state, Actor(p.id, p.role))}
+        keys |= set(audiences_for(svc.state, None))
         untimed = sorted(a for a in keys if not a.startswith(TIMED))
         assert len(untimed) > 5, untimed
         instants = [s.start for s in build_schedule(COURSE).items]
-        first = {a: render_audience(svc, a) for a in untimed}
+        first = {a: render_audience(svc.view_context(), a) for a in untimed}
 
         def differing() -> list[tuple[str, object]]:  # run in the server's loop
             out = []
             for at in instants[:: max(1, len(instants) // 12)]:
                 svc.clock.jump(at)
-                out += [(a, at) for a in untimed if render_audience(svc, a) != first[a]]
+                out += [
+                    (a, at) for a in untimed if render_audience(svc.view_context(), a) != first[a]
+                ]
             return out
 
         assert c.portal.call(differing) == []
@@ -119,8 +125,8 @@ def test_views_that_do_not_change_with_time_render_the_same_at_every_boundary(tm
 def test_a_clock_moved_before_the_boundary_throws_the_preparation_away(tmp_path):
     with make_client(tmp_path, seconds_before_first=3600) as c:
         svc = c.app.state.service
-        c.portal.call(svc._prepare, FIRST.start)
-        assert svc._take_prepared(FIRST.start + timedelta(minutes=15)) == {}
+        c.portal.call(svc.views.prepare, FIRST.start)
+        assert svc.views.take_prepared(FIRST.start + timedelta(minutes=15)) == {}
 
 
 def test_what_was_prepared_is_compared_again_if_pages_were_sent_something_since(tmp_path):
@@ -132,15 +138,15 @@ def test_what_was_prepared_is_compared_again_if_pages_were_sent_something_since(
             read_until(ws, 'id="now"')
             # Prepared while the agenda's last render is not at hand (as for a page that has
             # just joined a new audience and is not yet sent its snapshot): all of it, then.
-            c.portal.call(lambda: svc._rendered.pop(AGENDA))
-            c.portal.call(svc._prepare, FIRST.start)
-            ahead = svc._prepared[2][AGENDA]
+            c.portal.call(lambda: svc.views._rendered.pop(AGENDA))
+            c.portal.call(svc.views.prepare, FIRST.start)
+            ahead = svc.views.prepared.renders()[AGENDA]
             assert ahead.compared is None and 'id="day-1"' in ahead.message.text
             # Rendered and sent again before the boundary.
             c.portal.call(svc.refresh, (AGENDA,))
             read_until(ws, 'id="day-1"')
             svc.clock.jump(FIRST.start)
-            c.portal.call(svc.refresh, TIMED, svc._take_prepared(FIRST.start))
+            c.portal.call(svc.refresh, TIMED, svc.views.take_prepared(FIRST.start))
             msg = read_until(ws, "Welcome to the Core Principles")
             assert 'id="day-1"' not in msg  # only what changed since, not the whole agenda
-            assert svc._rendered[AGENDA] is ahead.fresh  # the prepared render, not a new one
+            assert svc.views._rendered[AGENDA] is ahead.fresh  # the prepared render, not a new one

@@ -17,7 +17,7 @@ from websockets.uri import parse_uri
 
 from server.config import Settings
 from server.live import hub
-from server.live.audiences import AGENDA
+from server.live.keys import AGENDA
 from server.live.socket import Flag, Inbox, LeanWebSocketProtocol, text_frame
 from server.service.clock import RehearsalClock
 from server.web.app import create_app

@@ -15,10 +15,10 @@ from server.content.cases import ROLEPLAYS, load_scenario
 from server.content.course import COURSE_FILE, load_course
 from server.content.files import ContentError
 from server.content.instruments import EVALUATIONS, INSTRUMENTS, load_instrument
-from server.live.endpoint import MAX_MESSAGE, handle, parse
 from server.service.clock import Clock
 from server.service.course import CourseService
 from server.store.sqlite import SQLiteStore
+from server.web.live import MAX_MESSAGE, handle, parse
 from tests.strategies import MAX_MESSAGE as SENT_LIMIT
 from tests.strategies import MESSAGES
 

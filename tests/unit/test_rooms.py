@@ -66,6 +66,22 @@ PEDS = "avery.whitfield@example.org"
 BOTH = "noah.castellano@example.org"  # registered for both tracks
 
 
+def test_the_same_roster_and_seed_give_the_same_groups_whatever_the_ids():
+    """Ids are random; groups are formed by the registrations, so they come out the same."""
+
+    def groups(salt):
+        c = Course()
+        c.do(ImportRoster(ROSTER, salt))
+        c.do(AssignGroups(seed=3))
+        email = {p.id: p.reg.email for p in c.state.people.by_id.values()}
+        return {
+            n: (email.get(g.facilitator), sorted(email[m] for m in g.members))
+            for n, g in c.state.rooms.groups.items()
+        }
+
+    assert groups("first-salt-0123456789ab") == groups("other-salt-ba9876543210")
+
+
 def test_groups_cover_every_learner_once(course):
     groups = course.state.rooms.groups
     members = [m for g in groups.values() for m in g.members]

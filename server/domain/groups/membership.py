@@ -65,8 +65,12 @@ def _assign(
 ) -> list[NewEvent]:
     require(actor, DIRECTOR_ONLY, "form the small groups")
     everyone = [p for p in people.by_id.values() if not p.revoked and not p.erased]
+    # Placed by email, not by id: ids are random, and the same roster and seed should give the
+    # same groups on any course.
+    ids = {p.reg.email.lower(): p.id for p in everyone}
+    chosen = {p.reg.email.lower(): t for p in everyone if (t := rooms.chosen_track.get(p.id))}
     members, staff, sps = split_roster(
-        ((p.id, p.reg) for p in sorted(everyone, key=lambda p: p.name)), rooms.chosen_track
+        ((p.reg.email.lower(), p.reg) for p in sorted(everyone, key=lambda p: p.name)), chosen
     )
     a = assign(members, staff, sps, Settings(c.min_size, c.max_size, c.teams), c.seed)
     data = {
@@ -74,9 +78,9 @@ def _assign(
             {
                 "name": g.name,
                 "track": g.track,
-                "facilitator": g.facilitator,
-                "sps": list(g.sps),
-                "members": [m.email for m in g.members],
+                "facilitator": ids[g.facilitator] if g.facilitator else None,
+                "sps": [ids[e] for e in g.sps],
+                "members": [ids[m.email] for m in g.members],
                 "sp_slot": a.slot(g.name),
                 "sp_slots": a.sp_slots.get(g.track, 1),
             }

@@ -7,7 +7,7 @@ learner's panel shows how many forms are in, never what they say.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from server.content.cases import Scenario
@@ -15,11 +15,8 @@ from server.content.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
 from server.domain.course_state import CourseState
 from server.domain.roleplay import Turn
 from server.domain.submissions import OBSERVED_CHOICES, Feedback, NextTime
+from server.live.names import slug
 from server.live.views.roleplay import BeatTitle, Who
-from server.live.views.rooms import slug
-
-FB = "fb:"  # + group + ":" + person id: that person's feedback panel for that group
-TALLY = "tally:"  # + group: the facilitator's live tallies
 
 CAPACITY_LABELS = {"peer": "peer", "facilitator": "facilitator", "sp": "SP"}
 OBSERVED_LABELS = {
@@ -30,7 +27,7 @@ OBSERVED_LABELS = {
 }
 
 
-def instrument_for(scenario: Scenario | None, instruments: dict[str, Instrument]) -> Instrument:
+def instrument_for(scenario: Scenario | None, instruments: Mapping[str, Instrument]) -> Instrument:
     """The form observers fill in for a case: its first framework's instrument."""
     if scenario is not None:
         for f in scenario.frameworks:
@@ -41,7 +38,7 @@ def instrument_for(scenario: Scenario | None, instruments: dict[str, Instrument]
 
 
 def turn_instrument(
-    turn: Turn | None, library: dict[str, Scenario], instruments: dict[str, Instrument]
+    turn: Turn | None, library: Mapping[str, Scenario], instruments: Mapping[str, Instrument]
 ) -> Instrument:
     """The form for a turn: the instrument of the case played in it."""
     return instrument_for(library.get(turn.scenario or "") if turn else None, instruments)
@@ -139,8 +136,8 @@ def _beats(scenario: Scenario | None) -> dict[str, str]:
 
 def turn_feedback(
     state: CourseState,
-    library: dict[str, Scenario],
-    instruments: dict[str, Instrument],
+    library: Mapping[str, Scenario],
+    instruments: Mapping[str, Instrument],
     group: str,
     number: int,
     turn: Turn,
@@ -169,8 +166,8 @@ def turn_feedback(
 
 def build_feedback_panel(
     state: CourseState,
-    library: dict[str, Scenario],
-    instruments: dict[str, Instrument],
+    library: Mapping[str, Scenario],
+    instruments: Mapping[str, Instrument],
     group: str,
     person: str,
 ) -> FeedbackPanel | None:
@@ -210,8 +207,8 @@ class TallyView:
 
 def build_tally(
     state: CourseState,
-    library: dict[str, Scenario],
-    instruments: dict[str, Instrument],
+    library: Mapping[str, Scenario],
+    instruments: Mapping[str, Instrument],
     group: str,
 ) -> TallyView | None:
     g = state.rooms.groups.get(group)
@@ -235,7 +232,7 @@ class ResultsBlock:
 
 
 def course_results(
-    state: CourseState, instruments: dict[str, Instrument], group: str | None = None
+    state: CourseState, instruments: Mapping[str, Instrument], group: str | None = None
 ) -> tuple[ResultsBlock, ...]:
     """Per-item results for each instrument used, across the course or one group (no names)."""
     all_fb: list[Feedback] = [
@@ -254,8 +251,8 @@ def course_results(
 
 def learner_portfolio(
     state: CourseState,
-    library: dict[str, Scenario],
-    instruments: dict[str, Instrument],
+    library: Mapping[str, Scenario],
+    instruments: Mapping[str, Instrument],
     person: str,
 ) -> tuple[tuple[str, tuple[TurnFeedback, ...]], ...]:
     """Every released turn of `person`, by group, with the feedback received."""

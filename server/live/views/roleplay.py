@@ -16,7 +16,7 @@ from server.domain.people import Person
 from server.domain.placement import sp_window, sps_with
 from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
 from server.domain.rooms import GroupInfo
-from server.live.views.rooms import slug
+from server.live.names import slug
 
 INTENSITY_NAMES = {1: "low", 2: "medium", 3: "high"}
 PHASE_LABELS = {

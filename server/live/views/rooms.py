@@ -10,18 +10,9 @@ from server.domain.course_state import CourseState
 from server.domain.help import HelpCall, help_track, track_answers
 from server.domain.people import Person
 from server.domain.placement import Place, place_of
-from server.domain.rooms import GroupInfo, learner_track
-
-PLACE = "place:"  # + a group's room key ("group:Adult 1") or a track ("track:adult")
-ROOM = "room:"  # + group name: that group's roster for its staff
-ROOMS = "rooms"  # every room at a glance (the director)
-HELP = "help:"  # + adult, pediatric or all
-NEWS = "news:"  # + adult, pediatric or all: announcements for that audience
-RP = "rp:"  # + group + ":learner", ":sp" or ":facilitator": that role's view of a role-play
-
-
-def slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower())
+from server.domain.rooms import GroupInfo
+from server.live import keys
+from server.live.names import slug
 
 
 @dataclass(frozen=True)
@@ -35,19 +26,8 @@ class WhereView:
     item: ScheduledItem | None
 
 
-def place_key(state: CourseState, pid: str) -> str:
-    """The audience a learner's "where to be" follows: their group if they have one, else their
-    track. Everyone in a group shares a track, so the group's key decides every item."""
-    g = state.rooms.group_of(pid)
-    if g is not None:
-        return f"{PLACE}group:{g.name}"
-    p = state.people.get(pid)
-    track = learner_track(state.rooms, p) if p else "adult"
-    return f"{PLACE}track:{track}"
-
-
 def build_where(state: CourseState, schedule: Schedule, key: str, now: datetime) -> WhereView:
-    target = key.removeprefix(PLACE)
+    target = key.removeprefix(keys.PLACE)
     people = state.people
     group = None
     if target.startswith("group:"):

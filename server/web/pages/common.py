@@ -56,8 +56,9 @@ def render_page(request: Request, template: str, status: int = 200, **extra: Any
     actor = current_actor(request)
     me = svc.state.people.get(actor.id) if actor else None
     parts: dict[str, str] = {}
-    for audience in audiences_for(svc, actor):
-        for template_name, html in render_audience(svc, audience, oob=False).items():
+    ctx = svc.view_context()
+    for audience in audiences_for(svc.state, actor):
+        for template_name, html in render_audience(ctx, audience, oob=False).items():
             parts[template_name] = parts.get(template_name, "") + html
     context: dict[str, Any] = {
         "course": svc.course,

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
-from server.live.views.rooms import slug
+from server.live.names import slug
 from server.web.pages.common import form_answers, form_sid, run_command, service_of
 
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
-from server.live.views.rooms import slug
+from server.live.names import slug
 from server.web.pages.common import current_actor, form_int, run_command, service_of
 
 

@@ -1,4 +1,4 @@
-"""The WebSocket endpoint: one per page. Thin: it checks Origin, joins the viewer's audiences,
+"""The live socket: one per page. Thin: it checks Origin, joins the viewer's audiences,
 answers clock pings, and leaves everything else to the course service."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import os
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,37 +22,15 @@ from server.live.hub import Connection
 from server.live.socket import FRAMES
 from server.service.course import CourseService
 from server.store import StoreError
+from server.web.rate import RateLimit
 
 log = logging.getLogger("companion.live")
 
 LIVE_PATH = "/live"
 MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
-RATE = 20.0  # messages per second a page may send, sustained
 # Pages one person may have open at once (in this process): tabs, a phone and a laptop fit.
 MAX_PAGES = int(os.environ.get("COMPANION_MAX_PAGES_PER_PERSON", "12"))
 TOO_MANY_PAGES = 4008  # a close code htmx does not reconnect on
-BURST = 40.0  # and in a burst
-
-
-class RateLimit:
-    """A token bucket per connection: a page that floods the socket is told to slow down and its
-    excess messages are dropped, so it cannot crowd out anyone else."""
-
-    def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.last = time.monotonic()
-        self.dropped = 0
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        self.dropped += 1
-        return False
 
 
 def same_origin(origin: str | None, host: str | None) -> bool:
@@ -92,7 +69,7 @@ async def live(ws: WebSocket) -> None:
     frames = ws.scope.get("extensions", {}).get(FRAMES)  # whole frames, where the server can
     conn = Connection(
         ws.send_text,
-        audiences_for(service, actor),
+        audiences_for(service.state, actor),
         service.snapshot,
         person=actor.id if actor else None,
         close_socket=close_socket,

@@ -1,0 +1,51 @@
+"""Workers sharing one log beat on it; pages of a worker that stopped beating are closed.
+
+Without this, the people on the pages of a worker that crashed or lost its host would stay
+"online" for good (their leaves were never recorded)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from server.domain.people_rules import ResetPresence
+from server.domain.roles import CLI_ACTOR
+from server.service.writer import Writer
+
+log = logging.getLogger("companion.course")
+
+# Seconds between a worker's beats on a shared log; a worker silent for three is gone.
+HEARTBEAT = float(os.environ.get("COMPANION_HEARTBEAT", "5"))
+
+
+class Liveness:
+    def __init__(self, writer: Writer, heartbeat: float = HEARTBEAT) -> None:
+        self.writer = writer
+        self.heartbeat = heartbeat
+
+    async def beat(self) -> None:
+        w = self.writer
+        await w.store.beat(w.course.id, w.worker, self.heartbeat * 3)
+
+    async def run(self) -> None:
+        """Beat for this worker, and close the presence of pages whose worker stopped beating."""
+        w = self.writer
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self.beat()
+                alive = await w.store.workers(w.course.id) | {w.worker}
+                stale = tuple(
+                    c
+                    for p in w.state.people.by_id.values()
+                    for c in p.connections
+                    if "." in c and c.split(".", 1)[0] not in alive
+                )
+                if stale:
+                    log.warning("closing %d page(s) of a worker that stopped", len(stale))
+                    await w.execute(ResetPresence(stale), CLI_ACTOR)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: the writer's tail says so; try again
+                log.info("worker heartbeat skipped: %s", e)
