@@ -26,17 +26,27 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.media import stage_of_turn
-from server.domain.people import Discipline, Person, Registration, new_person_id
-from server.domain.roleplay import Phase
+from server.domain.people import Discipline, PeopleState, Person, Registration, new_person_id
+from server.domain.roleplay import Phase, RoleplaysState
 from server.domain.roles import Actor, Role, require
+from server.domain.rooms import RoomsState
 
-if TYPE_CHECKING:
-    from server.domain.course_state import CourseState
+
+class CourseState(Protocol):
+    """The parts of the course's state erasure reads (course_state.CourseState has them)."""
+
+    @property
+    def people(self) -> PeopleState: ...
+    @property
+    def rooms(self) -> RoomsState: ...
+    @property
+    def roleplays(self) -> RoleplaysState: ...
+
 
 DIRECTOR_ONLY = frozenset({Role.DIRECTOR})
 

@@ -350,7 +350,8 @@ class MediaHub:
                         )
             recording = None
             if self.recorder is not None and room.startswith("group:"):
-                await self.recorder.update(room.removeprefix("group:"), source, now)
+                publishing = {pid: peer.publishers for pid, peer in source.items()}
+                await self.recorder.update(room.removeprefix("group:"), publishing, now)
                 recording = self.recorder.status(room)
             for viewer in members:
                 self._send_state(viewer, room, lay, link, source, recording, shared)

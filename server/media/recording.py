@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -30,7 +30,6 @@ from server.live.names import slug
 from server.media.relay import Publisher
 
 if TYPE_CHECKING:
-    from server.media.hub import Peer
     from server.service.course import CourseService
 
 log = logging.getLogger("companion.media")
@@ -185,8 +184,11 @@ class Recorder:
         why = md.recording_blocked(state.media, state.rooms, rp)
         return f"Recording is on for this group. {why}" if why else "Recording is on."
 
-    async def update(self, group: str, source: dict[str, Peer], now: datetime) -> None:
-        """Start, continue or finish `group`'s segment to match the course state."""
+    async def update(
+        self, group: str, publishing: Mapping[str, Mapping[str, Publisher]], now: datetime
+    ) -> None:
+        """Start, continue or finish `group`'s segment to match the course state (`publishing`:
+        each person's publishers by kind)."""
         state = self.service.state
         rp = state.roleplays.of(group)
         key = md.segment_of(rp)
@@ -201,10 +203,10 @@ class Recorder:
         if seg is None:
             seg = self.active[group] = Segment(group, key[0], key[1], now, rp.hot_seat or "")
         for person in md.stage_of_turn(state.rooms, rp):
-            peer = source.get(person)
-            if peer is None or person in seg.writers:
+            theirs = publishing.get(person)
+            if theirs is None or person in seg.writers:
                 continue
-            video, audio = peer.publishers.get("video"), peer.publishers.get("audio")
+            video, audio = theirs.get("video"), theirs.get("audio")
             if video is None and audio is None:
                 continue
             seg.writers[person] = Writer(self.path(seg, person), video, audio)

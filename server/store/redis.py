@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from server.domain.events import Event, NewEvent
-from server.store import SeqConflict, StoreUnavailable
+from server.store.base import SeqConflict, StoreUnavailable
 from server.store.codec import decode, encode_at, encode_data
 
 APPEND = """

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from server.domain.events import Event, NewEvent
-from server.store import SeqConflict, StoreUnavailable
+from server.store.base import SeqConflict, StoreUnavailable
 from server.store.codec import decode, encode_at, encode_data
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from datetime import timedelta
 from server.domain.agenda import utc_z
 from server.domain.announcements import Announce
 from server.domain.roles import CLI_ACTOR, Actor
-from server.live.keys import AGENDA, TIMED
 from server.live.boundary import PREPARE_AHEAD
+from server.live.keys import AGENDA, TIMED
 from tests.app.conftest import FIRST, make_client, pid, session
 from tests.app.test_live import read_until
 
