@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 
 from server.content.cases import Scenario
 from server.content.instruments import evaluation_form, spec
-from server.domain import feedback as fb
-from server.domain import roleplay as rp
+from server.domain import feedback, roleplay
 from server.domain.agenda import Kind, ScheduledItem
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
@@ -201,18 +200,20 @@ class Simulation:
         sps = sps_with(state.rooms, g, item, now)
         start, end = sp_window(item, g)
         if g.sps and not sps:
-            if play.phase in (rp.Phase.RUNNING, rp.Phase.TIMEOUT):
-                await self.act(rp.EndTurn(name), fac)
-            elif play.phase not in (rp.Phase.IDLE, rp.Phase.DONE) and now >= end:
-                await self.act(rp.EndRoleplay(name), fac)
+            if play.phase in (roleplay.Phase.RUNNING, roleplay.Phase.TIMEOUT):
+                await self.act(roleplay.EndTurn(name), fac)
+            elif play.phase not in (roleplay.Phase.IDLE, roleplay.Phase.DONE) and now >= end:
+                await self.act(roleplay.EndRoleplay(name), fac)
             plan.next_at = max(later, start) if now < start else later
             return
-        if play.phase in (rp.Phase.IDLE, rp.Phase.DONE):
+        if play.phase in (roleplay.Phase.IDLE, roleplay.Phase.DONE):
             case = self._case_for(g.track, item)
             if case is not None and end - now > timedelta(minutes=15):
                 beats = tuple(b.id for b in case.beats)
                 await self.act(
-                    rp.StartRoleplay(name, case.id, case.track, beats, case.door_note.time_minutes),
+                    roleplay.StartRoleplay(
+                        name, case.id, case.track, beats, case.door_note.time_minutes
+                    ),
                     fac,
                 )
             plan.next_at = now + timedelta(seconds=self.rng.uniform(60, 120))
@@ -221,10 +222,13 @@ class Simulation:
         if case is None:
             return
         minutes = case.door_note.time_minutes
-        if play.phase in (rp.Phase.BRIEFING, rp.Phase.DEBRIEF):
+        if play.phase in (roleplay.Phase.BRIEFING, roleplay.Phase.DEBRIEF):
             number = len(play.turns)
-            if play.phase is rp.Phase.DEBRIEF and (name, number) not in state.feedback.released:
-                await self.act(fb.ReleaseFeedback(name, number), fac)
+            if (
+                play.phase is roleplay.Phase.DEBRIEF
+                and (name, number) not in state.feedback.released
+            ):
+                await self.act(feedback.ReleaseFeedback(name, number), fac)
                 plan.next_at = later
                 return
             last = play.turns[-1] if play.turns else None
@@ -235,53 +239,55 @@ class Simulation:
                 and self.rng.random() < 0.8
             ):
                 text = "Next time I will " + self.rng.choice(NEXT_TIME)
-                await self.act(fb.WriteNextTime(self._sid(), name, number, text), last.learner)
+                await self.act(
+                    feedback.WriteNextTime(self._sid(), name, number, text), last.learner
+                )
                 plan.next_at = later
                 return
-            nxt = rp.suggest_next(play, members)
+            nxt = roleplay.suggest_next(play, members)
             if nxt is None or play.turns_of(nxt) >= 2 or end - now < timedelta(minutes=minutes):
-                await self.act(rp.EndRoleplay(name), fac)
+                await self.act(roleplay.EndRoleplay(name), fac)
                 plan.next_at = now + timedelta(minutes=2)
                 return
             goal = self.rng.choice(case.goal_suggestions)
-            await self.act(rp.BeginTurn(name, nxt, goal), fac)
+            await self.act(roleplay.BeginTurn(name, nxt, goal), fac)
             plan.timeout_done = False
             plan.next_at = now + timedelta(seconds=minutes * 60 * self.rng.uniform(0.3, 0.5))
             return
         turn = play.turn
         if turn is None:
             return
-        if play.phase is rp.Phase.TIMEOUT:
+        if play.phase is roleplay.Phase.TIMEOUT:
             if turn.learner not in self.spare and self.rng.random() < 0.3 and play.beat:
-                await self.act(rp.Rewind(name, play.beat), turn.learner)
+                await self.act(roleplay.Rewind(name, play.beat), turn.learner)
             else:
-                await self.act(rp.TimeIn(name), fac)
+                await self.act(roleplay.TimeIn(name), fac)
             plan.next_at = later
             return
         # Running.
         if not plan.timeout_done:
             callers = [m for m in members if m != turn.learner] or [fac]
-            plan.timeout_done = await self.act(rp.TimeOut(name), self.rng.choice(callers))
+            plan.timeout_done = await self.act(roleplay.TimeOut(name), self.rng.choice(callers))
             plan.next_at = now + timedelta(seconds=self.rng.uniform(60, 120))
             return
         if turn.seconds_used(now) >= minutes * 60 * 0.9:
-            await self.act(rp.EndTurn(name), fac)
+            await self.act(roleplay.EndTurn(name), fac)
             plan.next_at = now + timedelta(seconds=self.rng.uniform(90, 150))
             return
         beats = play.beats
         if play.beat in beats and beats.index(play.beat) + 1 < len(beats):
             nxt_beat = beats[beats.index(play.beat) + 1]
             sp = next((s for s in sps if s not in self.spare), fac)
-            await self.act(rp.ReachBeat(name, nxt_beat), sp)
+            await self.act(roleplay.ReachBeat(name, nxt_beat), sp)
         if self.rng.random() < 0.3:
-            await self.act(rp.SetIntensity(name, self.rng.choice(rp.INTENSITIES)), fac)
+            await self.act(roleplay.SetIntensity(name, self.rng.choice(roleplay.INTENSITIES)), fac)
         plan.next_at = now + timedelta(seconds=minutes * 60 / max(len(beats), 1))
 
     async def _feedback(self, name: str, item: ScheduledItem, now: datetime) -> None:
         state = self.service.state
         g = state.rooms.groups[name]
         play = state.roleplays.of(name)
-        if not play.turns or play.phase in (rp.Phase.IDLE, rp.Phase.BRIEFING):
+        if not play.turns or play.phase in (roleplay.Phase.IDLE, roleplay.Phase.BRIEFING):
             return
         number = len(play.turns)
         turn = play.turns[-1]
@@ -310,7 +316,7 @@ class Simulation:
                     answers[it.id] = self.rng.choice(TRY)
                 elif kind == "text" and self.rng.random() < 0.7:
                     answers[it.id] = self.rng.choice(WORKED)
-            command = fb.SubmitFeedback(
+            command = feedback.SubmitFeedback(
                 self._sid(), name, number, inst.id, spec(inst), answers, moments
             )
             await self.act(command, pid)

@@ -9,15 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from server.domain import announcements as an
-from server.domain import credit, erasure, rooms
-from server.domain import evaluations as ev
-from server.domain import feedback as fb
-from server.domain import help as hp
-from server.domain import media as md
-from server.domain import people_rules as pr
-from server.domain import reflections as rf
-from server.domain import roleplay as rp
+from server.domain import (
+    announcements,
+    credit,
+    erasure,
+    evaluations,
+    feedback,
+    help_calls,
+    media,
+    people_rules,
+    reflections,
+    roleplay,
+    rooms,
+)
 from server.domain.agenda import (
     DELAY_EVENTS,
     Delay,
@@ -41,13 +45,13 @@ class CourseState:
 
     seq: int = 0
     delays: tuple[Delay, ...] = ()
-    announcements: tuple[an.Announcement, ...] = ()
+    announcements: tuple[announcements.Announcement, ...] = ()
     people: PeopleState = field(default_factory=PeopleState)
     rooms: rooms.RoomsState = field(default_factory=rooms.RoomsState)
-    help: hp.HelpState = field(default_factory=hp.HelpState)
-    roleplays: rp.RoleplaysState = field(default_factory=rp.RoleplaysState)
+    help: help_calls.HelpState = field(default_factory=help_calls.HelpState)
+    roleplays: roleplay.RoleplaysState = field(default_factory=roleplay.RoleplaysState)
     feedback: FeedbackState = field(default_factory=FeedbackState)
-    media: md.MediaState = field(default_factory=md.MediaState)
+    media: media.MediaState = field(default_factory=media.MediaState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -66,24 +70,26 @@ def apply(state: CourseState, event: Event) -> CourseState:
     t = event.type
     if t in DELAY_EVENTS:
         return replace(state, delays=apply_delay(state.delays, event))
-    if t in an.EVENT_TYPES:
-        return replace(state, announcements=an.apply_announcement(state.announcements, event))
-    if t in pr.EVENT_TYPES:
-        return replace(state, people=pr.apply_people(state.people, event))
+    if t in announcements.EVENT_TYPES:
+        return replace(
+            state, announcements=announcements.apply_announcement(state.announcements, event)
+        )
+    if t in people_rules.EVENT_TYPES:
+        return replace(state, people=people_rules.apply_people(state.people, event))
     if t in rooms.EVENT_TYPES:
         return replace(state, rooms=rooms.apply_rooms(state.rooms, event))
-    if t in hp.EVENT_TYPES:
-        return replace(state, help=hp.apply_help(state.help, event))
-    if t in rp.EVENT_TYPES:
-        return replace(state, roleplays=rp.apply_roleplays(state.roleplays, event))
-    if t in fb.EVENT_TYPES:
-        return replace(state, feedback=fb.apply_feedback(state.feedback, event))
-    if t in rf.EVENT_TYPES:
-        return replace(state, feedback=rf.apply_reflection(state.feedback, event))
-    if t in ev.EVENT_TYPES:
-        return replace(state, feedback=ev.apply_evaluation(state.feedback, event))
-    if t in md.EVENT_TYPES:
-        return replace(state, media=md.apply_media(state.media, event))
+    if t in help_calls.EVENT_TYPES:
+        return replace(state, help=help_calls.apply_help(state.help, event))
+    if t in roleplay.EVENT_TYPES:
+        return replace(state, roleplays=roleplay.apply_roleplays(state.roleplays, event))
+    if t in feedback.EVENT_TYPES:
+        return replace(state, feedback=feedback.apply_feedback(state.feedback, event))
+    if t in reflections.EVENT_TYPES:
+        return replace(state, feedback=reflections.apply_reflection(state.feedback, event))
+    if t in evaluations.EVENT_TYPES:
+        return replace(state, feedback=evaluations.apply_evaluation(state.feedback, event))
+    if t in media.EVENT_TYPES:
+        return replace(state, media=media.apply_media(state.media, event))
     return state
 
 
@@ -97,16 +103,16 @@ def replay(events: list[Event], state: CourseState | None = None) -> CourseState
 Command = (
     DelayRunningItem
     | JumpClock
-    | an.Announce
-    | pr.PeopleCommand
+    | announcements.Announce
+    | people_rules.PeopleCommand
     | credit.ClaimCredit
     | membership.GroupsCommand
-    | hp.HelpCommand
-    | rp.RoleplayCommand
-    | fb.FeedbackCommand
-    | rf.ReflectionCommand
-    | ev.SubmitEvaluation
-    | md.MediaCommand
+    | help_calls.HelpCommand
+    | roleplay.RoleplayCommand
+    | feedback.FeedbackCommand
+    | reflections.ReflectionCommand
+    | evaluations.SubmitEvaluation
+    | media.MediaCommand
     | erasure.MarkErased
 )
 
@@ -123,13 +129,13 @@ def decide(
         return decide_delay(state.schedule(base), command, actor, now)
     if isinstance(command, JumpClock):
         return decide_jump(command, actor, now)
-    if isinstance(command, an.Announce):
-        return an.decide_announce(command, actor, now)
+    if isinstance(command, announcements.Announce):
+        return announcements.decide_announce(command, actor, now)
     if isinstance(command, erasure.MarkErased):
         return erasure.decide_erased(state, command, actor, now)
-    if isinstance(command, pr.PeopleCommand):
-        events = pr.decide_people(state.people, state.schedule(base), command, actor, now)
-        if isinstance(command, pr.Connect) and events:
+    if isinstance(command, people_rules.PeopleCommand):
+        events = people_rules.decide_people(state.people, state.schedule(base), command, actor, now)
+        if isinstance(command, people_rules.Connect) and events:
             events += membership.late_joiner_events(
                 state.rooms, state.people, actor.id, actor.id, now
             )
@@ -138,24 +144,30 @@ def decide(
         return credit.decide_claim(state.people, state.schedule(base), command, actor, now)
     if isinstance(command, membership.GroupsCommand):
         return membership.decide_membership(state.rooms, state.people, command, actor, now)
-    if isinstance(command, hp.HelpCommand):
+    if isinstance(command, help_calls.HelpCommand):
         schedule = state.schedule(base)
-        return hp.decide_help(state.help, state.rooms, state.people, schedule, command, actor, now)
-    if isinstance(command, rp.RoleplayCommand):
-        roleplay = state.roleplays.of(command.group)
-        return rp.decide_roleplay(roleplay, state.rooms, command, actor, now)
-    if isinstance(command, fb.FeedbackCommand):
-        return fb.decide_feedback(state.feedback, state.rooms, state.roleplays, command, actor, now)
-    if isinstance(command, rf.ReflectionCommand):
-        return rf.decide_reflection(state.feedback, state.rooms, command, actor, now)
-    if isinstance(command, ev.SubmitEvaluation):
-        events = ev.decide_evaluation(state.feedback, state.schedule(base), command, actor, now)
+        return help_calls.decide_help(
+            state.help, state.rooms, state.people, schedule, command, actor, now
+        )
+    if isinstance(command, roleplay.RoleplayCommand):
+        play = state.roleplays.of(command.group)
+        return roleplay.decide_roleplay(play, state.rooms, command, actor, now)
+    if isinstance(command, feedback.FeedbackCommand):
+        return feedback.decide_feedback(
+            state.feedback, state.rooms, state.roleplays, command, actor, now
+        )
+    if isinstance(command, reflections.ReflectionCommand):
+        return reflections.decide_reflection(state.feedback, state.rooms, command, actor, now)
+    if isinstance(command, evaluations.SubmitEvaluation):
+        events = evaluations.decide_evaluation(
+            state.feedback, state.schedule(base), command, actor, now
+        )
         # Someone whose course evaluation was already recorded is not recorded twice.
         return [
             e
             for e in events
             if not (e.type == "evaluation.completed" and actor.id in state.people.evaluated)
         ]
-    if isinstance(command, md.MediaCommand):
-        return md.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
+    if isinstance(command, media.MediaCommand):
+        return media.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

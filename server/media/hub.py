@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
 from aiortc import sdp as aiosdp
 
-from server.domain import media as md
+from server.domain import media
 from server.domain.placement import places_of
 from server.domain.roles import ROLE_LABELS, Role
 from server.live.hub import Message, Outgoing
@@ -308,7 +308,7 @@ class MediaHub:
         peers = sorted(self.peers.values(), key=lambda p: p.order)
         places = places_of(state.rooms, state.people, svc.schedule, {p.pid for p in peers}, now)
         for peer in peers:
-            peer.room = md.media_room(places[peer.pid])
+            peer.room = media.media_room(places[peer.pid])
             if peer.room is not None:
                 rooms[peer.room].append(peer)
             else:
@@ -320,7 +320,7 @@ class MediaHub:
                 if peer.publishers or peer.pid not in source:
                     source[peer.pid] = peer
             present = [(pid, p.role) for pid, p in source.items()]
-            lay = md.layout(room, present, state.rooms, state.roleplays)
+            lay = media.layout(room, present, state.rooms, state.roleplays)
             link = state.media.links.get(room)
             # Only people who publish can be seen or heard: in a plenary of hundreds that is a
             # few, so each viewer's choice below costs little however many are watching.
@@ -333,8 +333,8 @@ class MediaHub:
                     continue
                 if not viewer.slots:
                     continue  # not joined: nothing to attach
-                video = md.visible_of(cams, viewer.pid, md.MAX_VIDEO)
-                audio = md.visible_of(mics, viewer.pid, md.MAX_AUDIO)
+                video = media.visible_of(cams, viewer.pid, media.MAX_VIDEO)
+                audio = media.visible_of(mics, viewer.pid, media.MAX_AUDIO)
                 short_v = self._assign(viewer, "video", video, source)
                 short_a = self._assign(viewer, "audio", audio, source)
                 # A page in the middle of a negotiation is asked once its answer is out.
@@ -400,7 +400,7 @@ class MediaHub:
         self,
         viewer: Peer,
         room: str | None,
-        lay: md.Layout | None,
+        lay: media.Layout | None,
         link: str | None,
         source: dict[str, Peer],
         recording: str | None,
@@ -456,7 +456,7 @@ class MediaHub:
     def _state_text(
         self,
         room: str | None,
-        lay: md.Layout | None,
+        lay: media.Layout | None,
         link: str | None,
         you: tuple[bool, bool, bool],
         tiles: list[dict[str, Any]],

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import av
 
-from server.domain import media as md
+from server.domain import media
 from server.domain.errors import DomainError
 from server.domain.events import Event
 from server.domain.roles import MEDIA_ACTOR
@@ -181,7 +181,7 @@ class Recorder:
         if seg is not None:
             return f"● Recording turn {seg.turn}, part {seg.number}"
         rp = state.roleplays.of(group)
-        why = md.recording_blocked(state.media, state.rooms, rp)
+        why = media.recording_blocked(state.media, state.rooms, rp)
         return f"Recording is on for this group. {why}" if why else "Recording is on."
 
     async def update(
@@ -191,8 +191,8 @@ class Recorder:
         each person's publishers by kind)."""
         state = self.service.state
         rp = state.roleplays.of(group)
-        key = md.segment_of(rp)
-        if key is not None and md.recording_blocked(state.media, state.rooms, rp):
+        key = media.segment_of(rp)
+        if key is not None and media.recording_blocked(state.media, state.rooms, rp):
             key = None
         seg = self.active.get(group)
         if seg is not None and (key is None or (seg.turn, seg.number) != key):
@@ -202,7 +202,7 @@ class Recorder:
             return
         if seg is None:
             seg = self.active[group] = Segment(group, key[0], key[1], now, rp.hot_seat or "")
-        for person in md.stage_of_turn(state.rooms, rp):
+        for person in media.stage_of_turn(state.rooms, rp):
             theirs = publishing.get(person)
             if theirs is None or person in seg.writers:
                 continue
@@ -220,7 +220,7 @@ class Recorder:
             if size == 0:
                 continue
             rel = writer.path.relative_to(self.folder).as_posix()
-            command = md.SaveRecording(
+            command = media.SaveRecording(
                 group, seg.turn, seg.number, person, rel, seg.started, now, size, seg.learner
             )
             try:
@@ -258,9 +258,9 @@ class Recorder:
         """Delete recordings past the retention period; returns how many."""
         state = self.service.state
         gone = 0
-        for rid in md.expired(state.media, self.service.clock.now(), self.retention_days):
+        for rid in media.expired(state.media, self.service.clock.now(), self.retention_days):
             try:  # the file goes when the event is applied (_on_events)
-                await self.service.execute(md.DeleteRecording(rid, "expired"), MEDIA_ACTOR)
+                await self.service.execute(media.DeleteRecording(rid, "expired"), MEDIA_ACTOR)
             except DomainError:
                 continue
             gone += 1

@@ -17,7 +17,7 @@ from server.domain.announcements import Announce
 from server.domain.course_state import replay
 from server.domain.erasure import ERASED_NAME
 from server.domain.evaluations import SubmitEvaluation, evaluation_keys
-from server.domain.help import RequestHelp
+from server.domain.help_calls import RequestHelp
 from server.domain.media import SaveRecording
 from server.domain.reflections import WriteReflection
 from server.domain.roles import MEDIA_ACTOR, Actor, Role

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from server.domain import media as md
+from server.domain import media
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
 from server.domain.placement import Place
@@ -39,7 +39,7 @@ PRESENT = [("a", Role.LEARNER), ("fac", Role.FACILITATOR), ("b", Role.LEARNER), 
 class World:
     def __init__(self):
         self.rps = RoleplaysState()
-        self.media = md.MediaState()
+        self.media = media.MediaState()
         self.seq = 0
 
     def rp(self, command, actor=FAC):
@@ -48,10 +48,12 @@ class World:
             self.rps = apply_roleplays(self.rps, Event(self.seq, e.type, e.actor, e.at, e.data))
 
     def do(self, command, actor, now=T0):
-        events = md.decide_media(self.media, ROOMS, self.rps, command, actor, now)
+        events = media.decide_media(self.media, ROOMS, self.rps, command, actor, now)
         for e in events:
             self.seq += 1
-            self.media = md.apply_media(self.media, Event(self.seq, e.type, e.actor, e.at, e.data))
+            self.media = media.apply_media(
+                self.media, Event(self.seq, e.type, e.actor, e.at, e.data)
+            )
         return events
 
 
@@ -61,14 +63,14 @@ def scene(w: World) -> None:
 
 
 def test_breaks_have_no_media_room_and_sessions_do():
-    assert md.media_room(Place("break", "break", "Lunch", None)) is None
-    assert md.media_room(Place("none", "none", "-", None)) is None
-    assert md.media_room(Place("group", "group:Adult 1", "-", None)) == "group:Adult 1"
-    assert md.media_room(Place("plenary", "plenary", "-", None)) == "plenary"
+    assert media.media_room(Place("break", "break", "Lunch", None)) is None
+    assert media.media_room(Place("none", "none", "-", None)) is None
+    assert media.media_room(Place("group", "group:Adult 1", "-", None)) == "group:Adult 1"
+    assert media.media_room(Place("plenary", "plenary", "-", None)) == "plenary"
 
 
 def test_between_scenes_a_group_is_a_gallery_of_equals():
-    lay = md.layout(f"group:{G}", PRESENT, ROOMS, RoleplaysState())
+    lay = media.layout(f"group:{G}", PRESENT, ROOMS, RoleplaysState())
     assert lay.stage == () and lay.muted_on_join == frozenset()
     assert lay.others == ("a", "fac", "b", "sp")
 
@@ -76,19 +78,19 @@ def test_between_scenes_a_group_is_a_gallery_of_equals():
 def test_during_a_scene_the_stage_is_sp_hot_seat_and_facilitator_and_observers_join_muted():
     w = World()
     scene(w)
-    lay = md.layout(f"group:{G}", PRESENT, ROOMS, w.rps)
+    lay = media.layout(f"group:{G}", PRESENT, ROOMS, w.rps)
     assert lay.stage == ("sp", "a", "fac")
     assert lay.others == ("b",) and lay.muted_on_join == frozenset({"b"})
     # A viewer sees the stage first and never themself.
-    assert md.visible(lay, "b") == ["sp", "a", "fac"]
-    assert md.visible(lay, "a") == ["sp", "fac", "b"]
-    assert md.visible(lay, "b", limit=2) == ["sp", "a"]
+    assert media.visible(lay, "b") == ["sp", "a", "fac"]
+    assert media.visible(lay, "a") == ["sp", "fac", "b"]
+    assert media.visible(lay, "b", limit=2) == ["sp", "a"]
     w.rp(TimeOut(G))
-    assert md.layout(f"group:{G}", PRESENT, ROOMS, w.rps).label == "Time-out"
+    assert media.layout(f"group:{G}", PRESENT, ROOMS, w.rps).label == "Time-out"
 
 
 def test_in_plenary_the_staff_are_on_stage_and_learners_join_muted():
-    lay = md.layout("plenary", [*PRESENT, ("d", Role.DIRECTOR)], ROOMS, RoleplaysState())
+    lay = media.layout("plenary", [*PRESENT, ("d", Role.DIRECTOR)], ROOMS, RoleplaysState())
     assert lay.stage == ("fac", "d")
     assert lay.muted_on_join == frozenset({"a", "b", "sp"})
 
@@ -97,43 +99,47 @@ def test_recording_needs_it_on_a_running_scene_and_everyone_on_stage_agreeing():
     w = World()
     scene(w)
     rp = w.rps.of(G)
-    assert md.recording_blocked(w.media, ROOMS, rp) == "Recording is off for this group."
+    assert media.recording_blocked(w.media, ROOMS, rp) == "Recording is off for this group."
     with pytest.raises(DomainError, match="facilitator"):
-        w.do(md.SetRecording(G, True), A)
-    w.do(md.SetRecording(G, True), FAC)
-    assert "3 of 3" in md.recording_blocked(w.media, ROOMS, rp)
-    w.do(md.GiveConsent(G, True), A)
-    w.do(md.GiveConsent(G, True), SP)
-    assert "1 of 3" in md.recording_blocked(w.media, ROOMS, rp)
-    w.do(md.GiveConsent(G, True), FAC)
-    assert md.recording_blocked(w.media, ROOMS, rp) is None
-    assert md.segment_of(rp) == (1, 1)
+        w.do(media.SetRecording(G, True), A)
+    w.do(media.SetRecording(G, True), FAC)
+    assert "3 of 3" in media.recording_blocked(w.media, ROOMS, rp)
+    w.do(media.GiveConsent(G, True), A)
+    w.do(media.GiveConsent(G, True), SP)
+    assert "1 of 3" in media.recording_blocked(w.media, ROOMS, rp)
+    w.do(media.GiveConsent(G, True), FAC)
+    assert media.recording_blocked(w.media, ROOMS, rp) is None
+    assert media.segment_of(rp) == (1, 1)
     # A time-out pauses it; after time-in it is the turn's second part.
     w.rp(TimeOut(G), SP)
-    assert md.recording_blocked(w.media, ROOMS, w.rps.of(G)) == "Only a running scene is recorded."
-    assert md.segment_of(w.rps.of(G)) is None
+    assert (
+        media.recording_blocked(w.media, ROOMS, w.rps.of(G)) == "Only a running scene is recorded."
+    )
+    assert media.segment_of(w.rps.of(G)) is None
     w.rp(TimeIn(G))
-    assert md.segment_of(w.rps.of(G)) == (1, 2)
+    assert media.segment_of(w.rps.of(G)) == (1, 2)
     # Anyone on the stage withdrawing stops it.
-    w.do(md.GiveConsent(G, False), A)
-    assert "1 of 3" in md.recording_blocked(w.media, ROOMS, w.rps.of(G))
+    w.do(media.GiveConsent(G, False), A)
+    assert "1 of 3" in media.recording_blocked(w.media, ROOMS, w.rps.of(G))
     w.rp(EndTurn(G))
-    assert md.segment_of(w.rps.of(G)) is None
+    assert media.segment_of(w.rps.of(G)) is None
 
 
 def test_consent_is_idempotent_and_only_for_people_in_the_group():
     w = World()
-    assert len(w.do(md.GiveConsent(G, True), B)) == 1
-    assert w.do(md.GiveConsent(G, True), B) == []
+    assert len(w.do(media.GiveConsent(G, True), B)) == 1
+    assert w.do(media.GiveConsent(G, True), B) == []
     with pytest.raises(DomainError, match="not in group"):
-        w.do(md.GiveConsent(G, True), X)
+        w.do(media.GiveConsent(G, True), X)
     with pytest.raises(DomainError, match="no group"):
-        w.do(md.GiveConsent("Nope", True), B)
+        w.do(media.GiveConsent("Nope", True), B)
 
 
 def save(w, segment=1, person="a", ended=T0, size=100):
     return w.do(
-        md.SaveRecording(G, 1, segment, person, f"f{segment}{person}.webm", T0, ended, size, "a"),
+        media.SaveRecording(
+            G, 1, segment, person, f"f{segment}{person}.webm", T0, ended, size, "a"
+        ),
         MEDIA_ACTOR,
     )
 
@@ -141,20 +147,20 @@ def save(w, segment=1, person="a", ended=T0, size=100):
 def test_only_the_media_server_saves_and_expires_and_only_the_director_deletes():
     w = World()
     with pytest.raises(DomainError):
-        w.do(md.SaveRecording(G, 1, 1, "a", "f.webm", T0, T0, 1), DIR)
+        w.do(media.SaveRecording(G, 1, 1, "a", "f.webm", T0, T0, 1), DIR)
     save(w)
     (rid,) = w.media.recordings
     assert rid == f"{G}/1.1.{int(T0.timestamp())}/a"
     with pytest.raises(DomainError, match="already saved"):
         save(w)
     with pytest.raises(PermissionDenied):
-        w.do(md.DeleteRecording(rid), FAC)
+        w.do(media.DeleteRecording(rid), FAC)
     with pytest.raises(DomainError):
-        w.do(md.DeleteRecording(rid, "expired"), DIR)
-    (e,) = w.do(md.DeleteRecording(rid), DIR)
+        w.do(media.DeleteRecording(rid, "expired"), DIR)
+    (e,) = w.do(media.DeleteRecording(rid), DIR)
     assert e.data["file"] == "f1a.webm" and w.media.recordings == {}
     with pytest.raises(DomainError, match="no recording"):
-        w.do(md.DeleteRecording(rid), DIR)
+        w.do(media.DeleteRecording(rid), DIR)
 
 
 def test_retention_expires_what_ended_before_the_period():
@@ -162,14 +168,14 @@ def test_retention_expires_what_ended_before_the_period():
     save(w, 1, "a", ended=T0)
     save(w, 2, "a", ended=T0 + timedelta(days=3))
     ids = sorted(w.media.recordings)
-    assert md.expired(w.media, T0 + timedelta(days=2, hours=1), 2) == [ids[0]]
-    assert md.expired(w.media, T0 + timedelta(days=30), 0) == []  # 0 keeps them
+    assert media.expired(w.media, T0 + timedelta(days=2, hours=1), 2) == [ids[0]]
+    assert media.expired(w.media, T0 + timedelta(days=30), 0) == []  # 0 keeps them
 
 
 def test_meeting_links_are_https_on_known_rooms_and_director_only():
     w = World()
     with pytest.raises(PermissionDenied):
-        w.do(md.SetRoomLink("plenary", "https://example.org/j/1"), FAC)
+        w.do(media.SetRoomLink("plenary", "https://example.org/j/1"), FAC)
     for room, url, reason in [
         ("plenary", "http://example.org/j/1", "https://"),
         ("plenary", "javascript:alert(1)", "https://"),
@@ -179,16 +185,16 @@ def test_meeting_links_are_https_on_known_rooms_and_director_only():
         ("group:Nope", "https://example.org", "no group"),
     ]:
         with pytest.raises(DomainError, match=reason):
-            w.do(md.SetRoomLink(room, url), DIR)
-    w.do(md.SetRoomLink(f"group:{G}", " https://example.org/j/1 "), DIR)
+            w.do(media.SetRoomLink(room, url), DIR)
+    w.do(media.SetRoomLink(f"group:{G}", " https://example.org/j/1 "), DIR)
     assert w.media.links == {f"group:{G}": "https://example.org/j/1"}
-    assert w.do(md.SetRoomLink(f"group:{G}", "https://example.org/j/1"), DIR) == []
-    w.do(md.SetRoomLink(f"group:{G}", ""), DIR)
+    assert w.do(media.SetRoomLink(f"group:{G}", "https://example.org/j/1"), DIR) == []
+    w.do(media.SetRoomLink(f"group:{G}", ""), DIR)
     assert w.media.links == {}
 
 
 def test_only_the_group_and_the_director_replay():
-    assert md.may_replay(ROOMS, A, G) and md.may_replay(ROOMS, SP, G)
-    assert md.may_replay(ROOMS, FAC, G) and md.may_replay(ROOMS, DIR, G)
-    assert not md.may_replay(ROOMS, X, G)
-    assert not md.may_replay(ROOMS, Actor("fac2", Role.FACILITATOR), G)
+    assert media.may_replay(ROOMS, A, G) and media.may_replay(ROOMS, SP, G)
+    assert media.may_replay(ROOMS, FAC, G) and media.may_replay(ROOMS, DIR, G)
+    assert not media.may_replay(ROOMS, X, G)
+    assert not media.may_replay(ROOMS, Actor("fac2", Role.FACILITATOR), G)

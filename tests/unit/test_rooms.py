@@ -16,7 +16,7 @@ from server.domain.groups.membership import (
     MoveMember,
     Rebalance,
 )
-from server.domain.help import ClaimHelp, RequestHelp, ResolveHelp
+from server.domain.help_calls import ClaimHelp, RequestHelp, ResolveHelp
 from server.domain.people_rules import Connect, Disconnect, ImportRoster
 from server.domain.placement import next_move, place_of, sp_window, sps_with
 from server.domain.roles import CLI_ACTOR, Actor, Role

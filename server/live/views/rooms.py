@@ -7,7 +7,7 @@ from datetime import datetime
 
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
-from server.domain.help import HelpCall, help_track, track_answers
+from server.domain.help_calls import HelpCall, help_track, track_answers
 from server.domain.people import Person
 from server.domain.placement import Place, place_of
 from server.domain.rooms import GroupInfo

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from server.domain import media as md
+from server.domain import media
 from server.domain.errors import DomainError
 from server.domain.roles import Actor, Role
 from server.web.pages.common import (
@@ -29,7 +29,7 @@ async def recordings_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     if group not in svc.state.rooms.groups:
         return message_page(request, "No such group", f"There is no group named {group!r}.", 404)
-    if not md.may_replay(svc.state.rooms, actor, group):
+    if not media.may_replay(svc.state.rooms, actor, group):
         return message_page(
             request, "Not your group", "Recordings are for the group and the course director.", 403
         )
@@ -39,7 +39,7 @@ async def recordings_page(request: Request, actor: Actor) -> Response:
         p = people.get(pid) if pid else None
         return p.name if p else (pid or "")
 
-    parts: dict[str, list[md.Recording]] = defaultdict(list)
+    parts: dict[str, list[media.Recording]] = defaultdict(list)
     for rec in svc.state.media.recordings.values():
         if rec.group == group:
             parts[rec.part].append(rec)
@@ -72,7 +72,7 @@ async def recording_file(request: Request) -> Response:
     actor = current_actor(request)
     svc = service_of(request)
     rec = svc.state.media.recordings.get(rid)
-    if actor is None or rec is None or not md.may_replay(svc.state.rooms, actor, rec.group):
+    if actor is None or rec is None or not media.may_replay(svc.state.rooms, actor, rec.group):
         return Response("Not found.", 404)
     try:
         path = request.app.state.recorder.file(rec.file)
@@ -86,14 +86,14 @@ async def recording_file(request: Request) -> Response:
 async def delete_recording(request: Request) -> Response:
     return await run_command(
         request,
-        lambda f: md.DeleteRecording(str(f.get("id", ""))),
+        lambda f: media.DeleteRecording(str(f.get("id", ""))),
         lambda c: "Recording deleted.",
         flash_id="recordings-result",
     )
 
 
 def _link_done(command: Any) -> str:
-    link: md.SetRoomLink = command
+    link: media.SetRoomLink = command
     if link.url.strip():
         return f"Meeting link for {link.room} saved."
     return f"{link.room} uses the built-in audio and video again."
@@ -102,7 +102,7 @@ def _link_done(command: Any) -> str:
 async def set_room_link(request: Request) -> Response:
     return await run_command(
         request,
-        lambda f: md.SetRoomLink(str(f.get("room", "")), str(f.get("url", ""))),
+        lambda f: media.SetRoomLink(str(f.get("room", "")), str(f.get("url", ""))),
         _link_done,
         flash_id="links-result",
     )

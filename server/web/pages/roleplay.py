@@ -18,8 +18,7 @@ from server.web.pages.common import current_actor, form_int, run_command, servic
 def _roleplay_command(request: Request, group: str, action: str, form: FormData) -> Command:
     """The role-play command an action names. A learner's own forms carry no learner field:
     the signed-in person is the one volunteering."""
-    from server.domain import media as md
-    from server.domain import roleplay as rp
+    from server.domain import media, roleplay
 
     actor = current_actor(request)
     learner = str(form.get("learner") or (actor.id if actor else ""))
@@ -28,20 +27,22 @@ def _roleplay_command(request: Request, group: str, action: str, form: FormData)
         if case is None:
             raise DomainError("Choose a case from the library.")
         beats = tuple(b.id for b in case.beats)
-        return rp.StartRoleplay(group, case.id, case.track, beats, case.door_note.time_minutes)
+        return roleplay.StartRoleplay(
+            group, case.id, case.track, beats, case.door_note.time_minutes
+        )
     simple: dict[str, Callable[[], Command]] = {
-        "begin": lambda: rp.BeginTurn(group, learner, str(form.get("goal", ""))),
-        "tagin": lambda: rp.TagIn(group, learner, str(form.get("goal", ""))),
-        "timeout": lambda: rp.TimeOut(group),
-        "timein": lambda: rp.TimeIn(group),
-        "rewind": lambda: rp.Rewind(group, str(form.get("beat", ""))),
-        "beat": lambda: rp.ReachBeat(group, str(form.get("beat", ""))),
-        "intensity": lambda: rp.SetIntensity(group, form_int(form, "level", "Intensity")),
-        "cue": lambda: rp.SendCue(group, str(form.get("text", ""))),
-        "end-turn": lambda: rp.EndTurn(group),
-        "end": lambda: rp.EndRoleplay(group),
-        "recording": lambda: md.SetRecording(group, _yes_no(form, "on")),
-        "consent": lambda: md.GiveConsent(group, _yes_no(form, "given")),
+        "begin": lambda: roleplay.BeginTurn(group, learner, str(form.get("goal", ""))),
+        "tagin": lambda: roleplay.TagIn(group, learner, str(form.get("goal", ""))),
+        "timeout": lambda: roleplay.TimeOut(group),
+        "timein": lambda: roleplay.TimeIn(group),
+        "rewind": lambda: roleplay.Rewind(group, str(form.get("beat", ""))),
+        "beat": lambda: roleplay.ReachBeat(group, str(form.get("beat", ""))),
+        "intensity": lambda: roleplay.SetIntensity(group, form_int(form, "level", "Intensity")),
+        "cue": lambda: roleplay.SendCue(group, str(form.get("text", ""))),
+        "end-turn": lambda: roleplay.EndTurn(group),
+        "end": lambda: roleplay.EndRoleplay(group),
+        "recording": lambda: media.SetRecording(group, _yes_no(form, "on")),
+        "consent": lambda: media.GiveConsent(group, _yes_no(form, "given")),
     }
     if action not in simple:
         raise DomainError(f"Unknown role-play action {action!r}.")

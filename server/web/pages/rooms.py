@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.groups.membership import ChooseTrack
-from server.domain.help import ClaimHelp, ReleaseHelp, RequestHelp, ResolveHelp
+from server.domain.help_calls import ClaimHelp, ReleaseHelp, RequestHelp, ResolveHelp
 from server.web.pages.common import run_command
 
 
