@@ -12,17 +12,7 @@ from typing import Any
 
 from server.cli.common import course_of, load_service, parse_instant
 from server.config import UsageError
-from server.domain.agenda import Schedule, build_schedule, item_summary, utc_z
-
-
-def agenda_snapshot(schedule: Schedule, now: datetime) -> dict[str, Any]:
-    cur, nxt = schedule.current(now), schedule.next(now)
-    return {
-        "now": utc_z(now),
-        "timezone": schedule.course.timezone,
-        "current": item_summary(schedule, cur) if cur else None,
-        "next": item_summary(schedule, nxt) if nxt else None,
-    }
+from server.domain.agenda import build_schedule, now_and_next
 
 
 def cmd_agenda(args: argparse.Namespace) -> int:
@@ -34,7 +24,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
         print(f"Wrote {len(schedule.items)} agenda items to {args.ics}")
         return 0
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
-    snap = agenda_snapshot(schedule, now)
+    snap: dict[str, Any] = now_and_next(schedule, now)
     if args.json:
         print(json.dumps(snap, indent=2, ensure_ascii=False))
         return 0

@@ -238,6 +238,18 @@ def item_summary(schedule: Schedule, s: ScheduledItem) -> dict[str, object]:
     }
 
 
+def now_and_next(schedule: Schedule, now: datetime) -> dict[str, object]:
+    """What is on at `now` and what comes next, as /agenda.json and `companion agenda --json`
+    print them."""
+    cur, nxt = schedule.current(now), schedule.next(now)
+    return {
+        "now": utc_z(now),
+        "timezone": schedule.course.timezone,
+        "current": item_summary(schedule, cur) if cur else None,
+        "next": item_summary(schedule, nxt) if nxt else None,
+    }
+
+
 # --- delays as commands and events: the rule itself is `Schedule.delayed` ---------------------
 
 DELAY_EVENTS = frozenset({"agenda.delayed"})

@@ -22,13 +22,13 @@ from server.live.views.roleplay import build_roleplay_view
 from server.live.views.rooms import build_help, build_room, build_rooms, build_where
 
 # Partials of the agenda audience, one template each; their root ids are stable.
-AGENDA_PARTIALS = ("_status.html", "_now.html", "_next.html")
+AGENDA_PARTIALS = ("live/status.html", "live/now.html", "live/next.html")
 
 # One template per role's view of a role-play; only the SP and facilitator ones hold the script.
 ROLEPLAY_TEMPLATES = {
-    "learner": "_rp_learner.html",
-    "sp": "_rp_sp.html",
-    "facilitator": "_rp_facilitator.html",
+    "learner": "live/rp_learner.html",
+    "sp": "live/rp_sp.html",
+    "facilitator": "live/rp_facilitator.html",
 }
 
 K = keys
@@ -157,15 +157,15 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
             # Each day's frame and each of its items are pushed on their own: at a boundary only
             # the items that changed go out (an item is a partial inside its day, see `changed`).
             for day in v.days:
-                key = f"_day.html#{day.number}"
+                key = f"live/day.html#{day.number}"
                 out[key] = Frame(
-                    r("_day.html", v=v, day=day, oob=True, whole=False),
-                    r("_day.html", v=v, day=day, oob=True, whole=True),
+                    r("live/day.html", v=v, day=day, oob=True, whole=False),
+                    r("live/day.html", v=v, day=day, oob=True, whole=True),
                 )
                 for row in day.rows:
-                    out[f"{key}{INSIDE}{row.s.id}"] = r("_agenda_item.html", v=v, r=row, oob=True)
+                    out[f"{key}{INSIDE}{row.s.id}"] = r("live/agenda_item.html", v=v, r=row, oob=True)
         else:
-            out["_schedule.html"] = r("_schedule.html", v=v, oob=False)
+            out["live/schedule.html"] = r("live/schedule.html", v=v, oob=False)
         return out
     if audience.startswith(K.NEWS):
         who = audience.removeprefix(K.NEWS)
@@ -176,38 +176,38 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
             if who == "director" or a.track is None or a.track == who
         )[:5]
         return {
-            "_announcements.html": r(
-                "_announcements.html", v=replace(v, announcements=shown), oob=oob
+            "live/announcements.html": r(
+                "live/announcements.html", v=replace(v, announcements=shown), oob=oob
             )
         }
     if audience.startswith(K.PRESENCE):
         pv = ctx.people_view(audience.removeprefix(K.PRESENCE))
-        return {"_presence.html": r("_presence.html", pv=pv, oob=oob)}
+        return {"live/presence.html": r("live/presence.html", pv=pv, oob=oob)}
     if audience == K.DIRECTOR:
-        return {"_people.html": r("_people.html", pv=ctx.people_view(), oob=oob)}
+        return {"live/people.html": r("live/people.html", pv=ctx.people_view(), oob=oob)}
     if audience.startswith(K.PLACE):
         w = build_where(state, ctx.schedule, audience, ctx.now)
         if not oob:
-            return {"_where.html": r("_where.html", w=w, oob=False)}
+            return {"live/where.html": r("live/where.html", w=w, oob=False)}
         # The frame, then its parts each on its own (see `changed`).
         parts: dict[str, str] = {
-            "_where.html": Frame(
-                r("_where.html", w=w, oob=True, whole=False),
-                r("_where.html", w=w, oob=True, whole=True),
+            "live/where.html": Frame(
+                r("live/where.html", w=w, oob=True, whole=False),
+                r("live/where.html", w=w, oob=True, whole=True),
             ),
-            f"_where.html{INSIDE}now": r("_where_now.html", w=w, oob=True),
+            f"_where.html{INSIDE}now": r("live/where_now.html", w=w, oob=True),
         }
         if w.group:
-            parts[f"_where.html{INSIDE}group"] = r("_group_card.html", w=w, oob=True)
+            parts[f"_where.html{INSIDE}group"] = r("live/group_card.html", w=w, oob=True)
         return parts
     if audience.startswith(K.ROOM):
         room = build_room(state, audience.removeprefix(K.ROOM))
-        return {"_room.html": r("_room.html", room=room, oob=oob)} if room else {}
+        return {"live/room.html": r("live/room.html", room=room, oob=oob)} if room else {}
     if audience == K.ROOMS:
         learners = state.people.of_role(Role.LEARNER)
         return {
-            "_rooms.html": r(
-                "_rooms.html", rooms=build_rooms(state), learners=learners, state=state, oob=oob
+            "live/rooms.html": r(
+                "live/rooms.html", rooms=build_rooms(state), learners=learners, state=state, oob=oob
             )
         }
     if audience.startswith(K.RP):
@@ -219,12 +219,12 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
     if audience.startswith(K.FB):
         group, pid = K.split(audience, K.FB)
         panel = build_feedback_panel(state, ctx.library, ctx.instruments, group, pid)
-        return {"_fb_panel.html": r("_fb_panel.html", f=panel, oob=oob)} if panel else {}
+        return {"live/fb_panel.html": r("live/fb_panel.html", f=panel, oob=oob)} if panel else {}
     if audience.startswith(K.TALLY):
         tally = build_tally(state, ctx.library, ctx.instruments, audience.removeprefix(K.TALLY))
-        return {"_fb_tally.html": r("_fb_tally.html", t=tally, oob=oob)} if tally else {}
+        return {"live/fb_tally.html": r("live/fb_tally.html", t=tally, oob=oob)} if tally else {}
     if audience.startswith(K.HELP):
         track, _, viewer = audience.removeprefix(K.HELP).partition(":")
         hv = build_help(state, track, viewer or None)
-        return {"_help.html": r("_help.html", hv=hv, oob=oob)}
+        return {"live/help.html": r("live/help.html", hv=hv, oob=oob)}
     return {}

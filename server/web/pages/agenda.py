@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.domain.agenda import item_summary, utc_z
+from server.domain.agenda import now_and_next, utc_z
 from server.reports.calendar import agenda_ics
-from server.service.course import CourseService
 from server.web.pages.common import service_of
 
 
-def agenda_now(svc: CourseService) -> dict[str, Any]:
-    now = svc.clock.now()
-    cur, nxt = svc.schedule.current(now), svc.schedule.next(now)
-    return {
-        "now": utc_z(now),
-        "timezone": svc.course.timezone,
-        "current": item_summary(svc.schedule, cur) if cur else None,
-        "next": item_summary(svc.schedule, nxt) if nxt else None,
-    }
-
-
 async def agenda_json(request: Request) -> Response:
-    return JSONResponse(agenda_now(service_of(request)))
+    svc = service_of(request)
+    return JSONResponse(now_and_next(svc.schedule, svc.clock.now()))
 
 
 async def agenda_ics_view(request: Request) -> Response:

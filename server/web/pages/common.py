@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from server.access.links import Signer
+from server.access.links import Signer, person_link
 from server.access.sessions import AmbiguousSession, session_actor, session_cookie
 from server.domain.course_state import Command
 from server.domain.errors import DomainError, PermissionDenied
@@ -24,10 +24,10 @@ from server.service.course import CourseService
 from server.store import StoreError
 
 ROLE_PAGES = {
-    Role.LEARNER: "learner.html",
-    Role.SP: "sp.html",
-    Role.FACILITATOR: "facilitator.html",
-    Role.DIRECTOR: "director.html",
+    Role.LEARNER: "pages/learner.html",
+    Role.SP: "pages/sp.html",
+    Role.FACILITATOR: "pages/facilitator.html",
+    Role.DIRECTOR: "pages/director.html",
 }
 
 
@@ -84,7 +84,7 @@ def media_ice(request: Request) -> str | None:
 
 
 def message_page(request: Request, heading: str, text: str, status: int) -> HTMLResponse:
-    html = service_of(request).renderer.render("message.html", heading=heading, text=text)
+    html = service_of(request).renderer.render("pages/message.html", heading=heading, text=text)
     return HTMLResponse(html, status_code=status)
 
 
@@ -92,15 +92,15 @@ def flash(
     request: Request, text: str, error: bool = False, status: int = 200, flash_id: str = ""
 ) -> HTMLResponse:
     html = service_of(request).renderer.render(
-        "_flash.html", flash=text, flash_error=error, flash_id=flash_id
+        "includes/flash.html", flash=text, flash_error=error, flash_id=flash_id
     )
     return HTMLResponse(html, status_code=status)
 
 
 def link_for(request: Request, person_id: str) -> str:
+    """`person_id`'s personal link on this server's address."""
     p = service_of(request).state.people.by_id[person_id]
-    token = signer_of(request).link_token(p.id, p.link_version)
-    return f"{str(request.base_url).rstrip('/')}/join/{token}"
+    return person_link(signer_of(request), str(request.base_url), p)
 
 
 async def run_command(

@@ -23,7 +23,7 @@ from server.web.pages.common import (
 async def my_credit(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
     report = credit_report(svc.state, svc.schedule, actor.id, svc.clock.now())
-    return render_page(request, "me.html", report=report)
+    return render_page(request, "pages/me.html", report=report)
 
 
 @requires()
@@ -42,7 +42,7 @@ async def certificate(request: Request, actor: Actor) -> Response:
             "A certificate is issued once credit has been claimed (after the course evaluation).",
             404,
         )
-    return render_page(request, "certificate.html", report=report)
+    return render_page(request, "pages/certificate.html", report=report)
 
 
 def _credits(form: FormData) -> ClaimCredit:

@@ -59,7 +59,7 @@ async def recordings_page(request: Request, actor: Actor) -> Response:
         )
     return render_page(
         request,
-        "recordings.html",
+        "pages/recordings.html",
         group=group,
         rows=rows,
         retention=request.app.state.recorder.retention_days,

@@ -40,8 +40,8 @@ async def index(request: Request) -> Response:
         link_rooms = rooms_for_links(state.rooms)
         labels = dict(link_rooms)
         links = [(k, labels.get(k, k), url) for k, url in sorted(state.media.links.items())]
-        return render_page(request, "director.html", link_rooms=link_rooms, media_links=links)
-    return render_page(request, ROLE_PAGES[actor.role] if actor else "index.html")
+        return render_page(request, "pages/director.html", link_rooms=link_rooms, media_links=links)
+    return render_page(request, ROLE_PAGES[actor.role] if actor else "pages/index.html")
 
 
 async def join(request: Request) -> Response:

@@ -60,7 +60,7 @@ async def reflections_page(request: Request, actor: Actor) -> Response:
     names = {p.id: p.name for p in state.people.by_id.values()}
     return render_page(
         request,
-        "reflections.html",
+        "pages/reflections.html",
         item=item,
         item_when=when,
         mine=tuple(reversed(state.feedback.reflections_of(actor.id))),
@@ -121,7 +121,7 @@ def _evaluations(svc: CourseService, actor: Actor) -> list[dict[str, Any]]:
 @requires()
 async def evaluations_page(request: Request, actor: Actor) -> Response:
     svc = service_of(request)
-    return render_page(request, "evaluations.html", forms=_evaluations(svc, actor))
+    return render_page(request, "pages/evaluations.html", forms=_evaluations(svc, actor))
 
 
 @requires()
@@ -133,7 +133,7 @@ async def evaluation_page(request: Request, actor: Actor) -> Response:
         return message_page(request, "No such evaluation", f"There is no evaluation {key!r}.", 404)
     form = evaluation_form(svc.evaluations, key)
     prev = found["submitted"].answers if found["submitted"] else {}
-    return render_page(request, "evaluation.html", ev=found, form=form, prev=prev)
+    return render_page(request, "pages/evaluation.html", ev=found, form=form, prev=prev)
 
 
 async def submit_evaluation(request: Request) -> Response:
@@ -166,7 +166,7 @@ async def portfolio(request: Request, actor: Actor) -> Response:
     reflections = readable(svc.state.feedback, actor, svc.state.rooms, author=pid)
     turns = learner_portfolio(svc.state, svc.library, svc.instruments, pid)
     return render_page(
-        request, "portfolio.html", person=person, turns=turns, reflections=reflections, own=own
+        request, "pages/portfolio.html", person=person, turns=turns, reflections=reflections, own=own
     )
 
 
@@ -188,7 +188,7 @@ async def results(request: Request, actor: Actor) -> Response:
         return message_page(request, "Not your group", f"You do not run {chosen!r}.", 403)
     return render_page(
         request,
-        "results.html",
+        "pages/results.html",
         course_blocks=course_results(state, svc.instruments),
         group_blocks=course_results(state, svc.instruments, chosen) if chosen else (),
         groups=groups,
