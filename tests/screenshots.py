@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import ARGS, CHROMIUM
+from tests.chromium import ARGS, CHROMIUM
 from tests.servers import ROOT, free_port, wait_healthy
 
 OUT = ROOT / "docs" / "screenshots"

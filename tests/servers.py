@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
 
 
 def free_port() -> int:
@@ -97,3 +98,53 @@ def person_ids(store: str, env: dict[str, str] | None = None) -> dict[str, str]:
         check=True,
     )
     return {row["email"]: row["id"] for row in json.loads(out.stdout)}
+
+
+SECRET = {"COMPANION_SECRET": "shared-test-secret-0123456789abcdef"}
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run `companion ARGS` as its own process (as a director would at a terminal), signing with
+    `env`'s secret (default SECRET); returns what it printed, and fails the test if it failed."""
+    r = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(SECRET if env is None else env)},
+        cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    return r.stdout
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def director_cookie(url: str, store: str, env: dict[str, str] | None = None) -> str:
+    """Follow the director's personal link and keep the session cookie."""
+    import json
+    import re
+    import urllib.error
+
+    links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+    link = next(x["link"] for x in links if x["role"] == "director")
+    try:
+        urllib.request.build_opener(NoRedirect()).open(urllib.request.Request(link))
+    except urllib.error.HTTPError as e:
+        found = re.search(r"companion_session=([^;]+)", e.headers["set-cookie"])
+        assert found is not None
+        return found.group(1)
+    raise AssertionError("no redirect from the join link")
+
+
+def post(url: str, path: str, cookie: str, **form: str) -> int:
+    """A form post as a signed-in page sends it; returns the status."""
+    import urllib.parse
+
+    data = urllib.parse.urlencode(form).encode()
+    headers = {"Cookie": f"companion_session={cookie}"}
+    req = urllib.request.Request(url + path, data=data, headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return int(r.status)

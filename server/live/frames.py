@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-INSIDE = "/"  # a partial keyed `frame/name` sits inside the partial keyed `frame`
+# A partial keyed `frame > name` sits inside the partial keyed `frame` (template paths hold
+# slashes, so the separator is not one).
+INSIDE = " > "
 
 
 class Frame(str):
-    """A partial that holds others (keyed `frame/name`). It compares as its own markup, with a
+    """A partial that holds others (keyed `frame > name`). It compares as its own markup, with a
     placeholder for each partial inside, and is sent `whole`, with them: a page swaps every
     partial of a message into the elements it had before the message (htmx finds each target
     first), so a frame and a partial inside it are never sent together."""

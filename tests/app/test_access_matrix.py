@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.app.conftest import make_client, pid, session
-from tests.app.test_breakouts_app import ROSTER
+from tests.app.harness import GROUP_ROSTER as ROSTER
+from tests.app.harness import make_client, pid, session
 
 WHO = {
     "learner": "l1@example.org",

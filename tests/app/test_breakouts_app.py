@@ -2,45 +2,7 @@
 
 from datetime import timedelta
 
-from tests.app.conftest import FIRST, make_client, pid, session
-
-ROSTER = """name,email,role,discipline,track
-Dana Director,director@example.org,director,physician,both
-Ada Facilitator,ada@example.org,facilitator,nurse,adult
-Ben Facilitator,ben@example.org,facilitator,physician,adult
-Cy Facilitator,cy@example.org,facilitator,physician,pediatric
-Sam Actor,sam@example.org,sp,other,adult
-L One,l1@example.org,learner,nurse,adult
-L Two,l2@example.org,learner,physician,adult
-L Three,l3@example.org,learner,chaplain,adult
-L Four,l4@example.org,learner,pharmacist,adult
-P One,p1@example.org,learner,nurse,pediatric
-"""
-
-
-def read_until(ws, needle, limit=40, unless=None):
-    """The first message containing `needle` (and, if given, not containing `unless`)."""
-    for _ in range(limit):
-        msg = ws.receive_text()
-        if needle in msg and (unless is None or unless not in msg):
-            return msg
-    raise AssertionError(f"{needle!r} never arrived")
-
-
-def client_at(tmp_path, local_delta: timedelta, speed: float = 1.0):
-    """A client whose course clock starts at Day 1 10:00 ET + `local_delta`."""
-    seconds = -local_delta.total_seconds()
-    return make_client(tmp_path, seconds_before_first=seconds, speed=speed, roster_text=ROSTER)
-
-
-def form_groups(c):
-    director = session(c, "director@example.org")
-    r = c.post(
-        "/director/groups/assign",
-        data={"seed": "1", "min_size": "1", "max_size": "2", "teams": "together"},
-        headers=director,
-    )
-    assert r.status_code == 200, r.text
+from tests.app.harness import FIRST, client_at, form_groups, pid, read_until, session
 
 
 def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_path):

@@ -3,7 +3,7 @@ or corrupted, pages keep working, and writes succeed again once there is room.""
 
 import sqlite3
 
-from tests.app.conftest import make_client, session
+from tests.app.harness import make_client, session
 
 LIMIT_OFF = 1073741823  # SQLite's default maximum page count
 

@@ -22,9 +22,16 @@ from server.domain.media import SaveRecording
 from server.domain.reflections import WriteReflection
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
 from server.reports import exports
-from tests.app.conftest import make_client, pid, session
-from tests.app.test_breakouts_app import read_until
-from tests.app.test_sim import DEMO_ROSTER, before_day2_practice, simulate, spared
+from tests.app.harness import (
+    DEMO_ROSTER,
+    before_day2_practice,
+    make_client,
+    pid,
+    read_until,
+    session,
+    simulate,
+    spared,
+)
 
 
 def file_bytes(db: Path) -> bytes:

@@ -9,9 +9,8 @@ from urllib.parse import quote
 from markupsafe import escape
 
 from server.content.cases import load_library
-from tests.app.conftest import make_client, pid, session
-from tests.app.test_breakouts_app import ROSTER
-from tests.app.test_roleplay_app import DAY2_PRACTICE, Socket
+from tests.app.harness import DAY2_PRACTICE, Socket, make_client, pid, session
+from tests.app.harness import GROUP_ROSTER as ROSTER
 
 WORKED = "You named the fear before the numbers"
 

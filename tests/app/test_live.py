@@ -4,15 +4,7 @@ import json
 import time
 
 from server.service.clock import RehearsalClock
-from tests.app.conftest import make_client, sign_in_director
-
-
-def read_until(ws, needle: str, limit: int = 20) -> str:
-    for _ in range(limit):
-        msg = ws.receive_text()
-        if needle in msg:
-            return msg
-    raise AssertionError(f"{needle!r} never arrived")
+from tests.app.harness import make_client, read_until, sign_in_director
 
 
 def test_first_message_is_the_clock_then_a_full_snapshot(client):
@@ -44,7 +36,7 @@ def test_every_page_moves_on_at_the_boundary(tmp_path):
 
 def test_a_boundary_sends_only_the_agenda_items_that_changed(tmp_path):
     from server.domain.agenda import build_schedule
-    from tests.app.conftest import COURSE
+    from tests.app.harness import COURSE
 
     schedule = build_schedule(COURSE)
     day1, day2 = schedule.day_items(1), schedule.day_items(2)
@@ -65,12 +57,13 @@ def test_a_boundary_sends_only_the_agenda_items_that_changed(tmp_path):
 
 
 def test_a_frame_is_sent_whole_and_never_with_a_partial_inside_it():
-    from server.live.frames import Frame, changed, whole
+    from server.live.frames import INSIDE, Frame, changed, whole
 
-    old = {"a": "<A>", "d": Frame("<D open>", "<D open><1><2>"), "d/1": "<1>", "d/2": "<2>"}
+    d1, d2 = f"live/d.html{INSIDE}1", f"live/d.html{INSIDE}2"  # a template path holds slashes
+    old = {"a": "<A>", "live/d.html": Frame("<D open>", "<D open><1><2>"), d1: "<1>", d2: "<2>"}
     assert changed(old, old) == ""
-    assert changed(old, {**old, "d/2": "<2!>"}) == "<2!>"  # the frame is as it was
-    new = {**old, "d": Frame("<D>", "<D><1!><2>"), "d/1": "<1!>"}
+    assert changed(old, {**old, d2: "<2!>"}) == "<2!>"  # the frame is as it was
+    new = {**old, "live/d.html": Frame("<D>", "<D><1!><2>"), d1: "<1!>"}
     assert changed(old, new) == "<D><1!><2>"  # the frame, whole; not its parts again
     assert whole(old) == "<A><D open><1><2>"
 

@@ -3,8 +3,7 @@ with an external meeting link shows that link instead of the built-in video."""
 
 import json
 
-from tests.app.conftest import make_client, session
-from tests.app.test_live import read_until
+from tests.app.harness import make_client, read_until, session
 
 LINK = "https://meet.example.org/j/123456"
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from tests.app.conftest import make_client, pid, session, sign_in
+from tests.app.harness import make_client, pid, session, sign_in
 
 
 def read_until(ws, needle, limit=30):

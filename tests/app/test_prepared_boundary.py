@@ -11,8 +11,7 @@ from server.domain.announcements import Announce
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.boundary import PREPARE_AHEAD
 from server.live.keys import AGENDA, TIMED
-from tests.app.conftest import FIRST, make_client, pid, session
-from tests.app.test_live import read_until
+from tests.app.harness import FIRST, make_client, pid, read_until, session
 
 
 def test_the_boundary_push_was_rendered_before_the_boundary(tmp_path):
@@ -98,7 +97,7 @@ def test_views_that_do_not_change_with_time_render_the_same_at_every_boundary(tm
     other audience of every role renders the same bytes at any instant of the course."""
     from server.domain.agenda import build_schedule
     from server.live.audiences import audiences_for, render_audience
-    from tests.app.conftest import COURSE
+    from tests.app.harness import COURSE
 
     with make_client(tmp_path, seconds_before_first=3600) as c:
         svc = c.app.state.service

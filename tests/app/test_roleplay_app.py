@@ -1,31 +1,11 @@
 """A whole practice block on the rehearsal clock, with facilitator, SP and learners connected:
 every role's view follows along, and no SP-only text ever reaches a learner's socket."""
 
-from datetime import timedelta
-
 from server.content.cases import load_library
 from server.domain.placement import sp_window
 from server.domain.roles import Actor, Role
-from tests.app.conftest import make_client, pid, session
-from tests.app.test_breakouts_app import ROSTER
-
-DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)  # Day 2, 11:20 ET
-
-
-class Socket:
-    """A live page: keeps every message it received, to search later."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.seen: list[str] = []
-
-    def until(self, needle, limit=60):
-        for _ in range(limit):
-            msg = self.ws.receive_text()
-            self.seen.append(msg)
-            if needle in msg:
-                return msg
-        raise AssertionError(f"{needle!r} never arrived")
+from tests.app.harness import DAY2_PRACTICE, Socket, make_client, pid, session
+from tests.app.harness import GROUP_ROSTER as ROSTER
 
 
 def sp_only_texts(case) -> list[str]:

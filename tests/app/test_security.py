@@ -6,7 +6,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.app.conftest import make_client, pid, session
+from tests.app.harness import make_client, pid, session
 from tests.strategies import FRAMES
 
 

@@ -1,40 +1,20 @@
 """The demo's simulated participants: a practice block runs by itself through the same commands
 real people send, and the people whose links the demo prints are never acted for."""
 
-from datetime import timedelta
-
 from server.demo.people import example_people
 from server.demo.sim import Simulation
 from server.domain.placement import sp_window
 from server.domain.roleplay import TimeIn
 from server.domain.roles import Role
-from tests.app.conftest import make_client, session
-from tests.servers import ROOT
-
-DEMO_ROSTER = (ROOT / "scenarios/demo/roster.csv").read_text()
-DAY2_PRACTICE = timedelta(days=1, hours=1, minutes=20)  # 11:20 ET, role-play practice
-
-
-def before_day2_practice(tmp_path):
-    """A client on the demo roster, a course-minute before Day 2's role-play practice."""
-    return make_client(
-        tmp_path,
-        seconds_before_first=-(DAY2_PRACTICE.total_seconds() - 60),
-        roster_text=DEMO_ROSTER,
-    )
-
-
-def spared(svc) -> frozenset[str]:
-    """The people the demo prints links for, whom the simulation never acts for."""
-    return frozenset(p.id for p in example_people(svc.state.people, svc.state.rooms))
-
-
-def simulate(c, sim: Simulation, minutes: int) -> None:
-    """Run `sim` for `minutes` of course time in 15-second steps."""
-    svc = c.app.state.service
-    for _ in range(minutes * 4):
-        svc.clock.jump(svc.clock.now() + timedelta(seconds=15))
-        c.portal.call(sim.step, svc.clock.now())
+from tests.app.harness import (
+    DAY2_PRACTICE,
+    DEMO_ROSTER,
+    before_day2_practice,
+    make_client,
+    session,
+    simulate,
+    spared,
+)
 
 
 def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path):

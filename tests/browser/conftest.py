@@ -1,16 +1,7 @@
 import pytest
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.chromium import ARGS, CHROMIUM
 
 
 # Module scope: sync Playwright runs its own event loop, which must be gone before
@@ -36,17 +27,3 @@ def page(browser):
     yield pg
     ctx.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
-
-
-def wait_true(page, expression: str, timeout: float = 10.0) -> None:
-    """Wait until `expression` is true in the page. (Playwright's wait_for_function compiles the
-    expression inside the page, which our Content Security Policy rightly forbids; evaluate does
-    not.)"""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if page.evaluate(expression):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"still false after {timeout} s: {expression}")

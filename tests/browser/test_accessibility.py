@@ -2,34 +2,19 @@
 accessibility violations."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from server.content.cases import load_library
-from tests.servers import ROOT, companion
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import SECRET as ENV
+from tests.servers import cli, companion
 
 pytestmark = pytest.mark.browser
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
-ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
-ENV = {"COMPANION_SECRET": "a11y-test-secret-0123456789abcdefgh"}
-
-
-def cli(*args):
-    r = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **ENV},
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr + r.stdout
-    return r.stdout
 
 
 WIDEST = """[...document.querySelectorAll('body *')]

@@ -6,7 +6,7 @@ import pytest
 
 from server.content.course import load_course
 from server.domain.agenda import build_schedule, utc_z
-from tests.browser.conftest import wait_true
+from tests.chromium import wait_true
 from tests.servers import companion
 
 pytestmark = pytest.mark.browser

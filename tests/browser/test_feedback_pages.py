@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.conftest import wait_true
-from tests.browser.test_people_pages import ROSTER, cli
-from tests.servers import companion
+from tests.chromium import wait_true
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import cli, companion
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,9 @@ import pytest
 from server.content.course import load_course
 from server.domain.agenda import Kind, build_schedule
 from server.domain.rooms import GROUP_KINDS
-from tests.browser.conftest import wait_true
-from tests.browser.test_people_pages import ROSTER, cli
-from tests.servers import companion
+from tests.chromium import wait_true
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import cli, companion
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import ARGS, CHROMIUM, wait_true
-from tests.browser.test_people_pages import ROSTER, cli
-from tests.servers import companion, free_port
+from tests.chromium import ARGS, CHROMIUM, wait_true
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import cli, companion, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -1,30 +1,14 @@
 """A learner signs in through a personal link and appears as present on the facilitator's page."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.conftest import wait_true
-from tests.servers import ROOT, companion
+from tests.chromium import wait_true
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import cli, companion
 
 pytestmark = pytest.mark.browser
-
-ROSTER = ROOT / "scenarios" / "demo" / "roster.csv"
-
-
-def cli(*args, env):
-    r = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr + r.stdout
-    return r.stdout
 
 
 def test_learner_signs_in_and_shows_as_present_to_the_facilitator(browser, tmp_path):

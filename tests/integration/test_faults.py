@@ -10,9 +10,18 @@ import urllib.request
 
 import pytest
 
-from tests.browser.conftest import ARGS, CHROMIUM
-from tests.integration.test_two_workers import SECRET, cli, director_cookie, post
-from tests.servers import ROOT, free_port, person_ids, spawn, wait_healthy
+from tests.chromium import ARGS, CHROMIUM
+from tests.servers import (
+    ROOT,
+    SECRET,
+    cli,
+    director_cookie,
+    free_port,
+    person_ids,
+    post,
+    spawn,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.integration
 

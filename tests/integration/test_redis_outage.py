@@ -9,9 +9,8 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.integration.test_two_workers import SECRET, cli, director_cookie, post
 from tests.redis_server import redis_server
-from tests.servers import ROOT, companion, free_port
+from tests.servers import ROOT, SECRET, cli, companion, director_cookie, free_port, post
 
 pytestmark = pytest.mark.integration
 

@@ -3,10 +3,7 @@
 import asyncio
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -16,24 +13,21 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.servers import ROOT, companion, free_port, spawn, wait_healthy
+from tests.servers import (
+    ROOT,
+    SECRET,
+    cli,
+    companion,
+    director_cookie,
+    free_port,
+    post,
+    spawn,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.integration
 
 START = "2026-05-13T14:05:00Z"  # five minutes into the Welcome
-
-
-SECRET = {"COMPANION_SECRET": "shared-test-secret-0123456789abcdef"}
-
-
-def cli(*args: str) -> str:
-    """Run `companion ARGS` as its own process (as a director would at a terminal)."""
-    env = {**os.environ, **SECRET}
-    r = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], capture_output=True, text=True, env=env
-    )
-    assert r.returncode == 0, r.stderr + r.stdout
-    return r.stdout
 
 
 def fresh_course(redis_url: str) -> None:
@@ -41,32 +35,6 @@ def fresh_course(redis_url: str) -> None:
 
     redis.Redis.from_url(redis_url).flushdb()
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", redis_url)
-
-
-def director_cookie(url: str, redis_url: str) -> str:
-    """Follow the director's personal link and keep the session cookie."""
-    links = json.loads(cli("links", "--json", "--store", redis_url, "--base-url", url))
-    link = next(x["link"] for x in links if x["role"] == "director")
-    req = urllib.request.Request(link)
-    opener = urllib.request.build_opener(NoRedirect())
-    try:
-        opener.open(req)
-    except urllib.error.HTTPError as e:
-        return re.search(r"companion_session=([^;]+)", e.headers["set-cookie"]).group(1)
-    raise AssertionError("no redirect from the join link")
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def post(url: str, path: str, cookie: str, **form: str) -> int:
-    data = urllib.parse.urlencode(form).encode()
-    headers = {"Cookie": f"companion_session={cookie}"}
-    req = urllib.request.Request(url + path, data=data, headers=headers)
-    with urllib.request.urlopen(req) as r:
-        return r.status
 
 
 async def next_containing(ws, needle: str, timeout: float = 5) -> str:

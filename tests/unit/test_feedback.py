@@ -9,16 +9,16 @@ from hypothesis import strategies as st
 
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
-from server.domain.course_state import CourseState, apply, decide
+from server.domain.course_state import CourseState
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.evaluations import SubmitEvaluation, evaluation_keys, evaluation_opens
-from server.domain.events import Event
 from server.domain.feedback import ReleaseFeedback, SubmitFeedback, WriteNextTime
 from server.domain.reflections import ShareReflection, WriteReflection
 from server.domain.roleplay import BeginTurn, EndTurn, StartRoleplay
 from server.domain.roles import Actor, Role
 from server.domain.rooms import GroupInfo, RoomsState
 from server.domain.submissions import FeedbackState
+from tests.unit.harness import Course
 
 T0 = datetime(2026, 5, 14, 15, 15, tzinfo=UTC)
 G = "Adult 1"
@@ -36,39 +36,10 @@ SPEC = (("naming", "observed"), ("silence", "scale"), ("worked", "text"), ("quot
 SCHEDULE = build_schedule(load_course())
 
 
-class Course:
-    """A group with one role-play; commands go through the course's decide and apply, as in
-    the server."""
-
-    def __init__(self):
-        self.state = CourseState(rooms=ROOMS)
-        self.now = T0
-
-    @property
-    def fb(self):
-        return self.state.feedback
-
-    @property
-    def rps(self):
-        return self.state.roleplays
-
-    def _run(self, command, actor, now):
-        events = decide(self.state, SCHEDULE, command, actor, now)
-        for e in events:
-            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
-        return events
-
-    def rp(self, command, actor=FAC):
-        return self._run(command, actor, self.now)
-
-    def do(self, command, actor, at=None):
-        return self._run(command, actor, at or self.now)
-
-
 def with_turn():
-    c = Course()
-    c.rp(StartRoleplay(G, "adult-news-x", "adult", ("opening", "news"), 8))
-    c.rp(BeginTurn(G, "a", "Pause after the news"))
+    c = Course(CourseState(rooms=ROOMS), now=T0)
+    c.do(StartRoleplay(G, "adult-news-x", "adult", ("opening", "news"), 8), FAC)
+    c.do(BeginTurn(G, "a", "Pause after the news"), FAC)
     return c
 
 
@@ -143,7 +114,7 @@ def test_release_waits_for_the_end_of_the_turn_and_next_time_for_the_release():
     c.do(fb("sid-b-0001"), B)
     with pytest.raises(DomainError, match="turn has ended"):
         c.do(ReleaseFeedback(G, 1), FAC)
-    c.rp(EndTurn(G))
+    c.do(EndTurn(G), FAC)
     with pytest.raises(DomainError, match="shared your feedback"):
         c.do(WriteNextTime("next-a-0001", G, 1, "pause"), A)
     with pytest.raises(PermissionDenied):
@@ -159,7 +130,7 @@ def test_release_waits_for_the_end_of_the_turn_and_next_time_for_the_release():
 
 
 def test_reflections_are_private_until_their_author_shares_them():
-    c = Course()
+    c = Course(CourseState(rooms=ROOMS), now=T0)
     c.do(WriteReflection("refl-a-0001", "d1-10", "p", "mine alone"), A)
     c.do(WriteReflection("refl-a-0002", "d1-10", "p", "for the group", share=True), A)
     assert c.do(WriteReflection("refl-a-0002", "d1-10", "p", "for the group", True), A) == []
@@ -182,7 +153,7 @@ def test_evaluations_open_with_the_last_item_of_their_day():
     assert evaluation_opens(SCHEDULE, "course") == SCHEDULE.day_items(3)[-1].start
     with pytest.raises(DomainError):
         evaluation_opens(SCHEDULE, "day-x")
-    c = Course()
+    c = Course(CourseState(rooms=ROOMS), now=T0)
     spec = (("objectives", "scale"),)
     ev = SubmitEvaluation("eval-a-0001", "course", spec, {"objectives": "5"})
     opens = evaluation_opens(SCHEDULE, "course")

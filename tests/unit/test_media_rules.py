@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.domain import media
+from server.domain.course_state import CourseState
 from server.domain.errors import DomainError, PermissionDenied
-from server.domain.events import Event
 from server.domain.placement import Place
 from server.domain.roleplay import (
     BeginTurn,
@@ -16,11 +16,10 @@ from server.domain.roleplay import (
     StartRoleplay,
     TimeIn,
     TimeOut,
-    apply_roleplays,
-    decide_roleplay,
 )
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
 from server.domain.rooms import GroupInfo, RoomsState
+from tests.unit.harness import Course
 
 T0 = datetime(2026, 5, 14, 15, 15, tzinfo=UTC)
 G = "Adult 1"
@@ -36,30 +35,13 @@ A, B, X = Actor("a", Role.LEARNER), Actor("b", Role.LEARNER), Actor("x", Role.LE
 PRESENT = [("a", Role.LEARNER), ("fac", Role.FACILITATOR), ("b", Role.LEARNER), ("sp", Role.SP)]
 
 
-class World:
-    def __init__(self):
-        self.rps = RoleplaysState()
-        self.media = media.MediaState()
-        self.seq = 0
-
-    def rp(self, command, actor=FAC):
-        for e in decide_roleplay(self.rps.of(G), ROOMS, command, actor, T0):
-            self.seq += 1
-            self.rps = apply_roleplays(self.rps, Event(self.seq, e.type, e.actor, e.at, e.data))
-
-    def do(self, command, actor, now=T0):
-        events = media.decide_media(self.media, ROOMS, self.rps, command, actor, now)
-        for e in events:
-            self.seq += 1
-            self.media = media.apply_media(
-                self.media, Event(self.seq, e.type, e.actor, e.at, e.data)
-            )
-        return events
+def World():
+    return Course(CourseState(rooms=ROOMS), now=T0)
 
 
 def scene(w: World) -> None:
-    w.rp(StartRoleplay(G, "case", "adult", ("b1",), 8))
-    w.rp(BeginTurn(G, "a", "Pause"))
+    w.do(StartRoleplay(G, "case", "adult", ("b1",), 8), FAC)
+    w.do(BeginTurn(G, "a", "Pause"), FAC)
 
 
 def test_breaks_have_no_media_room_and_sessions_do():
@@ -85,7 +67,7 @@ def test_during_a_scene_the_stage_is_sp_hot_seat_and_facilitator_and_observers_j
     assert media.visible(lay, "b") == ["sp", "a", "fac"]
     assert media.visible(lay, "a") == ["sp", "fac", "b"]
     assert media.visible(lay, "b", limit=2) == ["sp", "a"]
-    w.rp(TimeOut(G))
+    w.do(TimeOut(G), FAC)
     assert media.layout(f"group:{G}", PRESENT, ROOMS, w.rps).label == "Time-out"
 
 
@@ -111,17 +93,17 @@ def test_recording_needs_it_on_a_running_scene_and_everyone_on_stage_agreeing():
     assert media.recording_blocked(w.media, ROOMS, rp) is None
     assert media.segment_of(rp) == (1, 1)
     # A time-out pauses it; after time-in it is the turn's second part.
-    w.rp(TimeOut(G), SP)
+    w.do(TimeOut(G), SP)
     assert (
         media.recording_blocked(w.media, ROOMS, w.rps.of(G)) == "Only a running scene is recorded."
     )
     assert media.segment_of(w.rps.of(G)) is None
-    w.rp(TimeIn(G))
+    w.do(TimeIn(G), FAC)
     assert media.segment_of(w.rps.of(G)) == (1, 2)
     # Anyone on the stage withdrawing stops it.
     w.do(media.GiveConsent(G, False), A)
     assert "1 of 3" in media.recording_blocked(w.media, ROOMS, w.rps.of(G))
-    w.rp(EndTurn(G))
+    w.do(EndTurn(G), FAC)
     assert media.segment_of(w.rps.of(G)) is None
 
 

@@ -4,10 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from server.content.course import load_course
-from server.domain.agenda import build_schedule
 from server.domain.attendance import merged_spells
-from server.domain.course_state import CourseState, apply, decide
+from server.domain.course_state import apply, decide
 from server.domain.credit import ClaimCredit, credits_for
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
@@ -23,10 +21,9 @@ from server.domain.people_rules import (
 )
 from server.domain.roles import CLI_ACTOR, Actor, Role
 from server.domain.roster import parse_roster
+from tests.unit.harness import DAY1, SALT, Course
+from tests.unit.harness import SCHEDULE as BASE
 
-SALT = "unit-test-salt-0123456789"  # new people's ids are made from it
-BASE = build_schedule(load_course())
-DAY1 = BASE.items[0].start  # 10:00 ET on day 1
 ROSTER = """name,email,role,discipline,track
 Lee Learner,lee@example.org,learner,nurse,adult
 Fran Facilitator,fran@example.org,facilitator,physician,adult
@@ -35,22 +32,6 @@ Fran Facilitator,fran@example.org,facilitator,physician,adult
 
 def regs(text=ROSTER):
     return tuple(parse_roster(text).registrations)
-
-
-class Course:
-    """Feeds commands through decide and apply, as the service does, at a chosen instant."""
-
-    def __init__(self):
-        self.state = CourseState()
-
-    def do(self, command, actor=CLI_ACTOR, at=DAY1):
-        new = decide(self.state, BASE, command, actor, at)
-        for e in new:
-            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
-        return new
-
-    def person(self, email):
-        return self.state.people.by_id[self.state.people.id_of(email)]
 
 
 @pytest.fixture

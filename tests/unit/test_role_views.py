@@ -10,14 +10,11 @@ from datetime import timedelta
 import pytest
 
 from server.content.cases import Beat, CueLevel, Portrayal, Scenario, StopRules, load_library
-from server.content.course import load_course
-from server.domain.agenda import build_schedule
-from server.domain.course_state import CourseState, apply, decide
-from server.domain.events import Event
+from server.domain.course_state import CourseState
 from server.domain.groups.membership import AssignGroups
 from server.domain.people_rules import ImportRoster
 from server.domain.roleplay import BeginTurn, Cue, ReachBeat, SendCue, SetIntensity, StartRoleplay
-from server.domain.roles import CLI_ACTOR, Actor, Role
+from server.domain.roles import Actor, Role
 from server.domain.roster import parse_roster
 from server.live.views.roleplay import (
     BUILDERS,
@@ -26,8 +23,8 @@ from server.live.views.roleplay import (
     SpRoleplayView,
     build_roleplay_view,
 )
+from tests.unit.harness import SALT, SCHEDULE, Course
 
-SCHEDULE = build_schedule(load_course())
 PRACTICE = next(s for s in SCHEDULE if s.item.kind.value == "practice")
 NOW = PRACTICE.start + timedelta(minutes=5)
 LIBRARY = load_library()
@@ -48,30 +45,22 @@ P Two,p2@example.org,learner,physician,pediatric
 SCRIPT_TYPES = (Scenario, Portrayal, CueLevel, Beat, StopRules, Cue)
 
 
-def run(state, command, actor, at=NOW):
-    for e in decide(state, SCHEDULE, command, actor, at):
-        state = apply(state, Event(state.seq + 1, e.type, e.actor, e.at, e.data))
-    return state
-
-
 def mid_scene(case: Scenario) -> tuple[CourseState, str]:
     """A group of the case's track, its case started, a turn running at the second beat, the
     intensity up and a cue sent."""
-    state = run(
-        CourseState(),
-        ImportRoster(tuple(parse_roster(ROSTER).registrations), "views-test-salt-0123456789"),
-        CLI_ACTOR,
-    )
-    state = run(state, AssignGroups(seed=1, min_size=1, max_size=4), CLI_ACTOR)
+    c = Course(now=NOW)
+    c.do(ImportRoster(tuple(parse_roster(ROSTER).registrations), SALT))
+    c.do(AssignGroups(seed=1, min_size=1, max_size=4))
+    state = c.state
     group = next(g for g in state.rooms.groups.values() if g.track == case.track)
     fac = Actor(group.facilitator, Role.FACILITATOR)
     beats = tuple(b.id for b in case.beats)
-    state = run(state, StartRoleplay(group.name, case.id, case.track, beats, 8), fac)
-    state = run(state, BeginTurn(group.name, group.members[0], "Pause after the news"), fac)
-    state = run(state, ReachBeat(group.name, case.beats[1].id), fac)
-    state = run(state, SetIntensity(group.name, 3), fac)
-    state = run(state, SendCue(group.name, CUE), fac)
-    return state, group.name
+    c.do(StartRoleplay(group.name, case.id, case.track, beats, 8), fac)
+    c.do(BeginTurn(group.name, group.members[0], "Pause after the news"), fac)
+    c.do(ReachBeat(group.name, case.beats[1].id), fac)
+    c.do(SetIntensity(group.name, 3), fac)
+    c.do(SendCue(group.name, CUE), fac)
+    return c.state, group.name
 
 
 def sp_only_texts(case: Scenario) -> set[str]:

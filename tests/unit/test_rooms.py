@@ -4,9 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from server.content.course import load_course
-from server.domain.agenda import build_schedule
-from server.domain.course_state import CourseState, apply, decide
+from server.domain.course_state import apply
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
 from server.domain.groups.membership import (
@@ -19,38 +17,18 @@ from server.domain.groups.membership import (
 from server.domain.help_calls import ClaimHelp, RequestHelp, ResolveHelp
 from server.domain.people_rules import Connect, Disconnect, ImportRoster
 from server.domain.placement import next_move, place_of, sp_window, sps_with
-from server.domain.roles import CLI_ACTOR, Actor, Role
+from server.domain.roles import Actor, Role
 from server.domain.roster import parse_roster
 from tests.servers import ROOT
+from tests.unit.harness import DAY1, SALT, Course
+from tests.unit.harness import SCHEDULE as BASE
 
-SALT = "unit-test-salt-0123456789"  # new people's ids are made from it
-BASE = build_schedule(load_course())
-DAY1 = BASE.items[0].start
 ROSTER = tuple(parse_roster((ROOT / "scenarios/demo/roster.csv").read_text()).registrations)
 
 
 def when(day, hhmm):
     h, m = map(int, hhmm.split(":"))
     return DAY1 + timedelta(days=day - 1, hours=h - 10, minutes=m)
-
-
-class Course:
-    def __init__(self):
-        self.state = CourseState()
-
-    def do(self, command, actor=CLI_ACTOR, at=DAY1):
-        new = decide(self.state, BASE, command, actor, at)
-        for e in new:
-            self.state = apply(self.state, Event(self.state.seq + 1, e.type, e.actor, e.at, e.data))
-        return new
-
-    def actor(self, email):
-        p = self.state.people.by_id[self.state.people.by_email[email]]
-        return Actor(p.id, p.role)
-
-    def place(self, email, at):
-        pid = self.actor(email).id
-        return place_of(self.state.rooms, self.state.people, BASE, pid, at)
 
 
 @pytest.fixture

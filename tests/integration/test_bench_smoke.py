@@ -1,6 +1,10 @@
-"""The benchmark command runs at tiny sizes, so it cannot rot."""
+"""The benchmark command runs at tiny sizes, so it cannot rot. It starts real servers."""
+
+import pytest
 
 from bench.run import main
+
+pytestmark = pytest.mark.integration
 
 
 def test_bench_quick_writes_a_report(tmp_path):
