@@ -163,7 +163,9 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
                     r("live/day.html", v=v, day=day, oob=True, whole=True),
                 )
                 for row in day.rows:
-                    out[f"{key}{INSIDE}{row.s.id}"] = r("live/agenda_item.html", v=v, r=row, oob=True)
+                    out[f"{key}{INSIDE}{row.s.id}"] = r(
+                        "live/agenda_item.html", v=v, r=row, oob=True
+                    )
         else:
             out["live/schedule.html"] = r("live/schedule.html", v=v, oob=False)
         return out

@@ -166,7 +166,12 @@ async def portfolio(request: Request, actor: Actor) -> Response:
     reflections = readable(svc.state.feedback, actor, svc.state.rooms, author=pid)
     turns = learner_portfolio(svc.state, svc.library, svc.instruments, pid)
     return render_page(
-        request, "pages/portfolio.html", person=person, turns=turns, reflections=reflections, own=own
+        request,
+        "pages/portfolio.html",
+        person=person,
+        turns=turns,
+        reflections=reflections,
+        own=own,
     )
 
 
