@@ -213,12 +213,9 @@ async def arrivals(
     return [t for t, _ in got], [size for _, size in got]
 
 
-async def run_companion(
-    n: int, store_url: str | None = None, workers: int = 1, lead: float = 0.0
-) -> dict[str, float]:
-    """One run. With `lead`, the server starts `lead` seconds before the boundary and the clock
-    is left alone (several workers each keep their own clock, started together); without, it
-    starts an hour before and the director moves it to 4 s before once every page is open."""
+async def run_companion(n: int, store_url: str | None = None, workers: int = 1) -> dict[str, float]:
+    """One run: the server starts an hour before the boundary and, once every page is open, the
+    director moves the clock to 4 s before it (a move is an event: every worker moves)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         store = store_url or f"sqlite:///{folder / 'log.db'}"
@@ -246,7 +243,7 @@ async def run_companion(
         ids = person_ids(store)
         port = free_port()
         # Far from the boundary while pages connect; then the clock is moved to just before it.
-        start = utc_z(FIRST.start - timedelta_seconds(lead or 3600))
+        start = utc_z(FIRST.start - timedelta_seconds(3600))
         cmd = [
             sys.executable,
             "-m",
@@ -285,16 +282,13 @@ async def run_companion(
             rss1 = rss_kib(proc.pid)
             # Move the rehearsal clock to 4 s before the boundary (as the director would): time for
             # the jump's own burst to pass at 5000 pages.
-            if not lead:
-                before = [p.messages for p in pages]
-                post_form(base, "/director/clock/next", director, lead="4")
-                # The jump itself pushes the clock and the present to every page: wait until
-                # every page has heard of it, and then for that burst to pass.
-                await heard(pages, before)
-                await quiet(pages, 1.0)
+            before = [p.messages for p in pages]
+            post_form(base, "/director/clock/next", director, lead="4")
+            # The jump itself pushes the clock and the present to every page: wait until
+            # every page has heard of it, and then for that burst to pass.
+            await heard(pages, before)
+            await quiet(pages, 1.0)
             offset = clock_offset(base)
-            if lead and FIRST.start.timestamp() - offset < time.time():
-                raise RuntimeError(f"{n} pages took longer than the {lead} s lead to connect")
             boundary = FIRST.start.timestamp() - offset
             times, sizes = await arrivals(pages, NEEDLE, boundary + 30)
             SIZES.extend(sizes)
@@ -367,11 +361,12 @@ def run_workers(n: int, repeats: int) -> dict[str, Any]:
     from tests.redis_server import redis_server
 
     raise_fd_limit()
-    lead = 6.0 + n / 400  # long enough for every page to connect first
     rows = []
     with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as url:
         for workers in (1, 2):
-            runs = [run_loop(run_companion(n, url, workers, lead)) for _ in range(repeats)]
+            # The director moves the clock to just before the boundary once every page is open:
+            # the move is an event, so every worker's clock moves with it.
+            runs = [run_loop(run_companion(n, url, workers)) for _ in range(repeats)]
             rows.append(
                 {
                     "workers": workers,
