@@ -60,9 +60,23 @@ class ClaimCredit:
     credits: float
 
 
+def claim_refused(role: Role, evaluated: bool, earned: float, credits: float) -> str | None:
+    """Why a claim of `credits` may not be made now (None: it may). The rule: a learner, whose
+    course evaluation is in, claims in quarter steps up to what their attendance earned."""
+    if role is not Role.LEARNER:
+        return "Only learners claim credit."
+    if not evaluated:
+        return "Please submit the course evaluation before claiming credit."
+    if credits <= 0 or abs(credits / CREDIT_STEP - round(credits / CREDIT_STEP)) > 1e-9:
+        return f"Claim credit in steps of {CREDIT_STEP:.2f}, not {credits}."
+    if credits > earned + 1e-9:
+        return f"You may claim up to {earned:.2f} credits, not {credits:.2f}."
+    return None
+
+
 def may_claim(role: Role, evaluated: bool, earned: float) -> bool:
-    """Whether someone may claim credit now: a learner whose course evaluation is in."""
-    return role is Role.LEARNER and evaluated and earned > 0
+    """Whether someone may claim some credit now (the least step, by `claim_refused`)."""
+    return claim_refused(role, evaluated, earned, CREDIT_STEP) is None
 
 
 def full_completion(evaluated: bool, claimed: float | None) -> bool:
@@ -83,12 +97,9 @@ def decide_claim(
     p = people.get(actor.id)
     if p is None or p.erased:
         raise DomainError("No such person on this course.")
-    if p.id not in people.evaluated:
-        raise DomainError("Please submit the course evaluation before claiming credit.")
-    c = command.credits
-    if c <= 0 or abs(c / CREDIT_STEP - round(c / CREDIT_STEP)) > 1e-9:
-        raise DomainError(f"Claim credit in steps of {CREDIT_STEP:.2f}, not {c}.")
     att = attendance(people.intervals.get(p.id, ()), people.open_since.get(p.id), now, schedule)
-    if c > att.earned + 1e-9:
-        raise DomainError(f"You may claim up to {att.earned:.2f} credits, not {c:.2f}.")
+    c = command.credits
+    refused = claim_refused(p.role, p.id in people.evaluated, att.earned, c)
+    if refused:
+        raise DomainError(refused)
     return [NewEvent("credit.claimed", p.id, now, {"person": p.id, "credits": c})]
