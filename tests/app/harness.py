@@ -111,13 +111,11 @@ def client_at(tmp_path, local_delta: timedelta, speed: float = 1.0):
     )
 
 
-def form_groups(c):
+def form_groups(c, seed: int = 1, min_size: int = 1, max_size: int = 2) -> None:
+    """The director forms the small groups (teams kept together)."""
     director = session(c, "director@example.org")
-    r = c.post(
-        "/director/groups/assign",
-        data={"seed": "1", "min_size": "1", "max_size": "2", "teams": "together"},
-        headers=director,
-    )
+    form = {"seed": str(seed), "min_size": str(min_size), "max_size": str(max_size)}
+    r = c.post("/director/groups/assign", data={**form, "teams": "together"}, headers=director)
     assert r.status_code == 200, r.text
 
 

@@ -9,20 +9,14 @@ from urllib.parse import quote
 from markupsafe import escape
 
 from server.content.cases import load_library
-from tests.app.harness import DAY2_PRACTICE, Socket, make_client, pid, session
+from tests.app.harness import DAY2_PRACTICE, Socket, form_groups, make_client, pid, session
 from tests.app.harness import GROUP_ROSTER as ROSTER
 
 WORKED = "You named the fear before the numbers"
 
 
 def setup_turn(c):
-    director = session(c, "director@example.org")
-    r = c.post(
-        "/director/groups/assign",
-        data={"seed": "2", "min_size": "3", "max_size": "4", "teams": "together"},
-        headers=director,
-    )
-    assert r.status_code == 200, r.text
+    form_groups(c, seed=2, min_size=3, max_size=4)
     svc = c.app.state.service
     l1 = pid(c, "l1@example.org")
     group = svc.state.rooms.group_of(l1)

@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from server.access.links import Signer
-from tests.servers import ROOT, companion, person_ids
+from tests.servers import DEMO_ROSTER, cli, companion, person_ids
 
 pytestmark = pytest.mark.integration
 
@@ -28,25 +28,7 @@ LIMITS = {
 
 
 def serve(tmp_path, store):
-    import subprocess
-    import sys
-
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "roster",
-            "import",
-            str(ROOT / "scenarios/demo/roster.csv"),
-            "--store",
-            store,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **SECRET},
-        check=True,
-        capture_output=True,
-    )
+    cli("roster", "import", str(DEMO_ROSTER), "--store", store, env=SECRET)
     return companion("--store", store, env={**SECRET, **LIMITS})
 
 
