@@ -42,6 +42,7 @@ class Item(_Strict):
     prompt: Line
     help: Line | None = None
     anchors: dict[int, Line] | None = None  # for `scale`: labels for some of 1-5
+    required: bool = False  # a form sent without it is refused, naming it
 
     @model_validator(mode="after")
     def _anchors_only_on_scales(self) -> Item:
@@ -103,6 +104,11 @@ FRAMEWORK_INSTRUMENT = {
 def spec(instrument: Instrument) -> tuple[tuple[str, str], ...]:
     """The form's shape as the domain checks it: (item id, kind) pairs."""
     return tuple((i.id, i.kind.value) for i in instrument.items)
+
+
+def required(instrument: Instrument) -> tuple[tuple[str, str], ...]:
+    """The items a form must answer: (item id, prompt) pairs."""
+    return tuple((i.id, i.prompt) for i in instrument.items if i.required)
 
 
 def load_evaluations(folder: Path = EVALUATIONS) -> dict[str, Instrument]:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from server.content.cases import Scenario
-from server.content.instruments import evaluation_form, spec
+from server.content.instruments import evaluation_form, required, spec
 from server.domain import feedback, roleplay
 from server.domain.agenda import Kind, ScheduledItem
 from server.domain.course_state import Command
@@ -356,7 +356,9 @@ class Simulation:
                         answers[it.id] = str(self.rng.choice((3, 4, 4, 5, 5)))
                     elif it.kind.value == "observed":
                         answers[it.id] = "observed"
-                await self.act(SubmitEvaluation(self._sid(), key, spec(form), answers), p)
+                await self.act(
+                    SubmitEvaluation(self._sid(), key, spec(form), answers, required(form)), p
+                )
 
     def _sid(self) -> str:
         return f"sim-{self.rng.getrandbits(64):016x}"

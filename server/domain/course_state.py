@@ -16,6 +16,7 @@ from server.domain import (
     evaluations,
     feedback,
     help_calls,
+    lifecycle,
     media,
     people_rules,
     reflections,
@@ -103,7 +104,7 @@ def replay(events: list[Event], state: CourseState | None = None) -> CourseState
 Command = (
     DelayRunningItem
     | JumpClock
-    | announcements.Announce
+    | announcements.AnnouncementCommand
     | people_rules.PeopleCommand
     | credit.ClaimCredit
     | membership.GroupsCommand
@@ -114,6 +115,7 @@ Command = (
     | evaluations.SubmitEvaluation
     | media.MediaCommand
     | erasure.MarkErased
+    | lifecycle.CloseFinished
 )
 
 
@@ -129,8 +131,10 @@ def decide(
         return decide_delay(state.schedule(base), command, actor, now)
     if isinstance(command, JumpClock):
         return decide_jump(command, actor, now)
-    if isinstance(command, announcements.Announce):
-        return announcements.decide_announce(command, actor, now)
+    if isinstance(command, announcements.AnnouncementCommand):
+        return announcements.decide_announcement(state.announcements, command, actor, now)
+    if isinstance(command, lifecycle.CloseFinished):
+        return lifecycle.decide_closings(state, state.schedule(base), actor, now)
     if isinstance(command, erasure.MarkErased):
         return erasure.decide_erased(state, command, actor, now)
     if isinstance(command, people_rules.PeopleCommand):

@@ -172,6 +172,8 @@ RULES: Mapping[str, Rule] = {
     "help.requested": blank("note", "person"),
     "help.claimed": keep,
     "help.released": keep,
+    "help.closed": keep,
+    "announcement.withdrawn": keep,
     "help.resolved": keep,
     # role-play
     "roleplay.started": keep,

@@ -46,6 +46,7 @@ class SubmitEvaluation:
     form: str  # day-1, day-2, … or course
     spec: Spec
     answers: Mapping[str, str]
+    required: tuple[tuple[str, str], ...] = ()  # (item id, prompt) of what must be answered
 
 
 def decide_evaluation(
@@ -59,6 +60,9 @@ def decide_evaluation(
     if not is_new(fb, command.sid, actor):
         return []
     answers = check_answers(command.spec, command.answers, "The evaluation")
+    missing = [prompt for item, prompt in command.required if item not in answers]
+    if missing:
+        raise DomainError("Please answer every required question: " + " · ".join(missing))
     submitted = fb.evaluations.get((actor.id, command.form))
     if submitted is not None and dict(submitted.answers) == answers:
         return []  # the same answers again: nothing new

@@ -18,7 +18,10 @@ from server.domain.rooms import RoomsState
 MAX_HELP_NOTE = 300
 ANSWERERS = frozenset({Role.FACILITATOR, Role.DIRECTOR})
 
-EVENT_TYPES = frozenset({"help.requested", "help.claimed", "help.released", "help.resolved"})
+# help.closed: the agenda closed a call still open at the end of its item (domain/lifecycle.py).
+EVENT_TYPES = frozenset(
+    {"help.requested", "help.claimed", "help.released", "help.resolved", "help.closed"}
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class HelpCall:
     claimed_by: str | None = None
     resolved: bool = False
     track: str | None = None  # the track whose facilitators answer it (older calls: None)
+    closed: bool = False  # by the agenda, at the end of its item, without an answer
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def decide_help(
         raise DomainError("No such help call.")  # nor a hint that another track has one
     if answered.resolved:
         raise DomainError("That call has already been answered.")
-    data: dict[str, int | str] = {"help": answered.id, "by": actor.id}
+    data: dict[str, int | str] = {"help": answered.id, "by": actor.id, "person": answered.person}
     if isinstance(command, ClaimHelp):
         if answered.claimed_by is not None:
             who = people.get(answered.claimed_by)
@@ -156,6 +160,6 @@ def apply_help(calls: HelpState, e: Event) -> HelpState:
             return replace(h, claimed_by=str(d["by"]))
         if e.type == "help.released":
             return replace(h, claimed_by=None)
-        return replace(h, resolved=True)
+        return replace(h, resolved=True, closed=e.type == "help.closed")
 
     return replace(calls, calls=tuple(changed(h) if h.id == hid else h for h in calls.calls))

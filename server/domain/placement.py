@@ -118,3 +118,21 @@ def _place(
         if rooms.groups:
             return Place("none", "none", "Not in a small group yet", item)
     return Place("plenary", "plenary", "Plenary (everyone together)", item)
+
+
+def in_group_time(schedule: Schedule, now: datetime) -> bool:
+    """Whether the item running at `now` is one the small groups meet in."""
+    item = schedule.current(now)
+    return item is not None and item.item.kind in GROUP_KINDS
+
+
+ROOM_LABELS = {"plenary": "Plenary", "break": "Break", "none": "No room", "track:all": "Sessions"}
+
+
+def room_label(room: str) -> str:
+    """A place's room key as people read it: "group:Adult 3" is "Small group Adult 3"."""
+    if room.startswith("group:"):
+        return f"Small group {room.removeprefix('group:')}"
+    if room.startswith("track:") and room != "track:all":
+        return f"{room.removeprefix('track:').capitalize()} session"
+    return ROOM_LABELS.get(room, room)

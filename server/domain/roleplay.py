@@ -74,6 +74,7 @@ class Roleplay:
     turns: tuple[Turn, ...] = ()
     cues: tuple[Cue, ...] = ()
     timeout_by: str | None = None
+    started_at: datetime | None = None  # when the current case was started
 
     @property
     def turn(self) -> Turn | None:
@@ -85,6 +86,19 @@ class Roleplay:
     def hot_seat(self) -> str | None:
         t = self.turn
         return t.learner if t else None
+
+    @property
+    def last_active(self) -> datetime | None:
+        """When the case was started or its last turn began (None: no case yet)."""
+        t = self.turns[-1].started_at if self.turns else None
+        if self.started_at is None:
+            return t
+        return self.started_at if t is None else max(t, self.started_at)
+
+    @property
+    def open(self) -> bool:
+        """A case is under way (briefed, running, paused or in debrief)."""
+        return self.phase not in (Phase.IDLE, Phase.DONE)
 
     def turns_of(self, learner: str) -> int:
         return sum(1 for t in self.turns if t.learner == learner)
@@ -373,6 +387,7 @@ def apply_roleplay(rp: Roleplay, e: Event) -> Roleplay:
             minutes=int(d["minutes"]),
             beat=str(d["beats"][0]),
             turns=rp.turns,
+            started_at=e.at,
         )
     if e.type == "turn.began":
         rp = _end_turn(rp, e.at)

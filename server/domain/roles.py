@@ -34,6 +34,8 @@ class Actor:
 CLI_ACTOR = Actor(id="cli", role=Role.DIRECTOR)
 # The media server records segments and expires old recordings under this name.
 MEDIA_ACTOR = Actor(id="media", role=Role.DIRECTOR)
+# The agenda itself, closing what its items have ended (domain/lifecycle.py).
+AGENDA_ACTOR = Actor(id="agenda", role=Role.DIRECTOR)
 
 
 def require(actor: Actor, allowed: frozenset[Role], what: str) -> None:

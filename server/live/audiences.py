@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from server.domain.announcements import showing
 from server.domain.course_state import CourseState
 from server.domain.events import Event
 from server.domain.roles import Actor, Role
@@ -17,8 +18,8 @@ from server.domain.rooms import RoomsState, learner_track
 from server.live import keys
 from server.live.context import ViewContext
 from server.live.frames import INSIDE, Frame
-from server.live.views.feedback import build_feedback_panel, build_tally
-from server.live.views.roleplay import build_roleplay_view
+from server.live.views.feedback import LEARNER_FB, build_feedback_panel, build_tally
+from server.live.views.roleplay import LEARNER_RP, build_roleplay_view
 from server.live.views.rooms import build_help, build_room, build_rooms, build_where
 
 # Partials of the agenda audience, one template each; their root ids are stable.
@@ -89,6 +90,9 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
             *(K.roleplay_of_group(g) for g in mine),
             *(K.place(f"group:{g}") for g in mine),
         )
+    if e.type.startswith("help."):
+        caller = e.data.get("person")  # (older answers named only the call: every caller's)
+        return (*static, K.me(str(caller)) if caller else K.ME)
     group = e.data.get("group") if isinstance(e.data.get("group"), str) else None
     if group is None:
         return static
@@ -136,14 +140,32 @@ def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
         groups = state.rooms.staff_groups(actor.id)
         rooms = [K.room(g.name) for g in groups] + [K.roleplay(g.name, "sp") for g in groups]
         rooms += [K.feedback(g.name, actor.id) for g in groups]
-        return [K.AGENDA, K.news(staff_track(state, actor.id)), *rooms]
+        return [K.AGENDA, K.news(staff_track(state, actor.id)), K.me(actor.id), *rooms]
     track = learner_track(state.rooms, p) if p else "all"
-    own = [K.AGENDA, K.news(track), place_key(state, actor.id)]
+    own = [K.AGENDA, K.news(track), K.me(actor.id), place_key(state, actor.id)]
     group = state.rooms.group_of(actor.id)
     if group is not None:
         own.append(K.roleplay(group.name, "learner"))
         own.append(K.feedback(group.name, actor.id))
     return own
+
+
+# A learner page's slots: the panels of the group they are in now, by element id, and the kind
+# of audience that fills each. A page's snapshot fills every slot: with its audience's partial,
+# or (when none applies, say after a move out of every group) with the empty slot itself, so a
+# page never keeps a panel its person no longer has.
+LEARNER_SLOTS = ((LEARNER_RP, K.RP), (LEARNER_FB, K.FB))
+
+
+def vacant(audiences: tuple[str, ...]) -> str:
+    """The empty slots of a learner page that follows `audiences` (nothing for other pages)."""
+    if not any(a.startswith(K.PLACE) for a in audiences):  # only a learner's page has a place
+        return ""
+    return "".join(
+        f'<div id="{slot}" class="slot" hidden hx-swap-oob="true"></div>'
+        for slot, kind in LEARNER_SLOTS
+        if not any(a.startswith(kind) for a in audiences)
+    )
 
 
 def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[str, str]:
@@ -172,14 +194,13 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
     if audience.startswith(K.NEWS):
         who = audience.removeprefix(K.NEWS)
         v = ctx.agenda_view()
-        shown = tuple(
-            a
-            for a in reversed(state.announcements)
-            if who == "director" or a.track is None or a.track == who
-        )[:5]
+        shown = showing(state.announcements, ctx.schedule, ctx.now, who)
         return {
             "live/announcements.html": r(
-                "live/announcements.html", v=replace(v, announcements=shown), oob=oob
+                "live/announcements.html",
+                v=replace(v, announcements=shown),
+                director=who == "director",
+                oob=oob,
             )
         }
     if audience.startswith(K.PRESENCE):
@@ -225,6 +246,11 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
     if audience.startswith(K.TALLY):
         tally = build_tally(state, ctx.library, ctx.instruments, audience.removeprefix(K.TALLY))
         return {"live/fb_tally.html": r("live/fb_tally.html", t=tally, oob=oob)} if tally else {}
+    if audience.startswith(K.ME):
+        pid = audience.removeprefix(K.ME)
+        call = next((h for h in reversed(state.help.calls) if h.person == pid), None)
+        claimer = state.people.get(call.claimed_by) if call and call.claimed_by else None
+        return {"live/my_help.html": r("live/my_help.html", call=call, claimer=claimer, oob=oob)}
     if audience.startswith(K.HELP):
         track, _, viewer = audience.removeprefix(K.HELP).partition(":")
         hv = build_help(state, track, viewer or None)

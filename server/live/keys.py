@@ -15,10 +15,12 @@ RP = "rp:"  # + group + ":" + role: that role's view of the group's role-play
 FB = "fb:"  # + group + ":" + person: that person's feedback panel in that group
 TALLY = "tally:"  # + group: the facilitator's live feedback tallies
 HELP = "help:"  # + track (+ ":" + facilitator): the help calls a track's staff answer
+ME = "me:"  # + person: what concerns only them (their call for help: who is coming)
 
 # The audiences whose views change as time passes (the others change only with events): the
-# only ones re-rendered at an agenda boundary or when a rehearsal clock moves.
-TIMED = (AGENDA, PLACE, RP)
+# only ones re-rendered at an agenda boundary or when a rehearsal clock moves. (Announcements
+# expire; role-play panels show while the groups meet.)
+TIMED = (AGENDA, PLACE, RP, NEWS)
 
 
 def news(where: str) -> str:
@@ -61,6 +63,10 @@ def tally(group: str) -> str:
 
 def help_calls(track: str, viewer: str | None = None) -> str:
     return f"{HELP}{track}:{viewer}" if viewer else HELP + track
+
+
+def me(person: str) -> str:
+    return ME + person
 
 
 def split(key: str, prefix: str) -> tuple[str, str]:

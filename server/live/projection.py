@@ -24,13 +24,15 @@ from server.domain.agenda import Schedule
 from server.domain.course_state import CourseState
 from server.domain.events import Event
 from server.domain.people_rules import registered_id
-from server.domain.roles import Actor
+from server.domain.roles import Actor, Role
 from server.live import audiences, keys
 from server.live.boundary import Ahead, Prepared
 from server.live.context import ViewContext
 from server.live.frames import whole
 from server.live.hub import Connection, Hub, Message, Outgoing, follows
 from server.live.render import Renderer
+
+RELOAD = json.dumps({"type": "reload"})  # a page asked to load itself afresh
 
 
 @dataclass
@@ -165,7 +167,10 @@ class LiveViews:
         self.refresh(tuple(dirty))
 
     def _reroute_connections(self, people: set[str]) -> None:
-        """Give each affected socket the audiences its person now has, and a fresh snapshot."""
+        """Give each affected socket the audiences its person now has, and a fresh snapshot,
+        so the page shows what a fresh load would. A learner's panels sit in slots that every
+        snapshot fills; a staff page, whose set of groups changes only when groups are formed
+        again, is asked to reload (its drafts are kept in the browser)."""
         state = self.writer.state
         for conn in list(self.hub.connections):
             if conn.person is None or ("*" not in people and conn.person not in people):
@@ -174,11 +179,15 @@ class LiveViews:
             if p is None:
                 continue
             wanted = follows(audiences.audiences_for(state, Actor(p.id, p.role)))
-            if wanted != conn.audiences:
-                self.hub.leave(conn)
-                conn.audiences = wanted
-                self.hub.join(conn)
-                conn.resync()
+            if wanted == conn.audiences:
+                continue
+            if p.role in (Role.FACILITATOR, Role.SP):
+                conn.offer(RELOAD)
+                continue
+            self.hub.leave(conn)
+            conn.audiences = wanted
+            self.hub.join(conn)
+            conn.resync()
 
     def kick(self, person: str) -> None:
         message = json.dumps({"type": "revoked", "message": "Your personal link was revoked."})
@@ -248,5 +257,6 @@ class LiveViews:
                 if audience not in self._rendered:
                     self._rendered[audience] = self.render_audience(audience)
                 parts.append(whole(self._rendered[audience]))
+            parts.append(audiences.vacant(conn.audiences))
             body = self._snapshots[conn.audiences] = Message("".join(parts))
         return [clock_message(), body]

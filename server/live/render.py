@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server.domain.agenda import utc_z
+from server.domain.placement import room_label
 
 WEB = Path(__file__).resolve().parent.parent.parent / "web"
 TEMPLATES = WEB / "templates"
@@ -47,6 +48,7 @@ def make_environment() -> Environment:
     env.filters["clock"] = clock_time
     env.filters["stamp"] = stamp
     env.filters["kind_label"] = lambda k: KIND_LABELS.get(str(k), str(k))
+    env.filters["room_label"] = room_label
     return env
 
 

@@ -68,6 +68,7 @@ class CourseService:
             await self.execute(ResetPresence(), CLI_ACTOR)
         else:
             await self.liveness.beat()
+        await self.timer.close_finished()  # what ended while no server ran
         self._tasks = [
             asyncio.create_task(self.timer.run(), name="agenda-boundaries"),
             asyncio.create_task(self.writer.follow(), name="event-tail"),

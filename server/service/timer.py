@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 from server.domain.agenda import utc_z
 from server.domain.errors import DomainError
 from server.domain.events import Event
-from server.domain.placement import next_move
+from server.domain.lifecycle import CloseFinished, next_change
 from server.domain.rehearsal import JumpClock
-from server.domain.roles import Actor
+from server.domain.roles import AGENDA_ACTOR, Actor
 from server.live import keys
 from server.live.boundary import PREPARE_AHEAD
 from server.live.projection import LiveViews
@@ -43,6 +43,7 @@ class AgendaTimer:
         self._pushed_at: float | None = None  # time.monotonic() of the last boundary pushed
         # The last boundary: when its timer fired and when every page's write was issued.
         self.last_boundary: dict[str, str | float | int] | None = None
+        self._closing: asyncio.Task[None] | None = None  # the last CloseFinished issued
 
     # --- hearing of events ---------------------------------------------------------------
 
@@ -90,7 +91,15 @@ class AgendaTimer:
 
     def next_boundary(self) -> datetime | None:
         w = self.writer
-        return next_move(w.state.rooms, w.schedule, self.clock.now())
+        return next_change(w.state, w.schedule, self.clock.now())
+
+    async def close_finished(self) -> None:
+        """Record what the agenda has ended (domain/lifecycle.py); nothing when nothing is due.
+        A failure is logged: the next boundary tries again."""
+        try:
+            await self.writer.execute(CloseFinished(), AGENDA_ACTOR)
+        except Exception as e:  # the log is unreachable, or another worker got there first
+            log.info("closing what the agenda ended was put off: %s", e)
 
     def _after_wait(self, target: datetime | None) -> datetime | None:
         """Refresh pages if the boundary was reached or things moved; returns the next aim."""
@@ -107,7 +116,9 @@ class AgendaTimer:
             self._pushed_at = time.monotonic()
             self.views.refresh(keys.TIMED, prepared=self.views.take_prepared(target))
             # The hub writes what was published on the next turn of the loop; noted after it.
-            asyncio.get_running_loop().call_soon(self._note_boundary, target, late, t0)
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self._note_boundary, target, late, t0)
+            self._closing = loop.create_task(self.close_finished(), name="close-finished")
             return None
         return target
 
@@ -152,6 +163,8 @@ class AgendaTimer:
         self._wake.set()
         self.views.refresh(keys.TIMED)
         self.views.hub.broadcast(clock_message(self.clock))
+        with contextlib.suppress(RuntimeError):  # no loop: nothing to close with
+            self._closing = asyncio.get_running_loop().create_task(self.close_finished())
 
     def seconds_to_next_move(self) -> float | None:
         """Real seconds until the next agenda boundary (or SP move), if any is ahead."""

@@ -262,6 +262,11 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         answers = {
             "sid": "eval-course-01",
             "a.objectives": "5",
+            "a.knowledge": "4",
+            "a.communication": "4",
+            "a.relevance": "5",
+            "a.balance": "observed",
+            "a.online": "4",
             "a.commitment": "=cmd|' /C calc'!A0",
         }
         r = c.post("/evaluations/course", data=answers, headers=l1)
@@ -283,6 +288,11 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         )
         r = c.post("/me/claim", data={"credits": "0.25"}, headers=l1)
         assert r.status_code == 422 and "course evaluation" in r.text
+        # One of the required ratings left out: refused, and the question is named.
+        partial = {k: v for k, v in answers.items() if k != "a.relevance"} | {"sid": "eval-c-03"}
+        r = c.post("/evaluations/course", data=partial, headers=l1)
+        assert r.status_code == 422 and "The content was relevant to my practice" in r.text
+        assert "My knowledge" not in r.text
         r = c.post("/evaluations/course", data=answers, headers=l1)
         assert r.status_code == 200, r.text
         assert pid(c, "l1@example.org") in svc.state.people.evaluated

@@ -28,6 +28,7 @@ def stored_feedback(store, env):
 
 
 def test_feedback_survives_a_lost_reply_going_offline_and_reloading(browser, tmp_path):
+    browser.expect("net::ERR_FAILED")  # the page is taken offline on purpose
     env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
     store = f"sqlite:///{tmp_path / 'log.db'}"
     cli("roster", "import", str(ROSTER), "--store", store, env=env)

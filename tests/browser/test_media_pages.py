@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.chromium import ARGS, CHROMIUM, wait_true
+from tests.chromium import ARGS, CHROMIUM, Watched, wait_true
 from tests.servers import DEMO_ROSTER as ROSTER
 from tests.servers import cli, companion, free_port
 
@@ -45,7 +45,7 @@ def test_two_browsers_see_each_other(tmp_path):
         director = next(x for x in links if x["role"] == "director")
         with sync_playwright() as p:
             browsers = [
-                p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA])
+                Watched(p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA]))
                 for _ in range(2)
             ]
             try:
@@ -95,6 +95,7 @@ def test_two_browsers_see_each_other(tmp_path):
                 )
                 pages[0].screenshot(path=str(tmp_path / "media.png"))
                 assert errors == [], errors
+                assert [e for b in browsers for e in b.errors] == []
             finally:
                 for b in browsers:
                     b.close()

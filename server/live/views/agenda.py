@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from server.domain.agenda import Schedule, ScheduledItem
-from server.domain.announcements import Announcement
+from server.domain.announcements import Announcement, showing
 from server.domain.course_state import CourseState
 
 TRACK_MARK = " (Adult and Pediatric Sessions)"
@@ -47,6 +47,11 @@ class AgendaView:
     days: tuple[Day, ...]
     announcements: tuple[Announcement, ...]
     course_title: str
+    first_date: date
+
+    def day_of(self, instant: datetime) -> int:
+        """The course day of `instant` (1 on the first day; the same count before or after)."""
+        return (instant.astimezone(self.tz).date() - self.first_date).days + 1
 
     @property
     def zone_abbr(self) -> str:
@@ -82,6 +87,7 @@ def build_agenda_view(
         current=current,
         next=nxt,
         days=tuple(days),
-        announcements=tuple(reversed(state.announcements[-5:])),
+        announcements=showing(state.announcements, schedule, now, "all"),
         course_title=schedule.course.title,
+        first_date=schedule.course.first_date,
     )

@@ -14,9 +14,14 @@ from server.content.cases import Scenario
 from server.content.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
 from server.domain.course_state import CourseState
 from server.domain.roleplay import Turn
+from server.domain.roles import Role
 from server.domain.submissions import OBSERVED_CHOICES, Feedback, NextTime
 from server.live.names import slug
 from server.live.views.roleplay import BeatTitle, Who
+
+# A learner is in one group at a time, so their panels have element ids that do not name the
+# group: moved to another group, the new group's panels land in the same places.
+LEARNER_FB = "fb-mine"
 
 CAPACITY_LABELS = {"peer": "peer", "facilitator": "facilitator", "sp": "SP"}
 OBSERVED_LABELS = {
@@ -128,6 +133,8 @@ class FeedbackPanel:
     person: str
     target: FormTarget | None
     my_turns: tuple[TurnFeedback, ...]  # a learner's own turns in this group
+    slot: str  # the panel's element id on the page (a learner's one group: `LEARNER_FB`)
+    shown: bool  # a case is open and there is a turn to give feedback on, or one of theirs
 
 
 def _beats(scenario: Scenario | None) -> dict[str, str]:
@@ -194,7 +201,10 @@ def build_feedback_panel(
         for n, t in enumerate(rp.turns, start=1)
         if t.learner == person
     )
-    return FeedbackPanel(group, slug(group), person, target, tuple(reversed(mine)))
+    p = state.people.get(person)
+    slot = LEARNER_FB if p is not None and p.role is Role.LEARNER else f"fb-{slug(group)}"
+    shown = rp.open and (target is not None or bool(mine))
+    return FeedbackPanel(group, slug(group), person, target, tuple(reversed(mine)), slot, shown)
 
 
 @dataclass(frozen=True)
@@ -203,6 +213,7 @@ class TallyView:
     dom: str
     expected: int  # how many could send feedback on a turn (everyone but its learner)
     turns: tuple[TurnFeedback, ...]  # latest first
+    shown: bool = True  # while a case is open
 
 
 def build_tally(
@@ -220,7 +231,7 @@ def build_tally(
         for n, t in enumerate(rp.turns, start=1)
     )
     expected = len(g.members) - 1 + len(g.sps) + (1 if g.facilitator else 0)
-    return TallyView(group, slug(group), max(expected, 0), tuple(reversed(turns)))
+    return TallyView(group, slug(group), max(expected, 0), tuple(reversed(turns)), rp.open)
 
 
 @dataclass(frozen=True)

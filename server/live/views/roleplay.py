@@ -13,7 +13,7 @@ from server.content.cases import Beat, CueLevel, DoorNote, Scenario
 from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
-from server.domain.placement import sp_window, sps_with
+from server.domain.placement import in_group_time, sp_window, sps_with
 from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
 from server.domain.rooms import GroupInfo
 from server.live.names import slug
@@ -134,6 +134,12 @@ class Room:
     # In a practice block shared by the SP timetable: this group's slot, and whether its actor
     # is with it now (None: no timetable now, the actor is with the group for the whole item).
     sp_slot: SpSlot | None
+    # Whether the panel is on the page: while the groups meet, and while a case is open (a
+    # parked scene stays until the agenda closes it, domain/lifecycle.py).
+    shown: bool = True
+
+
+LEARNER_RP = "rp-mine"  # a learner's role-play panel, whichever group they are in
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class LearnerRoleplayView:
     room: Room
     scene: Scene
     case: CaseBrief | None
+    slot: str = LEARNER_RP
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,7 @@ def _room(
         ),
         recordings=sum(1 for rec in state.media.recordings.values() if rec.group == g.name),
         sp_slot=sp_slot_of(state, schedule, g, now) if schedule else None,
+        shown=rp.open or (schedule is not None and in_group_time(schedule, now)),
     )
 
 

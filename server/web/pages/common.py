@@ -89,10 +89,17 @@ def message_page(request: Request, heading: str, text: str, status: int) -> HTML
 
 
 def flash(
-    request: Request, text: str, error: bool = False, status: int = 200, flash_id: str = ""
+    request: Request,
+    text: str,
+    error: bool = False,
+    status: int = 200,
+    flash_id: str = "",
+    link: tuple[str, str] | None = None,
 ) -> HTMLResponse:
+    """The answer to an htmx post: a line saying what happened (and, with `link`, where to go
+    next: (address, words))."""
     html = service_of(request).renderer.render(
-        "includes/flash.html", flash=text, flash_error=error, flash_id=flash_id
+        "includes/flash.html", flash=text, flash_error=error, flash_id=flash_id, flash_link=link
     )
     return HTMLResponse(html, status_code=status)
 
@@ -108,21 +115,24 @@ async def run_command(
     build: Callable[[FormData], Command],
     done: Callable[[Command], str],
     flash_id: str = "",
+    link: tuple[str, str] | None = None,
 ) -> Response:
-    """Parse a form into a command, run it as the signed-in person, answer with a flash."""
+    """Parse a form into a command, run it as the signed-in person, answer with a flash (and,
+    once it succeeded, `link`)."""
 
     async def act(actor: Actor, form: FormData) -> str:
         command = build(form)
         await service_of(request).execute(command, actor)
         return done(command)
 
-    return await act_as(request, act, flash_id)
+    return await act_as(request, act, flash_id, link)
 
 
 async def act_as(
     request: Request,
     act: Callable[[Actor, FormData], Awaitable[str]],
     flash_id: str = "",
+    link: tuple[str, str] | None = None,
 ) -> Response:
     """Run `act` as the signed-in person with their form; its refusals become flashes."""
     actor = current_actor(request)
@@ -139,7 +149,7 @@ async def act_as(
         return flash(request, str(e).strip("'\""), True, 422, flash_id)
     except StoreError as e:
         return flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503, flash_id)
-    return flash(request, text, flash_id=flash_id)
+    return flash(request, text, flash_id=flash_id, link=link)
 
 
 def form_int(form: FormData, name: str, label: str) -> int:

@@ -58,6 +58,7 @@ async def claim(request: Request) -> Response:
         request,
         _credits,
         lambda c: f"Claimed {c.credits:.2f} credits.",  # type: ignore[union-attr]
+        link=("/certificate", "Open your certificate"),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -10,11 +10,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.agenda import DelayRunningItem
-from server.domain.announcements import Announce
+from server.domain.announcements import Announce, WithdrawAnnouncement
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
 from server.domain.groups.membership import AssignGroups, LockMember, MoveMember, Rebalance
 from server.domain.roles import Actor, Role
+from server.service.course import CourseService
 from server.store import StoreError
 from server.web.pages.common import (
     flash,
@@ -34,10 +35,29 @@ async def delay(request: Request) -> Response:
 
 
 async def announce(request: Request) -> Response:
+    svc = service_of(request)
+
+    def build(f: FormData) -> Announce:
+        until = _today_at(svc, str(f.get("until", "")).strip()) if f.get("until") else None
+        return Announce(str(f.get("text", "")), str(f.get("track", "")) or None, until)
+
+    return await run_command(request, build, lambda c: "Message sent.")
+
+
+def _today_at(svc: CourseService, hhmm: str) -> datetime:
+    """`hhmm` (24-hour, course time) on the course day now."""
+    try:
+        wall = time.fromisoformat(hhmm)
+    except ValueError:
+        raise DomainError(f"Give the end time as HH:MM, not {hhmm!r}.") from None
+    day = svc.clock.now().astimezone(svc.schedule.tz).date()
+    return datetime.combine(day, wall, svc.schedule.tz)
+
+
+async def withdraw_announcement(request: Request) -> Response:
+    seq = int(request.path_params["seq"])
     return await run_command(
-        request,
-        lambda f: Announce(str(f.get("text", "")), str(f.get("track", "")) or None),
-        lambda c: "Message sent.",
+        request, lambda f: WithdrawAnnouncement(seq), lambda c: "Announcement withdrawn."
     )
 
 
@@ -98,6 +118,7 @@ async def groups_rebalance(request: Request) -> Response:
 routes = [
     Route("/director/delay", delay, methods=["POST"]),
     Route("/director/announce", announce, methods=["POST"]),
+    Route("/director/announcements/{seq:int}/withdraw", withdraw_announcement, methods=["POST"]),
     Route("/director/clock/next", clock_next, methods=["POST"]),
     Route("/director/groups/assign", groups_assign, methods=["POST"]),
     Route("/director/groups/move", groups_move, methods=["POST"]),

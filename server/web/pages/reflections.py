@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.content.instruments import evaluation_form, spec
+from server.content.instruments import evaluation_form, required, spec
 from server.domain.agenda import ScheduledItem
 from server.domain.course_state import Command
 from server.domain.evaluations import (
@@ -143,7 +143,7 @@ async def submit_evaluation(request: Request) -> Response:
     def build(f: FormData) -> Command:
         answers, _ = form_answers(f)
         form = evaluation_form(svc.evaluations, key)
-        return SubmitEvaluation(form_sid(f), key, spec(form), answers)
+        return SubmitEvaluation(form_sid(f), key, spec(form), answers, required(form))
 
     def done(c: Command) -> str:
         if key == COURSE_EVALUATION:

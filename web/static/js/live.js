@@ -127,8 +127,53 @@
     if (msg.type === "clock") onClock(msg);
     if (msg.type === "error") setStatus("live", msg.message);
     if (msg.type === "revoked" || msg.type === "closed") { revoked = true; setStatus("lost", msg.message); }
+    if (msg.type === "reload") { window.location.reload(); }
     if (typeof msg.type === "string" && msg.type.indexOf("media.") === 0) announce("companion:media", msg);
     evt.detail.cancelled = true;
+  });
+
+  // Announcements a reader dismissed stay dismissed, in this browser, across pushes and reloads.
+  var DISMISSED = "companion.dismissed";
+  function dismissed() {
+    try { return JSON.parse(localStorage.getItem(DISMISSED) || "[]"); } catch (e) { return []; }
+  }
+  function hideDismissed() {
+    var gone = dismissed();
+    document.querySelectorAll("[data-announcement]").forEach(function (el) {
+      el.hidden = gone.indexOf(el.getAttribute("data-announcement")) >= 0;
+    });
+  }
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest && evt.target.closest("[data-dismiss]");
+    if (!btn) return;
+    var gone = dismissed();
+    gone.push(btn.getAttribute("data-dismiss"));
+    try { localStorage.setItem(DISMISSED, JSON.stringify(gone.slice(-200))); } catch (e) { /* full */ }
+    hideDismissed();
+  });
+  document.addEventListener("DOMContentLoaded", function () { hideDismissed(); speakToMe(); });
+
+  // The views a group shares say "You" to the person they name (the bytes are the same for
+  // everyone in the group; this page knows who it is for).
+  var me = document.body.getAttribute("data-person");
+  function speakToMe() {
+    if (!me) return;
+    document.querySelectorAll('[data-you-if="' + me + '"]').forEach(function (el) {
+      var text = el.getAttribute("data-you-text");
+      if (text && el.textContent !== text) el.textContent = text;
+    });
+  }
+
+  // A form marked data-reset-on-success (a call for help) is emptied once the server took it.
+  document.addEventListener("htmx:after:request", function (evt) {
+    var form = evt.target;
+    var ctx = evt.detail && evt.detail.ctx;
+    if (!form.matches || !form.matches("form[data-reset-on-success]") || !ctx || !ctx.response) return;
+    if (ctx.response.status >= 200 && ctx.response.status < 300) {
+      form.reset();
+      var action = form.getAttribute("hx-post");
+      Object.keys(typing).forEach(function (k) { if (k.indexOf(action + "|") === 0) delete typing[k]; });
+    }
   });
 
   // A pushed partial replaces its <details>; keep each one open or closed as the viewer left it.
@@ -175,7 +220,7 @@
     });
   }
 
-  new MutationObserver(function () { restoreOpen(); restoreTyping(); localize(document); tick(); })
+  new MutationObserver(function () { restoreOpen(); restoreTyping(); hideDismissed(); speakToMe(); localize(document); tick(); })
     .observe(document.body, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     var z = document.querySelector(".your-zone");

@@ -119,9 +119,18 @@
     });
   }
 
+  // Whether this tab had joined, and how: a reload (the server asks for one when a staff page's
+  // groups change) rejoins by itself. Per tab, so another tab never joins unasked.
+  var KEPT = "companion.media.joined";
+  function remember(on) {
+    try { if (on) sessionStorage.setItem(KEPT, publish ? "publish" : "watch"); else sessionStorage.removeItem(KEPT); }
+    catch (e) { /* storage off: a reload asks again */ }
+  }
+
   async function join(withDevices) {
     wanted = true;
     publish = withDevices;
+    remember(true);
     clearTimeout(retryTimer);
     status("Starting…");
     if (publish && !local) {
@@ -157,6 +166,7 @@
     streams = {};
     if (forget) {
       wanted = false;
+      remember(false);
       if (local) { local.getTracks().forEach(function (t) { t.stop(); }); local = null; }
       send({ type: "media.leave" });
       var self = $("media-self");
@@ -337,4 +347,13 @@
   $("media-mic").addEventListener("click", function () { setMic(!micOn, true); });
   $("media-cam").addEventListener("click", function () { setCam(!camOn); });
   controls();
+  var kept = null;
+  try { kept = sessionStorage.getItem(KEPT); } catch (e) { kept = null; }
+  if (kept) {
+    // Rejoin once the live socket is open (signalling travels on it).
+    document.addEventListener("companion:connected", function once() {
+      document.removeEventListener("companion:connected", once);
+      if (!pc) join(kept === "publish");
+    });
+  }
 })();
