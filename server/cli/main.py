@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from server.cli.content import cmd_groups_assign, cmd_scenarios_check
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     def server_opts(sp: argparse.ArgumentParser, port: int) -> None:
         key_opts(sp)
         sp.add_argument("--host", default="127.0.0.1")
+        sp.add_argument(
+            "--base-url",
+            help="the address people reach the server at, for the links it prints "
+            "($COMPANION_BASE_URL; default http://HOST:PORT)",
+        )
         sp.add_argument("--port", type=int, default=port)
         sp.add_argument("--rehearsal-start", help="run a rehearsal clock from this ISO instant")
         sp.add_argument("--speed", type=float, default=1.0, help="rehearsal clock speed factor")
@@ -89,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     course_opts(li)
     li.add_argument("--store", help="event log URL")
     li.add_argument("--json", action="store_true")
-    li.add_argument("--base-url", default="http://127.0.0.1:8000", help="the server's address")
+    li.add_argument(
+        "--base-url",
+        default=os.environ.get("COMPANION_BASE_URL", "http://127.0.0.1:8000"),
+        help="the server's address as people reach it ($COMPANION_BASE_URL)",
+    )
     key_opts(li)
     li.set_defaults(func=cmd_links)
 
@@ -163,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="no simulated participants: only real people act",
     )
     d.add_argument("--data", default="data/demo", help="folder for the demo's own event log")
+    d.add_argument(
+        "--fresh", action="store_true", help="start the demo course again (its log is deleted)"
+    )
     d.add_argument("--roster", default=str(DEMO_ROSTER), help="the demo's registration list")
     d.set_defaults(func=cmd_demo)
     return p

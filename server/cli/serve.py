@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def serve(args: argparse.Namespace, clock: Clock, store: str, banner: str) -> in
 
     course = course_of(args)
     secret = signing_key(args)
-    base_url = f"http://{args.host}:{args.port}"
+    base_url = base_url_of(args)
     roster = getattr(args, "roster", None)
     simulate = getattr(args, "simulate", False)
 
@@ -35,6 +35,7 @@ def serve(args: argparse.Namespace, clock: Clock, store: str, banner: str) -> in
         print(f"  Course:    {course.title} ({clock.describe()})")
         print(f"  Agenda:    {base_url}/")
         print_role_links(service.state.people, signer, base_url, service.state.rooms)
+        print(f"  Every link: companion links --base-url {base_url} --store {store}")
         print("  Stop with Ctrl-C.", flush=True)
 
     workers = getattr(args, "workers", 1)
@@ -110,6 +111,26 @@ def serve_workers(
     return 0
 
 
+def base_url_of(args: argparse.Namespace) -> str:
+    """The address people reach the server at: --base-url, $COMPANION_BASE_URL, or the one it
+    listens on."""
+    given = getattr(args, "base_url", None) or os.environ.get("COMPANION_BASE_URL")
+    return str(given or f"http://{args.host}:{args.port}").rstrip("/")
+
+
+async def _last_instant(url: str, course: str) -> datetime | None:
+    """The course time of a log's last event (None for an empty log)."""
+    from server.store import open_store
+
+    store = open_store(url)
+    await store.open()
+    try:
+        events = await store.read(course)
+    finally:
+        await store.close()
+    return events[-1].at if events else None
+
+
 def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
     """Every course director's link, and one example link for each other role."""
     from server.access.links import person_link
@@ -141,9 +162,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else anchor.start - timedelta(minutes=args.lead_minutes)
     )
     data = Path(args.data)
-    # The demo starts the same course afresh every time: its own log goes, nothing else in
-    # the folder (which may be one the user chose).
-    for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
-        (data / name).unlink(missing_ok=True)
+    log = data / "demo.db"
+    if args.fresh:
+        # Only the demo's own log goes, nothing else in the folder (which may be the user's).
+        for name in ("demo.db", "demo.db-wal", "demo.db-shm"):
+            (data / name).unlink(missing_ok=True)
+        print(f"Starting a fresh demo course in {data}.")
+    elif log.exists():
+        reached = asyncio.run(_last_instant(f"sqlite:///{log}", course.id))
+        if reached is not None and not args.rehearsal_start:
+            start = max(start, reached)  # on from where the last run stopped, never back
+        print(
+            f"Continuing the demo course kept in {data} from "
+            f"{schedule.local(start):%A %H:%M %Z} (`--fresh` starts it again)."
+        )
     clock = RehearsalClock(start, args.speed)
     return serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -56,3 +57,39 @@ def test_scripts_demo_passes_its_options_to_the_demo_and_the_course_moves(tmp_pa
         os.killpg(proc.pid, 15)
         out = proc.communicate(timeout=20)[0].decode(errors="replace")
     assert "Course director:" in out and "Learner:" in out, out
+
+
+def test_the_demo_keeps_its_course_unless_asked_for_a_fresh_one_and_says_which(tmp_path):
+    """It once deleted its data at every start without a word."""
+    data = tmp_path / "demo"
+
+    def run(*extra: str, busy: bool = False) -> tuple[dict, str]:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "demo", "--no-media"]
+            + ([] if busy else ["--no-sim"])
+            + ["--port", str(port), "--data", str(data), *extra],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc, timeout=60)
+            health = json.loads(urllib.request.urlopen(url + "/healthz").read())
+            deadline = time.monotonic() + 20
+            while busy and health["seq"] < 70 and time.monotonic() < deadline:
+                time.sleep(0.3)  # the simulated people join
+                health = json.loads(urllib.request.urlopen(url + "/healthz").read())
+        finally:
+            proc.terminate()
+            out = proc.communicate(timeout=20)[0].decode(errors="replace")
+        assert f"companion links --base-url {url} --store sqlite:///{data}/demo.db" in out, out
+        return health, out
+
+    first, out = run(busy=True)
+    assert "Continuing" not in out and first["seq"] >= 70  # the roster, groups, people joining
+    again, out = run()
+    assert "Continuing the demo course kept in" in out and again["seq"] > first["seq"]
+    fresh, out = run("--fresh")
+    assert "Starting a fresh demo course" in out and fresh["seq"] < first["seq"]
