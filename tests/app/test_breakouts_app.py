@@ -1,8 +1,17 @@
 """Breakouts live: the agenda moves learners into track rooms and groups; moves reach both rooms."""
 
+import re
 from datetime import timedelta
 
-from tests.app.harness import FIRST, client_at, form_groups, pid, read_until, session
+from tests.app.harness import (
+    FIRST,
+    client_at,
+    form_groups,
+    make_client,
+    pid,
+    read_until,
+    session,
+)
 
 
 def test_learners_are_routed_into_track_rooms_and_groups_at_the_boundaries(tmp_path):
@@ -105,3 +114,27 @@ def test_a_track_message_reaches_only_that_track(tmp_path):
             )
             msg = read_until(adult, "Everyone back")
             assert "Peds room opens early" not in msg
+
+
+TEAM_ROSTER = """name,email,role,discipline,track,team
+Dana Director,director@example.org,director,physician,both,
+N One,n1@example.org,learner,nurse,adult,ward
+N Two,n2@example.org,learner,nurse,adult,ward
+N Three,n3@example.org,learner,nurse,adult,ward
+N Four,n4@example.org,learner,nurse,adult,
+D One,d1@example.org,learner,physician,adult,
+D Two,d2@example.org,learner,physician,adult,
+D Three,d3@example.org,learner,physician,adult,
+D Four,d4@example.org,learner,physician,adult,
+"""
+
+
+def test_the_directors_tiles_show_each_groups_mix_and_name_a_discipline_over_its_share(tmp_path):
+    # A team of three nurses kept together in groups of four: each group is one discipline over.
+    with make_client(tmp_path, 3600, roster_text=TEAM_ROSTER) as c:
+        form_groups(c, min_size=3, max_size=4)
+        html = c.get("/", headers=session(c, "director@example.org")).text
+        page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+        assert page.count("over share:") == 2
+        assert "over share: nurse" in page and "over share: physician" in page
+        assert "3 nurse · 1 physician" in page and "3 physician · 1 nurse" in page

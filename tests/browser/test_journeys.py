@@ -123,7 +123,8 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         begin.locator("select[name=learner]").select_option(option.get_attribute("value"))
         begin.locator("input[name=goal]").fill("Name the emotion")
         begin.locator("button[type=submit]").click()
-        text_has(hot, "is in the hot seat")
+        text_has(hot, "You are in the hot seat")  # the page speaks to the person in it
+        text_has(peer, f"{learners[0]['name']} is in the hot seat")
         text_has(sp, f"Clinician: {learners[0]['name']}")  # the SP knows who they are facing
         # The learner in the hot seat calls a time-out; everyone sees it; the facilitator resumes.
         hot.locator(".rp-learner button:has-text('Time-out')").click()

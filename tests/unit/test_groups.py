@@ -1,5 +1,6 @@
 """Group assignment: partitions, bounds, track purity, teams, determinism, staff, quality."""
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -7,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.errors import DomainError
-from server.domain.groups.forming import Member, Settings, Staff, assign, group_sizes
+from server.domain.groups.forming import (
+    Member,
+    Settings,
+    Staff,
+    assign,
+    group_sizes,
+    placement_cost,
+)
 
 DISCIPLINES = [
     "physician",
@@ -167,3 +175,84 @@ def test_bad_settings_are_refused():
         assign([], [], [], Settings(9, 8))
     with pytest.raises(DomainError, match="together"):
         assign([], [], [], Settings(teams="mixed"))
+
+
+@st.composite
+def rosters_with_teams(draw):
+    """One track's roster: a skewed mix of disciplines, and people who registered together in
+    teams of two or three (as colleagues from one unit do), in the course's groups of 6 to 8."""
+    weights = draw(st.lists(st.integers(1, 12), min_size=3, max_size=7))
+    names = DISCIPLINES[: len(weights)]
+    n = draw(st.integers(8, 90))
+    learners, team, left = [], 0, 0
+    for i in range(n):
+        if left == 0 and draw(st.booleans()) and draw(st.booleans()):
+            team, left = team + 1, draw(st.integers(2, 3))
+        label = f"t{team}" if left > 0 else None
+        left = max(0, left - 1)
+        d = draw(
+            st.sampled_from([x for x, w in zip(names, weights, strict=True) for _ in range(w)])
+        )
+        learners.append(Member(f"l{i:03d}@example.org", d, "adult", label))
+    return learners, Settings(6, 8, "together")
+
+
+@settings(max_examples=600, deadline=None)
+@given(rosters_with_teams(), st.integers(0, 10_000))
+def test_with_teams_kept_together_no_discipline_goes_far_over_its_share(roster, seed):
+    """A team is placed where it overloads least, and everyone else is dealt around it: no
+    discipline exceeds ceil(share × size) + 1 in any group, unless the teams placed in that
+    group bring more of it themselves."""
+    learners, cfg = roster
+    a = assign(learners, [], [], cfg, seed)
+    track = Counter(m.discipline for m in learners)
+    total = len(learners)
+    for g in a.groups:
+        size = len(g.members)
+        here = Counter(m.discipline for m in g.members)
+        brought = Counter(m.discipline for m in g.members if m.team)  # by teams
+        for d, c in here.items():
+            bound = -(-track[d] * size // total) + 1  # ceil(share × size) + 1
+            forced = brought[d]
+            assert c <= max(bound, forced), (g.name, d, c, bound, forced, size)
+
+    # No swap of two people placed on their own would make the groups cheaper: the placement
+    # is the cheapest there is, not just within the bound.
+    def cost(here):
+        size = sum(here.values())
+        return placement_cost(here, lambda d: -(-track[d] * size // total))
+
+    mixes = [Counter(m.discipline for m in g.members) for g in a.groups]
+    alone = [{m.discipline for m in g.members if not m.team} for g in a.groups]
+    for x, y in itertools.combinations(range(len(mixes)), 2):
+        before = cost(mixes[x]) + cost(mixes[y])
+        for dx, dy in itertools.product(alone[x], alone[y]):
+            if dx != dy:
+                after = cost(mixes[x] - Counter([dx]) + Counter([dy]))
+                after += cost(mixes[y] - Counter([dy]) + Counter([dx]))
+                assert after >= before, (a.groups[x].name, dx, a.groups[y].name, dy)
+    # Teams stay together.
+    where = {m.email: g.name for g in a.groups for m in g.members}
+    for t in {m.team for m in learners if m.team}:
+        assert len({where[m.email] for m in learners if m.team == t}) == 1
+
+
+def test_the_quality_report_names_a_group_over_its_share_and_the_score_shows_it():
+    # Two teams of four nurses must each stay together; the groups are of eight.
+    learners = [
+        Member(f"n{i}@x.org", "nurse", "adult", "ward" if i < 4 else "icu") for i in range(8)
+    ]
+    learners += [Member(f"p{i}@x.org", "physician", "adult") for i in range(8)]
+    a = assign(learners, [], [], Settings(6, 8), seed=1)
+    spread = Counter(len({m.team for m in g.members if m.team}) for g in a.groups)
+    assert spread == Counter({1: 2})  # each team in a group of its own, not both in one
+    assert all(not q.over_share for q in a.quality) and a.score == 1.0
+    crowded = assign(
+        [*[Member(f"n{i}@x.org", "nurse", "adult", "ward") for i in range(7)],
+         *[Member(f"p{i}@x.org", "physician", "adult") for i in range(9)]],
+        [], [], Settings(6, 8), seed=1,
+    )  # fmt: skip
+    # A team of seven nurses in a group of eight leaves the other group all physicians: both
+    # are named, with how far over they are, and the score says the mix is poor.
+    over = {q.over_share: q.excess for q in crowded.quality}
+    assert over == {("nurse",): 3, ("physician",): 3} and crowded.score < 0.5

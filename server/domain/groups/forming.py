@@ -6,18 +6,22 @@ they chose otherwise):
 1. Group count: the fewest groups that keep every group at or under `max_size`; sizes differ by
    at most one. A track with fewer learners than `min_size` forms one smaller group (reported).
 2. Teams (setting "together"): people who registered together are placed first, as blocks, into
-   the groups with the most room left. A team larger than `max_size` is split (reported).
-   With "spread", team members are treated as individuals and dealt apart like everyone else.
-3. Everyone else is dealt discipline by discipline, rarest first, round the groups in turn,
-   skipping full ones: each discipline spreads as evenly as the roster allows, which gives the
-   most distinct disciplines per group and no discipline more than its fair share
-   (ceil(count / groups)) where teams do not force it.
+   the group (of those with the most room) where they put fewest people over their discipline's
+   fair share. A team larger than `max_size` is split (reported). With "spread", team members
+   are treated as individuals and dealt apart like everyone else.
+3. Everyone else is placed at the least cost (a minimum-cost flow, so no swap or move of two
+   people could do better): the first of a discipline in a group earns it a distinct discipline
+   (worth more than anything else), up to the discipline's fair share is free (its share of the
+   track times the group's size, rounded up, teams counted), and each one past it costs how far
+   past it is, so excess that teams force is spread thin rather than piled into one group.
+   A track of more than CHUNK groups is cut into blocks that each get their proportional share
+   of every discipline (within one), each placed at its least cost.
 4. Facilitators of the track (then "both") are dealt one per group; spare ones are listed.
 5. SP actors of the track (then "both") are dealt one per group. With fewer actors than groups,
    a practice-block timetable gives every group one slot with an actor, and no actor is in two
    groups in the same slot.
 
-Runs in O(n log n) in the number of learners.
+Milliseconds for the course; 10,000 learners in under a second (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import heapq
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from server.domain.errors import DomainError
@@ -84,6 +88,7 @@ class GroupQuality:
     over_share: tuple[str, ...]  # disciplines above their fair share in this group
     has_facilitator: bool
     has_sp: bool
+    excess: int = 0  # members beyond their discipline's fair share here
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,10 @@ class Assignment:
 
     @property
     def score(self) -> float:
-        """Distinct disciplines per group summed, over the best possible (1.0 is best)."""
-        return self.distinct / self.bound if self.bound else 1.0
+        """Distinct disciplines per group summed, less every member beyond their discipline's
+        fair share in their group, over the best possible (1.0 is best)."""
+        excess = sum(q.excess for q in self.quality)
+        return max(0, self.distinct - excess) / self.bound if self.bound else 1.0
 
     def slot(self, group: str) -> int:
         """The practice-block slot (0-based) in which `group` has its SP actor."""
@@ -147,6 +154,10 @@ def _units(members: Sequence[Member], settings: Settings) -> tuple[list[list[Mem
     return blocks + singles, notes
 
 
+CANDIDATES = 32  # groups with the most room a team is weighed against
+CHUNK = 16  # groups placed together, at the least cost of all (larger tracks: in blocks)
+
+
 def _place_track(
     track: str, members: list[Member], settings: Settings, rng: random.Random
 ) -> tuple[list[Group], list[str]]:
@@ -167,33 +178,149 @@ def _place_track(
     blocks = [u for u in units if len(u) > 1]
     singles = [u[0] for u in units if len(u) == 1]
 
-    # Teams first, biggest first, each into the group with the most room (ties by index).
+    # What each discipline's fair share is in a group of a given size: its share of the track.
+    track_counts = Counter(m.discipline for m in members)
+    total = len(members)
+
+    def fair(discipline: str, size: int) -> int:
+        return math.ceil(track_counts[discipline] * size / total)
+
+    # Teams first, biggest first, each into the group it overloads least (a discipline over its
+    # fair share there) among the CANDIDATES with the most room, then by room and index.
+    have = [Counter[str]() for _ in groups]
     rng.shuffle(blocks)
     blocks.sort(key=len, reverse=True)
-    heap = [(-g.room, i) for i, g in enumerate(groups)]
-    heapq.heapify(heap)
+    by_room = [(-g.room, i) for i, g in enumerate(groups)]
+    heapq.heapify(by_room)
     for block in blocks:
-        room, i = heapq.heappop(heap)
-        groups[i].members.extend(block)
-        if len(block) > -room:
-            groups[i].target = len(groups[i].members)  # a team may overfill its target
-        heapq.heappush(heap, (-groups[i].room, i))
+        need = Counter(m.discipline for m in block)
+        picked = [heapq.heappop(by_room) for _ in range(min(CANDIDATES, len(by_room)))]
 
-    # Then everyone else, discipline by discipline (rarest first), dealt round the groups.
+        def cost(entry: tuple[int, int], need: Counter[str] = need) -> tuple[int, int, int, int]:
+            room, i = -entry[0], entry[1]
+            g = groups[i]
+            over = sum(max(0, have[i][d] + n - fair(d, g.target)) for d, n in need.items())
+            return (int(room < sum(need.values())), over, -room, i)
+
+        best = min(picked, key=cost)
+        i = best[1]
+        groups[i].members.extend(block)
+        have[i].update(need)
+        if groups[i].room < 0:
+            groups[i].target = len(groups[i].members)  # a team may overfill its target
+        for entry in picked:
+            heapq.heappush(by_room, (-groups[entry[1]].room, entry[1]))
+
+    # Then everyone else, placed all at once at the least cost (see `placement_cost`): the most
+    # distinct disciplines per group first, then the fewest over their fair share, any excess
+    # spread rather than piled up.
     rng.shuffle(singles)
-    counts = Counter(m.discipline for m in singles)
-    singles.sort(key=lambda m: (counts[m.discipline], m.discipline))
-    ring = [g for g in groups if g.room > 0]
-    rng.shuffle(ring)
-    i = 0
-    for m in singles:
-        i %= len(ring)
-        while ring[i].room <= 0:  # full: leave the ring
-            ring.pop(i)
-            i %= len(ring)
-        ring[i].members.append(m)
-        i += 1
+    order = list(range(len(groups)))
+    rng.shuffle(order)  # ties go to groups in this order: another seed, another arrangement
+    # A large track is cut into blocks of CHUNK groups, each given its proportional share of
+    # every discipline, and placed block by block (the cost grows with the square of a block).
+    chunks = [order[i : i + CHUNK] for i in range(0, len(order), CHUNK)]
+    ranked = sorted(singles, key=lambda m: m.discipline)
+    slots = sorted(
+        ((t + 0.5) / groups_room, c)
+        for c, chunk in enumerate(chunks)
+        if (groups_room := sum(groups[i].room for i in chunk)) > 0
+        for t in range(groups_room)
+    )
+    share: list[list[Member]] = [[] for _ in chunks]
+    for m, (_, c) in zip(ranked, slots, strict=False):
+        share[c].append(m)
+    for chunk, people in zip(chunks, share, strict=True):
+        pool: dict[str, list[Member]] = defaultdict(list)
+        for m in people:
+            pool[m.discipline].append(m)
+        flow = _cheapest(
+            Counter({d: len(ms) for d, ms in pool.items()}),
+            [have[i] for i in chunk],
+            [groups[i].room for i in chunk],
+            lambda d, k, chunk=chunk: fair(d, groups[chunk[k]].target),  # type: ignore[misc]
+        )
+        for (d, k), n in sorted(flow.items()):
+            groups[chunk[k]].members.extend(pool[d][:n])
+            del pool[d][:n]
     return groups, notes
+
+
+DISTINCT = 1_000  # what one more distinct discipline in a group is worth, against excess
+
+
+def marginal(count: int, fair: int) -> int:
+    """What the `count`-th member of one discipline in one group costs: the first earns the
+    group a distinct discipline; up to the fair share is free; past it, each costs how far
+    past it is (so two groups one over cost less than one group two over)."""
+    if count == 1:
+        return -DISTINCT
+    return max(0, count - fair)
+
+
+def placement_cost(here: Counter[str], fair: Callable[[str], int]) -> int:
+    """The cost of one group's mix, `here` (people per discipline): the sum of `marginal`."""
+    return sum(marginal(c, fair(d)) for d, n in here.items() for c in range(1, n + 1))
+
+
+def _cheapest(
+    supply: Counter[str],
+    have: list[Counter[str]],
+    room: list[int],
+    fair: Callable[[str, int], int],
+) -> Counter[tuple[str, int]]:
+    """How many of each discipline (`supply`) go into each group k (`room[k]` places, holding
+    `have[k]` already) at the least total `placement_cost`: a minimum-cost flow, built one
+    person at a time along the cheapest path (which may move people already placed from one
+    group to another), found by Bellman-Ford with a queue. The costs are convex, so the result
+    is the cheapest of all."""
+    names = sorted(d for d, n in supply.items() if n > 0)
+    left = [supply[d] for d in names]
+    room = list(room)
+    ds, gs = range(len(names)), range(len(room))
+    count = [[have[k][d] for k in gs] for d in names]  # in group k, teams and placed
+    share = [[fair(d, k) for k in gs] for d in names]
+    placed = [[0 for _ in gs] for _ in names]
+    inf = math.inf
+    for _ in range(sum(left)):
+        dist_d = [0.0 if left[d] else inf for d in ds]
+        dist_g = [inf for _ in gs]
+        via_d = [-1 for _ in ds]  # a discipline reached by taking one of it out of group k
+        via_g = [-1 for _ in gs]  # a group reached by adding one of discipline d
+        queue = [d for d in ds if left[d]]
+        queued = set(queue)
+        while queue:
+            d = queue.pop(0)
+            queued.discard(d)
+            base, row, fair_row = dist_d[d], count[d], share[d]
+            for k in gs:
+                c = row[k] + 1
+                cost = base + (-DISTINCT if c == 1 else (c - fair_row[k] if c > fair_row[k] else 0))
+                if cost < dist_g[k]:
+                    dist_g[k], via_g[k] = cost, d
+                    for e in ds:  # one of e here could move on to another group
+                        if placed[e][k] > 0:
+                            n = count[e][k]
+                            f = share[e][k]
+                            back = cost - (-DISTINCT if n == 1 else (n - f if n > f else 0))
+                            if back < dist_d[e]:
+                                dist_d[e], via_d[e] = back, k
+                                if e not in queued:
+                                    queued.add(e)
+                                    queue.append(e)
+        k = min((k for k in gs if room[k] > 0), key=lambda k: dist_g[k])  # first of equals
+        room[k] -= 1
+        while True:  # back along the path: add here, take from where this one came from
+            d = via_g[k]
+            count[d][k] += 1
+            placed[d][k] += 1
+            if via_d[d] < 0:  # the path's start: a person not yet placed
+                break
+            k = via_d[d]
+            count[d][k] -= 1
+            placed[d][k] -= 1
+        left[d] -= 1
+    return Counter({(names[d], k): placed[d][k] for d in ds for k in gs if placed[d][k]})
 
 
 def _deal_staff(
@@ -299,10 +426,27 @@ def assign(
     )
 
 
+def over_share(here: Counter[str], track: Counter[str]) -> tuple[str, ...]:
+    """The disciplines a group of `here` holds more of than its fair share: a discipline's
+    share of the track (`track`) times the group's size, rounded up."""
+    size, total = sum(here.values()), sum(track.values())
+    if not total:
+        return ()
+    return tuple(sorted(d for d, c in here.items() if c > math.ceil(track[d] * size / total)))
+
+
+def excess(here: Counter[str], track: Counter[str]) -> int:
+    """How many members of a group are beyond their discipline's fair share."""
+    size, total = sum(here.values()), sum(track.values())
+    if not total:
+        return 0
+    return sum(max(0, c - math.ceil(track[d] * size / total)) for d, c in here.items())
+
+
 def _quality(g: Group, overall: Counter[str], groups_in_track: int) -> GroupQuality:
     here = Counter(m.discipline for m in g.members)
     best = min(len(g.members), len(overall))
-    over = tuple(sorted(d for d, c in here.items() if c > math.ceil(overall[d] / groups_in_track)))
+    over = over_share(here, overall)
     return GroupQuality(
         name=g.name,
         size=len(g.members),
@@ -311,4 +455,5 @@ def _quality(g: Group, overall: Counter[str], groups_in_track: int) -> GroupQual
         over_share=over,
         has_facilitator=g.facilitator is not None,
         has_sp=bool(g.sps),
+        excess=excess(here, overall),
     )

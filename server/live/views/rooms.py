@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
+from server.domain.groups.forming import over_share
 from server.domain.help_calls import HelpCall, help_track, track_answers
 from server.domain.people import Person
 from server.domain.placement import Place, place_of
@@ -66,6 +68,8 @@ class RoomView:
     sps: tuple[Person, ...]
     locked: frozenset[str]
     help: tuple[HelpCall, ...]
+    mix: tuple[tuple[str, int], ...] = ()  # disciplines of the members, commonest first
+    over: tuple[str, ...] = ()  # disciplines above their fair share of the track here
 
     @property
     def online(self) -> int:
@@ -83,6 +87,14 @@ def build_room(state: CourseState, name: str) -> RoomView | None:
     people = state.people
     members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
     calls = tuple(h for h in state.help.open() if h.person in g.members or h.person in g.sps)
+    here = Counter(p.reg.discipline.value for p in members)
+    track = Counter(
+        people.by_id[m].reg.discipline.value
+        for other in state.rooms.groups.values()
+        if other.track == g.track
+        for m in other.members
+        if m in people.by_id
+    )
     return RoomView(
         g,
         members,
@@ -90,6 +102,8 @@ def build_room(state: CourseState, name: str) -> RoomView | None:
         tuple(people.by_id[s] for s in g.sps if s in people.by_id),
         state.rooms.locked,
         calls,
+        tuple(sorted(here.items(), key=lambda dc: (-dc[1], dc[0]))),
+        over_share(here, track),
     )
 
 
