@@ -1,5 +1,11 @@
 """Debian's Chromium for the browser tests (never a downloaded browser), and waiting on a page
-under our Content Security Policy."""
+under our Content Security Policy, and a course to open pages on."""
+
+import json
+from contextlib import contextmanager
+from datetime import datetime
+
+from tests.servers import DEMO_ROSTER, cli, companion, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -63,3 +69,32 @@ class Watched:
 
     def __getattr__(self, name):
         return getattr(self.browser, name)
+
+
+@contextmanager
+def course_from(browser, tmp_path, start: datetime, media: bool = False):
+    """The test roster's course on a rehearsal clock from `start`: (url, people, open_page,
+    errors), where `open_page(person, width, height)` signs a new browser in with their link.
+    With `media`, rooms have their built-in audio and video (on loopback)."""
+    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
+    store = f"sqlite:///{tmp_path / 'log.db'}"
+    cli("roster", "import", str(DEMO_ROSTER), "--store", store, env=env)
+    at = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lo = free_port() // 100 * 100
+    room_media = ("--media-addresses", "127.0.0.1", "--udp-ports", f"{lo}-{lo + 49}")
+    with companion(
+        "--store", store, "--rehearsal-start", at, *(room_media if media else ("--no-media",)),
+        env=env,
+    ) as url:  # fmt: skip
+        people = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+        errors: list[str] = []
+
+        def open_page(person, width: int = 1280, height: int = 900):
+            ctx = browser.new_context(viewport={"width": width, "height": height})
+            page = ctx.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(person["link"])
+            page.wait_for_selector("#conn-status.conn-live")
+            return page
+
+        yield url, people, open_page, errors

@@ -4,7 +4,8 @@
 
 It starts the demo on a free port during the Day 2 practice block, lets a facilitator start a
 case, put a learner in the hot seat and send the SP a cue, and photographs every role's page in
-Debian's Chromium.
+Debian's Chromium, on a laptop (1280×800: each console is one screen) and on a phone (390×844:
+the first screen, the role's main control on it).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
-            def page(email: str | None, width: int = 1280, height: int = 900):
+            def page(email: str | None, width: int = 1280, height: int = 800):
                 pg = browser.new_context(
                     viewport={"width": width, "height": height}, timezone_id="America/Chicago"
                 ).new_page()
@@ -75,7 +76,7 @@ def main() -> int:
                 pg.wait_for_selector("#conn-status.conn-live")
                 return pg
 
-            fac = page("dana.whitcombe@example.org", height=1100)
+            fac = page("dana.whitcombe@example.org")
             fac.click(".rp-facilitator button:has-text('Start this case')")
             fac.wait_for_selector(".rp-facilitator input[name=goal]")
             fac.fill(".rp-facilitator input[name=goal]", "Ask what they understand first")
@@ -89,7 +90,7 @@ def main() -> int:
             group = (
                 fac.locator(".rp-facilitator .eyebrow").first.text_content().split("·")[1].strip()
             )
-            director = page("director@example.org", height=1100)
+            director = page("director@example.org")
             tile = director.locator(f".tile[aria-label='{group}']")
             sp_name = tile.locator(".pmeta").first.text_content().split("SP ")[1].split(",")[0]
             hot = fac.locator(".rp-facilitator .hot-seat strong").text_content()
@@ -121,18 +122,31 @@ def main() -> int:
             for name, pg in shots.items():
                 pg.screenshot(path=str(OUT / f"{name}.png"))
                 print(f"wrote {OUT / f'{name}.png'}")
+            for name, email in [
+                ("facilitator", "dana.whitcombe@example.org"),
+                ("sp", email_of(sp_name)),
+                ("learner", email_of(hot)),
+                ("director", "director@example.org"),
+            ]:
+                phone = page(email, width=390, height=844)
+                time.sleep(0.5)
+                phone.screenshot(path=str(OUT / f"{name}-phone.png"))
+                print(f"wrote {OUT / f'{name}-phone.png'}")
+                phone.context.close()
             # The simulated observers in Dana's group send their feedback; she sees the tallies.
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and "0 of" in fac.inner_text(".tally h3"):
                 time.sleep(0.5)
             time.sleep(8)
-            fac.locator(".tally").screenshot(path=str(OUT / "tally.png"))
+            # Panels alone, from pages tall enough that their panes do not cut them.
+            tall = page("dana.whitcombe@example.org", height=2400)
+            tall.locator(".tally").screenshot(path=str(OUT / "tally.png"))
             observer = next(
                 e
                 for e in links
                 if e.endswith("@example.org") and e != email_of(hot) and group in page_group(e)
             )
-            obs = page(observer, height=1400)
+            obs = page(observer, height=2400)
             obs.locator(".feedback").screenshot(path=str(OUT / "feedback-form.png"))
             print(f"wrote {OUT / 'tally.png'} and {OUT / 'feedback-form.png'}")
             browser.close()

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from server.content.course import load_course
 from server.domain.agenda import Kind, build_schedule
 from server.domain.rooms import GROUP_KINDS
-from tests.chromium import wait_true
-from tests.servers import DEMO_ROSTER as ROSTER
-from tests.servers import cli, companion
+from tests.chromium import course_from, wait_true
 
 pytestmark = pytest.mark.browser
 
@@ -42,29 +39,6 @@ def where_is(page, title: str, timeout: float = 10.0) -> str:
         timeout,
     )
     return page.inner_text("#where .where-label")
-
-
-@contextmanager
-def course_from(browser, tmp_path, start: datetime):
-    """The test roster's course on a rehearsal clock from `start`: (url, people, open_page,
-    errors), where `open_page(person)` signs a new browser in with their link."""
-    env = {"COMPANION_SECRET": "browser-test-secret-0123456789abcdef"}
-    store = f"sqlite:///{tmp_path / 'log.db'}"
-    cli("roster", "import", str(ROSTER), "--store", store, env=env)
-    at = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    with companion("--store", store, "--rehearsal-start", at, "--no-media", env=env) as url:
-        people = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
-        errors: list[str] = []
-
-        def open_page(person):
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = ctx.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(person["link"])
-            page.wait_for_selector("#conn-status.conn-live")
-            return page
-
-        yield url, people, open_page, errors
 
 
 def jump_to(director, item) -> None:

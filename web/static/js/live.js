@@ -151,7 +151,14 @@
     try { localStorage.setItem(DISMISSED, JSON.stringify(gone.slice(-200))); } catch (e) { /* full */ }
     hideDismissed();
   });
-  document.addEventListener("DOMContentLoaded", function () { hideDismissed(); speakToMe(); });
+  document.addEventListener("DOMContentLoaded", function () { hideDismissed(); speakToMe(); fold(); });
+
+  // On a phone the secondary panels (schedule, next, who is here) start folded, so the role's
+  // main control is on the first screen; on a wider screen they stay open.
+  function fold() {
+    if (!window.matchMedia || !window.matchMedia("(max-width: 760px)").matches) return;
+    document.querySelectorAll("details[data-fold]").forEach(function (d) { d.open = false; });
+  }
 
   // The views a group shares say "You" to the person they name (the bytes are the same for
   // everyone in the group; this page knows who it is for).
