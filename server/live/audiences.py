@@ -13,6 +13,7 @@ from dataclasses import replace
 from server.domain.announcements import showing
 from server.domain.course_state import CourseState
 from server.domain.events import Event
+from server.domain.media import rooms_for_links
 from server.domain.roles import Actor, Role
 from server.domain.rooms import RoomsState, learner_track
 from server.live import keys
@@ -35,7 +36,7 @@ ROLEPLAY_TEMPLATES = {
 K = keys
 # Which audiences an event can change, by the event type's prefix.
 _TOUCHES = {
-    "agenda.": (K.AGENDA, K.PLACE, K.ROOMS),
+    "agenda.": (K.AGENDA, K.PLACE, K.ROOMS, K.ROOM, K.RP, K.FB, K.TALLY),  # times and slots move
     "announcement.": (K.NEWS,),
     "person.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS, K.PLACE),
     "link.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS),
@@ -46,6 +47,7 @@ _TOUCHES = {
     "member.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "track.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "help.": (K.HELP, K.ROOM, K.ROOMS),
+    "room.link_set": (K.ROOMS,),
     "roleplay.": (K.RP, K.ROOMS),
     "turn.": (K.RP, K.ROOMS),
     "scene.": (K.RP, K.ROOMS),
@@ -228,10 +230,16 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
         return {"live/room.html": r("live/room.html", room=room, oob=oob)} if room else {}
     if audience == K.ROOMS:
         learners = state.people.of_role(Role.LEARNER)
+        link_rooms = rooms_for_links(state.rooms)
+        labels = dict(link_rooms)
+        links = [(k, labels.get(k, k), url) for k, url in sorted(state.media.links.items())]
         return {
             "live/rooms.html": r(
                 "live/rooms.html", rooms=build_rooms(state), learners=learners, state=state, oob=oob
-            )
+            ),
+            "live/links.html": r(
+                "live/links.html", link_rooms=link_rooms, media_links=links, oob=oob
+            ),
         }
     if audience.startswith(K.RP):
         group, role = K.split(audience, K.RP)

@@ -56,6 +56,9 @@ class LearnerOrder:
     turns: int
     seconds: float
     online: bool
+    # While their turn runs: the instant their time used would have started from, had it all
+    # run at once (the page counts on from it, so every render of a running turn is the same).
+    counting_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,10 @@ def _scene(rp: Roleplay, scenario: Scenario | None, now: datetime) -> Scene:
         goal=t.goal if t else None,
         tag_in=t.tag_in if t else False,
         minutes=rp.minutes,
-        elapsed_since=now - timedelta(seconds=used) if t and t.running_since else None,
+        # Counted from when it last ran, less what it had used by then: the same on every render.
+        elapsed_since=(
+            t.running_since - timedelta(seconds=t.elapsed) if t and t.running_since else None
+        ),
         elapsed_seconds=used,
         beat=BeatTitle(beat.id, beat.title) if beat else None,
         beat_number=number,
@@ -320,8 +326,13 @@ def facilitator_view(
     people = state.people
     members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
     per: dict[str, float] = {}
+    fixed: dict[str, float] = {}  # time used, the running turn's counted to when it last ran
+    since: dict[str, datetime] = {}
     for turn in rp.turns:
         per[turn.learner] = per.get(turn.learner, 0.0) + turn.seconds_used(now)
+        fixed[turn.learner] = fixed.get(turn.learner, 0.0) + turn.elapsed
+        if turn.running_since:
+            since[turn.learner] = turn.running_since
     return FacilitatorRoleplayView(
         room=_room(state, g, rp, now, schedule),
         scene=_scene(rp, scenario, now),
@@ -335,7 +346,11 @@ def facilitator_view(
         ),
         order=tuple(
             LearnerOrder(
-                Who(p.id, p.name, p.online), rp.turns_of(p.id), per.get(p.id, 0.0), p.online
+                Who(p.id, p.name, p.online),
+                rp.turns_of(p.id),
+                per.get(p.id, 0.0),
+                p.online,
+                since[p.id] - timedelta(seconds=fixed[p.id]) if p.id in since else None,
             )
             for p in members
         ),

@@ -33,14 +33,6 @@ from server.web.pages.common import (
 
 async def index(request: Request) -> Response:
     actor = current_actor(request)
-    if actor is not None and actor.role is Role.DIRECTOR:
-        from server.domain.media import rooms_for_links
-
-        state = service_of(request).state
-        link_rooms = rooms_for_links(state.rooms)
-        labels = dict(link_rooms)
-        links = [(k, labels.get(k, k), url) for k, url in sorted(state.media.links.items())]
-        return render_page(request, "pages/director.html", link_rooms=link_rooms, media_links=links)
     return render_page(request, ROLE_PAGES[actor.role] if actor else "pages/index.html")
 
 

@@ -184,9 +184,14 @@
   });
 
   // A pushed partial replaces its <details>; keep each one open or closed as the viewer left it.
+  // Only what the viewer did counts: a "toggle" event also fires for a details rendered open,
+  // and remembering those would keep yesterday open after the server closed it.
   var openState = {};
-  document.addEventListener("toggle", function (evt) {
-    if (evt.target.id) openState[evt.target.id] = evt.target.open;
+  document.addEventListener("click", function (evt) {
+    var summary = evt.target.closest && evt.target.closest("summary");
+    var details = summary && summary.parentElement;
+    if (!details || details.tagName !== "DETAILS" || !details.id) return;
+    openState[details.id] = !details.open;  // the click is about to toggle it
   }, true);
   function restoreOpen() {
     Object.keys(openState).forEach(function (id) {
