@@ -2,6 +2,7 @@
 
 uv run python -m bench.run            # full sizes, repeated; figures are medians
 uv run python -m bench.run --quick    # tiny sizes (the test suite runs this)
+uv run python -m bench.run --only groups   # one benchmark again; its section is replaced
 """
 
 from __future__ import annotations
@@ -52,10 +53,31 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def replace_section(path: Path, result: dict[str, Any], how: str) -> int:
+    """Put one benchmark's new section in place of its old one, saying when and how it ran."""
+    result["notes"].append(
+        f"This section was run again on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by "
+        f"`uv run python -m bench.run {how}` on {machine()}."
+    )
+    text = path.read_text()
+    head = f"## {result['title']}\n"
+    start = text.index(head)
+    end = text.find("\n## ", start + len(head))
+    end = len(text) if end < 0 else end + 1
+    path.write_text(text[:start] + table(result) + text[end:])
+    print(f"replaced {result['title']!r} in {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.run", description=__doc__)
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the benchmarks run")
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    p.add_argument(
+        "--only",
+        choices=["groups", "fanout", "workers", "feedback", "media"],
+        help="run one benchmark at full size and replace its section of the output",
+    )
     args = p.parse_args(argv)
     if args.quick:
         plan: list[Callable[[], dict[str, Any]]] = [
@@ -66,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
             lambda: media.run([2], repeats=1, window=2),
         ]
     else:
-        plan = [
-            lambda: groups.run([200, 2000, 10000], repeats=7),
-            lambda: fanout.run([500, 2000, 5000], repeats=3),
-            lambda: fanout.run_workers(2000, repeats=3),
-            lambda: feedback.run(500, rate=20, seconds=8, repeats=3),
-            lambda: media.run([4, 8, 16], repeats=3, window=5),
-        ]
+        full = {
+            "groups": lambda: groups.run([200, 2000, 10000], repeats=7),
+            "fanout": lambda: fanout.run([500, 2000, 5000], repeats=3),
+            "workers": lambda: fanout.run_workers(2000, repeats=3),
+            "feedback": lambda: feedback.run(500, rate=20, seconds=8, repeats=3),
+            "media": lambda: media.run([4, 8, 16], repeats=3, window=5),
+        }
+        plan = [full[args.only]] if args.only else list(full.values())
     results = []
     started = time.monotonic()
     for step in plan:
@@ -82,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         results[-1].setdefault("notes", []).append(f"This benchmark took {took / 60:.1f} minutes.")
         print(f"{results[-1]['title']}: {took:.0f} s", file=sys.stderr, flush=True)
     total = time.monotonic() - started
+    if args.only and not args.quick:
+        return replace_section(Path(args.output), results[0], f"--only {args.only}")
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     text = [
         "# Benchmarks",
