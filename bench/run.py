@@ -64,7 +64,7 @@ def replace_section(path: Path, result: dict[str, Any], how: str) -> int:
     start = text.index(head)
     end = text.find("\n## ", start + len(head))
     end = len(text) if end < 0 else end + 1
-    path.write_text(text[:start] + table(result) + text[end:])
+    path.write_text(text[:start] + table(result).rstrip("\n") + "\n\n" + text[end:])
     print(f"replaced {result['title']!r} in {path}")
     return 0
 
