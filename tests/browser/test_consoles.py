@@ -127,3 +127,35 @@ def test_every_roles_console_fits_a_laptop_screen_and_leads_with_its_control_on_
             phone.context.close()
         figure("document height by role", sizes)
         assert errors == []
+
+
+def test_between_practices_the_consoles_leave_no_empty_pane_and_still_fit(browser, tmp_path):
+    """At a plenary there is no role-play or feedback: the panes that would hold them are gone
+    and the others share the screen; the learner's one pane lays its panels side by side."""
+    with course_from(browser, tmp_path, DAY2[0].start + timedelta(minutes=1), media=True) as (
+        _url,
+        people,
+        open_page,
+        errors,
+    ):
+        director = open_page(next(p for p in people if p["role"] == "director"), *LAPTOP)
+        director.click("#rooms button[type=submit]")
+        director.wait_for_selector(".tile")
+        for role in ("learner", "facilitator", "sp"):
+            person = next(p for p in people if p["role"] == role)
+            page = open_page(person, *LAPTOP)
+            panes = page.evaluate(
+                """[...document.querySelectorAll('.pane')]
+                  .filter(p => getComputedStyle(p).display !== 'none')
+                  .map(p => [p.className, p.getBoundingClientRect().width,
+                             [...p.children].filter(c => !c.hidden).length])"""
+            )
+            assert panes and all(n > 0 for _, _, n in panes), (role, panes)
+            assert sum(w for _, w, _ in panes) > 0.9 * (LAPTOP[0] - 60), (role, panes)
+            m = on_screen(page, "#now .now-title")
+            assert m["height"] <= m["vh"], (role, m)
+            if role == "learner":  # the where card beside the video, not below it
+                where, media = (page.locator(sel).bounding_box() for sel in ("#where", "#media"))
+                assert where["x"] > media["x"] + media["width"] - 1, (where, media)
+            page.context.close()
+        assert errors == []
