@@ -35,7 +35,7 @@ SEED = int(os.environ.get("COMPANION_STALE_SEED", "20261201"))
 
 # The page's <main> and the same page fetched afresh, each normalised for what the browser
 # writes itself (live.js: countdowns, elapsed clocks, local times, "You" for the reader,
-# dismissed announcements, restored drafts; htmx: its own classes and the oob marker).
+# dismissed announcements, what is hidden from the hot seat, restored drafts; htmx: its own classes and the oob marker).
 COMPARE = """async () => {
   const norm = root => {
     const c = root.cloneNode(true);
@@ -45,7 +45,7 @@ COMPARE = """async () => {
       .forEach(e => { e.textContent = ''; });
     c.querySelectorAll('*').forEach(e => {
       for (const a of ['hx-swap-oob', 'data-localized', 'data-restored', 'data-htmx-powered']) e.removeAttribute(a);
-      if (e.hasAttribute('data-announcement')) e.removeAttribute('hidden');
+      if (e.hasAttribute('data-announcement') || e.hasAttribute('data-hide-if')) e.removeAttribute('hidden');
       for (const k of [...e.classList]) if (k.startsWith('htmx-')) e.classList.remove(k);
       if (e.getAttribute('class') === '') e.removeAttribute('class');
     });
@@ -372,5 +372,6 @@ def test_a_learner_moved_during_a_running_turn_has_only_her_new_groups_panels(br
             fac2, f"/rp/{second['name']}/begin", {"learner": her["id"], "goal": "Name it"}
         )
         wait_true(page, has(json.dumps("You are in the hot seat")))
+        assert page.locator("form[hx-post$='/tagin']").is_hidden()  # not for the one in it
         settled({her["name"]: page, "facilitator": fac2}, "her turn")
         assert errors == []

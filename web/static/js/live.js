@@ -169,6 +169,10 @@
       var text = el.getAttribute("data-you-text");
       if (text && el.textContent !== text) el.textContent = text;
     });
+    // What is for everyone else (tagging in for the one already in the hot seat) is not for them.
+    document.querySelectorAll('[data-hide-if="' + me + '"]').forEach(function (el) {
+      if (!el.hidden) el.hidden = true;
+    });
   }
 
   // A form marked data-reset-on-success (a call for help) is emptied once the server took it.
