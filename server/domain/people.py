@@ -67,9 +67,13 @@ class Registration:
     team: str | None = None
     abp_id: str | None = None
     dob_mmdd: str | None = None
+    # As boards file them (PARS, CPE Monitor); given together or not at all. Without them a
+    # report splits `name` at its last space, and says so.
+    first_name: str | None = None
+    last_name: str | None = None
 
     def as_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "email": self.email,
             "role": self.role.value,
@@ -79,6 +83,9 @@ class Registration:
             "abp_id": self.abp_id,
             "dob_mmdd": self.dob_mmdd,
         }
+        if self.first_name:  # older logs have neither key; they read back as None
+            data |= {"first_name": self.first_name, "last_name": self.last_name}
+        return data
 
     @classmethod
     def from_data(cls, d: Mapping[str, Any]) -> Registration:
@@ -91,6 +98,8 @@ class Registration:
             team=d.get("team"),
             abp_id=d.get("abp_id"),
             dob_mmdd=d.get("dob_mmdd"),
+            first_name=d.get("first_name"),
+            last_name=d.get("last_name"),
         )
 
 

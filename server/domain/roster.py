@@ -13,7 +13,7 @@ from server.domain.people import EMAIL, Discipline, Registration, Track
 from server.domain.roles import Role
 
 REQUIRED = ("name", "email", "role", "discipline", "track")
-OPTIONAL = ("team", "abp_id", "dob_mmdd")
+OPTIONAL = ("team", "abp_id", "dob_mmdd", "first_name", "last_name")
 MAX_ROWS = 20_000
 MAX_FIELD = 200
 DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -72,6 +72,11 @@ def _row(values: dict[str, str]) -> Registration:
     if abp is not None and not abp.isdigit():
         raise ValueError(f"abp_id {abp!r} must be digits only")
     dob = values.get("dob_mmdd") or None
+    first = " ".join((values.get("first_name") or "").split()) or None
+    last = " ".join((values.get("last_name") or "").split()) or None
+    if (first is None) != (last is None):
+        given, empty = ("first_name", "last_name") if first else ("last_name", "first_name")
+        raise ValueError(f"{given} is given but {empty} is empty; give both or neither")
     return Registration(
         name=" ".join(values["name"].split()),
         email=email,
@@ -81,6 +86,8 @@ def _row(values: dict[str, str]) -> Registration:
         team=values.get("team") or None,
         abp_id=abp,
         dob_mmdd=_dob(dob) if dob else None,
+        first_name=first,
+        last_name=last,
     )
 
 

@@ -53,8 +53,18 @@ class CreditReport:
 
     @property
     def first_last(self) -> tuple[str, str]:
+        """First and last name as boards file them: the roster's columns when given, else the
+        name split at its last space (a guess: see `name_from`)."""
+        reg = self.person.reg
+        if reg.first_name and reg.last_name:
+            return reg.first_name, reg.last_name
         parts = self.person.name.rsplit(" ", 1)
         return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
+
+    @property
+    def name_from(self) -> str:
+        """Where `first_last` came from: "roster" or "guessed" (check before reporting)."""
+        return "roster" if self.person.reg.first_name else "guessed"
 
 
 def credit_report(state: CourseState, schedule: Schedule, pid: str, now: datetime) -> CreditReport:

@@ -70,6 +70,7 @@ def credit_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[d
                 "abp_id": p.reg.abp_id,
                 "first_name": first,
                 "last_name": last,
+                "name_split": r.name_from,
                 "dob_mmdd": p.reg.dob_mmdd,
                 "abp_completion_date": r.claimed_on.isoformat()
                 if r.abp_points is not None and r.claimed_on
@@ -190,6 +191,8 @@ def person_record(
             "team": reg.team,
             "abp_id": reg.abp_id,
             "dob_mmdd": reg.dob_mmdd,
+            "first_name": reg.first_name,
+            "last_name": reg.last_name,
             "link_revoked": p.revoked,
         },
         "small_group": (g.name if (g := state.rooms.group_of(pid)) else None),

@@ -1,6 +1,6 @@
 """Roster CSV validation: every bad row reported by its line in the file, with the reason."""
 
-from server.domain.people import Discipline, Track
+from server.domain.people import Discipline, Registration, Track
 from server.domain.roles import Role
 from server.domain.roster import parse_roster
 
@@ -133,3 +133,49 @@ def test_any_csv_gives_good_rows_and_problems_by_line_never_a_crash(rows, noise,
         assert 2 <= line <= total
         assert reg.email not in seen  # a repeated email is a problem, not a second person
         seen.add(reg.email)
+
+
+def test_first_and_last_name_are_taken_as_boards_file_them_and_go_together():
+    header = "name,email,role,discipline,track,first_name,last_name\n"
+    r = parse_roster(
+        header
+        + "Maria de la Cruz,maria@example.org,learner,physician,adult,Maria,  de la  Cruz \n"  # 2
+        + "Ana Ruiz,ana@example.org,learner,nurse,adult,Ana,\n"  # 3: last name missing
+        + "Bo Li,bo@example.org,learner,nurse,adult,,Li\n"  # 4: first name missing
+        + "Sam Poe,sam@example.org,learner,nurse,adult,,\n"  # 5: neither: fine
+    )
+    regs = dict(r.rows)
+    assert (regs[2].first_name, regs[2].last_name) == ("Maria", "de la Cruz")
+    assert regs[5].first_name is None and regs[5].last_name is None
+    assert lines(r.problems) == {
+        3: "first_name is given but last_name is empty; give both or neither",
+        4: "last_name is given but first_name is empty; give both or neither",
+    }
+    # Kept through the event log, and an older log without them reads back as none.
+    again = Registration.from_data(regs[2].as_data())
+    assert again == regs[2]
+    old = {k: v for k, v in regs[5].as_data().items()}
+    assert "first_name" not in old and Registration.from_data(old) == regs[5]
+
+
+def test_board_reports_use_the_rosters_names_and_say_when_they_had_to_guess():
+    from server.domain.people_rules import ImportRoster
+    from server.reports.exports import credit_rows
+    from tests.unit.harness import DAY1, SALT, SCHEDULE, Course
+
+    header = "name,email,role,discipline,track,first_name,last_name\n"
+    r = parse_roster(
+        header
+        + "Maria de la Cruz,maria@example.org,learner,physician,adult,Maria,de la Cruz\n"
+        + "Juan de la Rosa,juan@example.org,learner,physician,adult,,\n"
+    )
+    c = Course()
+    c.do(ImportRoster(tuple(r.registrations), SALT))
+    rows = {row["email"]: row for row in credit_rows(c.state, SCHEDULE, DAY1)}
+    maria, juan = rows["maria@example.org"], rows["juan@example.org"]
+    assert (maria["first_name"], maria["last_name"], maria["name_split"]) == (
+        "Maria",
+        "de la Cruz",
+        "roster",
+    )
+    assert (juan["last_name"], juan["name_split"]) == ("Rosa", "guessed")  # why the columns exist
