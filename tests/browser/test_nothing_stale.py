@@ -103,11 +103,14 @@ class Course:
             self.accepted[kind] = self.accepted.get(kind, 0) + 1
         return ok
 
+    def form_groups(self, seed: int) -> None:
+        """The director forms the groups (of 6 to 8, teams together) and sees the tiles."""
+        form = {"seed": str(seed), "min_size": "6", "max_size": "8", "teams": "together"}
+        assert self.post(self.director, "/director/groups/assign", form, "assign")
+        self.director.wait_for_selector(".tile")
+
     def groups(self) -> list[dict]:
         return self.director.evaluate(GROUPS)
-
-    def group_of(self, pid: str) -> dict | None:
-        return next((g for g in self.groups() if pid in g["members"]), None)
 
 
 def open_roles(course: Course, open_page, rng: random.Random) -> dict:
@@ -116,7 +119,7 @@ def open_roles(course: Course, open_page, rng: random.Random) -> dict:
     adult = [g for g in groups if g["name"].startswith("Adult")]
     peds = [g for g in groups if g["name"].startswith("Pediatric")] or adult
     a, b = rng.choice(adult), rng.choice(peds)
-    names = {p["name"]: p for p in course.people}
+    names = course.people_by_name
     director = next(p["name"] for p in course.people if p["role"] == "director")
     pages = {director: course.director}
     for g in (a, b):
@@ -285,12 +288,7 @@ def test_after_every_random_step_every_open_page_shows_what_a_fresh_load_would(
         director_p = next(p for p in people if p["role"] == "director")
         director = open_page(director_p, 1280, 800)
         course = Course(url, people, director)
-        course.post(
-            director,
-            "/director/groups/assign",
-            {"seed": "1", "min_size": "6", "max_size": "8", "teams": "together"},
-        )
-        director.wait_for_selector(".tile")
+        course.form_groups(seed=1)
         pages = open_roles(course, open_page, rng)
         course.post(director, "/director/clock/next", kind="jump")  # into the practice block
         settled(pages, "the start")
@@ -328,14 +326,9 @@ def test_a_learner_moved_during_a_running_turn_has_only_her_new_groups_panels(br
     ):
         director = open_page(next(p for p in people if p["role"] == "director"), 1280, 800)
         course = Course(url, people, director)
-        course.post(
-            director,
-            "/director/groups/assign",
-            {"seed": "2", "min_size": "6", "max_size": "8", "teams": "together"},
-        )
-        director.wait_for_selector(".tile")
+        course.form_groups(seed=2)
         first, second = course.groups()[:2]
-        names = {p["name"]: p for p in people}
+        names = course.people_by_name
 
         def facilitator(g):
             tile = director.inner_text(f".tile[aria-label='{g['name']}'] .pmeta")

@@ -88,6 +88,19 @@ class StalledPage:
         self.sock.close()
 
 
+def open_protocol() -> LeanWebSocketProtocol:
+    """The server's one open socket (earlier tests' closed ones may still wait to be freed)."""
+    gc.collect()
+    (proto,) = [
+        o
+        for o in gc.get_objects()
+        if type(o) is LeanWebSocketProtocol
+        and getattr(o, "transport", None) is not None
+        and not o.transport.is_closing()
+    ]
+    return proto
+
+
 async def test_a_page_that_stops_reading_holds_back_only_itself_and_then_gets_a_snapshot(tmp_path):
     """A page whose network stalls fills the socket's buffers: the server stops writing to it
     (uvicorn pauses the transport), holds a bounded backlog for it, then replaces the backlog
@@ -127,15 +140,7 @@ async def test_an_open_socket_keeps_no_handshake_and_no_asyncio_queue(tmp_path):
             await receive_until(ws, 'id="now"')
             await ws.send('{"type": "clock", "t0": 1}')  # a message through the inbox
             await receive_until(ws, '"t0": 1')
-            gc.collect()
-            gc.collect()  # earlier tests' sockets, closed, may still be waiting to be freed
-            (proto,) = [
-                o
-                for o in gc.get_objects()
-                if type(o) is LeanWebSocketProtocol
-                and getattr(o, "transport", None) is not None
-                and not o.transport.is_closing()
-            ]
+            proto = open_protocol()
             assert proto.request is None and proto.response is None
             # No copy of the opening request's headers is left on the server's side (the
             # test's own client keeps its request and the server's response).
@@ -332,14 +337,7 @@ async def test_a_socket_is_pinged_when_its_tick_comes_and_again_after_its_pong(t
     async with served(app, ws_ping_interval=0.3, ws_ping_timeout=2.0) as url:
         async with websockets.connect(url.replace("http", "ws") + "/live") as ws:
             await receive_until(ws, 'id="now"')
-            gc.collect()  # earlier tests' sockets, closed, may still be waiting to be freed
-            (proto,) = [
-                o
-                for o in gc.get_objects()
-                if type(o) is LeanWebSocketProtocol
-                and getattr(o, "transport", None) is not None
-                and not o.transport.is_closing()
-            ]
+            proto = open_protocol()
             rtts = set()
             deadline = asyncio.get_running_loop().time() + 5
             while len(rtts) < 2 and asyncio.get_running_loop().time() < deadline:

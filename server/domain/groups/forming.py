@@ -183,7 +183,7 @@ def _place_track(
     total = len(members)
 
     def fair(discipline: str, size: int) -> int:
-        return math.ceil(track_counts[discipline] * size / total)
+        return fair_share(track_counts[discipline], size, total)
 
     # Teams first, biggest first, each into the group it overloads least (a discipline over its
     # fair share there) among the CANDIDATES with the most room, then by room and index.
@@ -295,14 +295,14 @@ def _cheapest(
             base, row, fair_row = dist_d[d], count[d], share[d]
             for k in gs:
                 c = row[k] + 1
-                cost = base + (-DISTINCT if c == 1 else (c - fair_row[k] if c > fair_row[k] else 0))
+                cost = base + marginal(c, fair_row[k])
                 if cost < dist_g[k]:
                     dist_g[k], via_g[k] = cost, d
                     for e in ds:  # one of e here could move on to another group
                         if placed[e][k] > 0:
                             n = count[e][k]
                             f = share[e][k]
-                            back = cost - (-DISTINCT if n == 1 else (n - f if n > f else 0))
+                            back = cost - marginal(n, f)
                             if back < dist_d[e]:
                                 dist_d[e], via_d[e] = back, k
                                 if e not in queued:
@@ -426,13 +426,19 @@ def assign(
     )
 
 
+def fair_share(count: int, size: int, total: int) -> int:
+    """A discipline's fair share of a group of `size`: its `count` of the track's `total`
+    learners, times the size, rounded up."""
+    return math.ceil(count * size / total)
+
+
 def over_share(here: Counter[str], track: Counter[str]) -> tuple[str, ...]:
     """The disciplines a group of `here` holds more of than its fair share: a discipline's
     share of the track (`track`) times the group's size, rounded up."""
     size, total = sum(here.values()), sum(track.values())
     if not total:
         return ()
-    return tuple(sorted(d for d, c in here.items() if c > math.ceil(track[d] * size / total)))
+    return tuple(sorted(d for d, c in here.items() if c > fair_share(track[d], size, total)))
 
 
 def excess(here: Counter[str], track: Counter[str]) -> int:
@@ -440,7 +446,7 @@ def excess(here: Counter[str], track: Counter[str]) -> int:
     size, total = sum(here.values()), sum(track.values())
     if not total:
         return 0
-    return sum(max(0, c - math.ceil(track[d] * size / total)) for d, c in here.items())
+    return sum(max(0, c - fair_share(track[d], size, total)) for d, c in here.items())
 
 
 def _quality(g: Group, overall: Counter[str], groups_in_track: int) -> GroupQuality:

@@ -80,7 +80,20 @@ class RoomView:
         return "room-" + slug(self.group.name)
 
 
-def build_room(state: CourseState, name: str) -> RoomView | None:
+def _mix_by_track(state: CourseState) -> dict[str, Counter[str]]:
+    """Each track's learners in groups, by discipline (what a group's fair share is of)."""
+    mix: dict[str, Counter[str]] = {}
+    for g in state.rooms.groups.values():
+        counts = mix.setdefault(g.track, Counter())
+        counts.update(
+            state.people.by_id[m].reg.discipline.value for m in g.members if m in state.people.by_id
+        )
+    return mix
+
+
+def build_room(
+    state: CourseState, name: str, mix: dict[str, Counter[str]] | None = None
+) -> RoomView | None:
     g = state.rooms.groups.get(name)
     if g is None:
         return None
@@ -88,13 +101,7 @@ def build_room(state: CourseState, name: str) -> RoomView | None:
     members = tuple(people.by_id[m] for m in g.members if m in people.by_id)
     calls = tuple(h for h in state.help.open() if h.person in g.members or h.person in g.sps)
     here = Counter(p.reg.discipline.value for p in members)
-    track = Counter(
-        people.by_id[m].reg.discipline.value
-        for other in state.rooms.groups.values()
-        if other.track == g.track
-        for m in other.members
-        if m in people.by_id
-    )
+    track = (mix if mix is not None else _mix_by_track(state)).get(g.track, Counter())
     return RoomView(
         g,
         members,
@@ -108,7 +115,8 @@ def build_room(state: CourseState, name: str) -> RoomView | None:
 
 
 def build_rooms(state: CourseState) -> list[RoomView]:
-    rooms = [build_room(state, n) for n in sorted(state.rooms.groups)]
+    mix = _mix_by_track(state)  # once for every tile
+    rooms = [build_room(state, n, mix) for n in sorted(state.rooms.groups)]
     return [r for r in rooms if r is not None]
 
 
