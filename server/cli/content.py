@@ -45,6 +45,15 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
         thing = load_instrument(path) if is_instrument else load_scenario(path)
         print(f"{path}: ok ({thing.title})")
         return 0
+    if not args.path:
+        from server.content.course import COURSE_FILE, load_course
+        from server.domain.designations import findings
+
+        course = load_course(COURSE_FILE)
+        types = course.designations.types
+        print(f"ok  course {course.id:36} {len(course.items)} items, {len(types)} credit types")
+        for f in findings(course.designations, [i.designated() for i in course.items]):
+            print(f"check  {f}")
     if not args.path or INSTRUMENTS.name in parts:
         found = load_instruments(INSTRUMENTS if not args.path else path)
         for inst in found.values():

@@ -133,12 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser(
         "export",
-        help="attendance or credits for the accreditor; feedback, shared reflections, "
-        "evaluations; one person's data",
+        help="attendance or credits for the accreditor; the PARS and CPE Monitor files for "
+        "the boards; feedback, shared reflections, evaluations; one person's data",
     )
     ex.add_argument(
         "what",
-        choices=["attendance", "credits", "feedback", "reflections", "evaluations", "person"],
+        choices=[
+            "attendance",
+            "credits",
+            "feedback",
+            "reflections",
+            "evaluations",
+            "person",
+            "pars",
+            "cpe-monitor",
+        ],
     )
     ex.add_argument("--email", help="with `person`: whose data (everything the course holds)")
     ex.add_argument("--format", choices=["csv", "json"], default="csv")

@@ -61,6 +61,22 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise UsageError(f"nobody with the email {args.email!r} is on this course") from None
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         what = f"{args.email}'s data"
+    elif args.what in ("pars", "cpe-monitor"):
+        from server.domain.designations import Report
+        from server.reports import boards
+
+        report = Report.PARS if args.what == "pars" else Report.CPE_MONITOR
+        why = boards.unready_file(service.schedule, report)
+        if why:
+            raise UsageError(why)
+        make = boards.pars_file if report is Report.PARS else boards.cpe_file
+        text = make(state, service.schedule, now)
+        lines = boards.board_lines(state, service.schedule, now, report)
+        for x in lines:
+            if x.missing:
+                name = x.report.person.reg.email
+                print(f"left out: {name} {x.type.id}: {'; '.join(x.missing)}", file=sys.stderr)
+        what = f"{sum(1 for x in lines if x.fields)} completions for {report.value}"
     else:
         if args.what == "attendance":
             rows = exports.attendance_rows(state, service.schedule, now)

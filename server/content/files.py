@@ -40,7 +40,7 @@ def field_path(loc: Sequence[int | str]) -> str:
     return out
 
 
-def _line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     """The 1-based line of the deepest node along `loc` that exists in the file."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
@@ -87,7 +87,7 @@ def validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> M
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
-            problems.append(Problem(field_path(loc), msg, _line_of(node, loc)))
+            problems.append(Problem(field_path(loc), msg, line_of(node, loc)))
         raise ContentError(path, problems) from None
 
 

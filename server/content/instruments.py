@@ -1,12 +1,14 @@
 """Feedback instruments as data: one YAML file per instrument in scenarios/instruments/.
 
-Each item is one of four kinds: `observed` (observed / partly / not observed / not applicable),
-`scale` (1-5 with labelled anchors), `quote` (words said, with the moment), `text` (free text).
+Each item is one of six kinds: `observed` (observed / partly / not observed / not applicable),
+`scale` (1-5 with labelled anchors), `quote` (words said, with the moment), `text` (free text),
+`choice` (one of its `options`) and `choices` (any of them).
 Validated strictly like the role-play cases; every error names file, field and line.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.content.course import SCENARIOS
 from server.content.files import ContentError, Problem, load_entry, load_folder
+from server.domain.agenda import Course, Kind
+from server.domain.people import Discipline
 
 INSTRUMENTS = SCENARIOS / "instruments"
 
@@ -27,6 +31,8 @@ class ItemKind(StrEnum):
     SCALE = "scale"
     QUOTE = "quote"
     TEXT = "text"
+    CHOICE = "choice"
+    CHOICES = "choices"
 
 
 OBSERVED_CHOICES = ("observed", "partly", "not_observed", "not_applicable")
@@ -42,6 +48,7 @@ class Item(_Strict):
     prompt: Line
     help: Line | None = None
     anchors: dict[int, Line] | None = None  # for `scale`: labels for some of 1-5
+    options: dict[Slug, Line] | None = None  # for `choice` and `choices`: value -> label
     required: bool = False  # a form sent without it is refused, naming it
 
     @model_validator(mode="after")
@@ -51,6 +58,11 @@ class Item(_Strict):
                 raise ValueError("a scale item needs anchors for values among 1-5")
         elif self.anchors is not None:
             raise ValueError(f"only scale items have anchors, not {self.kind.value} items")
+        if self.kind in (ItemKind.CHOICE, ItemKind.CHOICES):
+            if not self.options or len(self.options) < 2:
+                raise ValueError(f"a {self.kind.value} item needs at least two options")
+        elif self.options is not None:
+            raise ValueError(f"only choice items have options, not {self.kind.value} items")
         return self
 
 
@@ -102,8 +114,79 @@ FRAMEWORK_INSTRUMENT = {
 
 
 def spec(instrument: Instrument) -> tuple[tuple[str, str], ...]:
-    """The form's shape as the domain checks it: (item id, kind) pairs."""
-    return tuple((i.id, i.kind.value) for i in instrument.items)
+    """The form's shape as the domain checks it: (item id, kind) pairs; a choice item's kind
+    carries its options ("choice=yes|no")."""
+    return tuple(
+        (i.id, f"{i.kind.value}={'|'.join(i.options)}" if i.options else i.kind.value)
+        for i in instrument.items
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "x"
+
+
+def _ratings(
+    title: str, prompts: dict[str, str], anchors: dict[int, str], required: bool = False
+) -> Section:
+    """A section of 1-5 ratings, one per (item id, prompt)."""
+    items = [
+        Item(id=i, kind=ItemKind.SCALE, prompt=p, anchors=anchors, required=required)
+        for i, p in prompts.items()
+    ]
+    return Section(title=title, items=items)
+
+
+def with_course(form: Instrument, course: Course) -> Instrument:
+    """The course evaluation with the items the course data decides: one rating per learning
+    objective, the respondent's profession, the credit they want, and one rating per faculty
+    member of the plenary items (ACCME asks providers to evaluate each against its objectives;
+    the faculty and objectives are the course page's)."""
+    first: list[Section] = []
+    sections: list[Section] = []
+    if course.objectives:
+        prompts = {
+            f"objective-{n}": f"This course prepared me to: {text}"
+            for n, text in enumerate(course.objectives, start=1)
+        }
+        scale = {1: "not at all", 3: "partly", 5: "fully"}
+        first.append(_ratings("The learning objectives", prompts, scale, required=True))
+    about = [
+        Item(
+            id="profession",
+            kind=ItemKind.CHOICE,
+            prompt="Your profession",
+            options={d.value.replace("_", "-"): d.value.replace("_", " ") for d in Discipline},
+            required=True,
+        )
+    ]
+    types = [t for t in course.designations.types if not t.part_of]
+    if len(types) >= 2:
+        about.append(
+            Item(
+                id="credit-wanted",
+                kind=ItemKind.CHOICES,
+                prompt="The credit or certificate you want from this activity",
+                options={
+                    t.id.replace("_", "-"): "a certificate of participation"
+                    if t.participation
+                    else t.name
+                    for t in types
+                },
+            )
+        )
+    sections.append(Section(title="About you", items=about))
+    faculty = sorted(
+        {f for i in course.items if i.kind is Kind.PLENARY for f in i.faculty},
+        key=lambda f: f.split()[-1],
+    )
+    if faculty:
+        prompts = {
+            f"faculty-{_slug(n)}": f"{n}: how clear and useful was their teaching?" for n in faculty
+        }
+        scale = {1: "poor", 3: "good", 5: "excellent"}
+        sections.append(_ratings("Faculty of the plenary sessions", prompts, scale))
+    return form.model_copy(update={"sections": [*first, *form.sections, *sections]})
 
 
 def required(instrument: Instrument) -> tuple[tuple[str, str], ...]:
@@ -111,12 +194,17 @@ def required(instrument: Instrument) -> tuple[tuple[str, str], ...]:
     return tuple((i.id, i.prompt) for i in instrument.items if i.required)
 
 
-def load_evaluations(folder: Path = EVALUATIONS) -> dict[str, Instrument]:
-    """The evaluation forms (same schema as instruments): `daily` and `course` are required."""
+def load_evaluations(
+    folder: Path = EVALUATIONS, course: Course | None = None
+) -> dict[str, Instrument]:
+    """The evaluation forms (same schema as instruments): `daily` and `course` are required;
+    with `course`, the course form gains the items its data decides (`with_course`)."""
     forms = load_folder(folder, load_instrument, "evaluation form")
     missing = sorted({DAILY_FORM, COURSE_FORM} - set(forms))
     if missing:
         raise ContentError(folder, [Problem("", f"missing evaluation form(s): {missing}", 1)])
+    if course is not None:
+        forms[COURSE_FORM] = with_course(forms[COURSE_FORM], course)
     return forms
 
 

@@ -356,6 +356,8 @@ class Simulation:
                         answers[it.id] = str(self.rng.choice((3, 4, 4, 5, 5)))
                     elif it.kind.value == "observed":
                         answers[it.id] = "observed"
+                    elif it.kind.value == "choice" and it.options:
+                        answers[it.id] = self.rng.choice(list(it.options))
                 await self.act(
                     SubmitEvaluation(self._sid(), key, spec(form), answers, required(form)), p
                 )

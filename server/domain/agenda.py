@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from server.domain.designations import DesignatedItem, Designations
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.roles import Actor, Role, require
@@ -27,7 +28,7 @@ class Kind(StrEnum):
     TRANSITION = "transition"
 
 
-# Items that earn no continuing-education credit.
+# Items that carry no continuing-education credit whatever the designations say.
 NON_CREDIT_KINDS = frozenset({Kind.BREAK, Kind.LUNCH, Kind.TRANSITION})
 # Items that soak up a schedule delay by starting later and ending on time.
 ABSORBING_KINDS = frozenset({Kind.BREAK, Kind.LUNCH})
@@ -49,18 +50,28 @@ class AgendaItem:
     faculty: tuple[str, ...] = ()
     split_by_track: bool = False
     prompts: tuple[str, ...] = ()  # reflection prompts, for reflection items
+    # The provider's designations: (credit type id, minutes of this item that carry it).
+    credit: tuple[tuple[str, float], ...] = ()
 
     @property
     def credit_bearing(self) -> bool:
-        return self.kind not in NON_CREDIT_KINDS
+        return bool(self.credit)
 
+    @property
+    def minutes(self) -> float:
+        """The item's length as the agenda writes it (a delay does not add designated time)."""
+        return float(
+            (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+        )
 
-@dataclass(frozen=True)
-class Credits:
-    ama_pra_category_1: float
-    contact_hours: float
-    pharmacology_contact_hours: float
-    abp_moc_points: float
+    def carries(self, type_id: str) -> float:
+        """Minutes of this item designated for `type_id` (0: none)."""
+        return next((m for t, m in self.credit if t == type_id), 0.0)
+
+    def designated(self) -> DesignatedItem:
+        return DesignatedItem(
+            f"Day {self.day} {self.start:%H:%M} {self.title}", self.minutes, dict(self.credit)
+        )
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,9 @@ class Course:
     accreditor: str
     timezone: str
     first_date: date
-    credits: Credits
+    designations: Designations
     items: tuple[AgendaItem, ...]
+    objectives: tuple[str, ...] = ()  # the learning objectives, as the course page states them
 
     @property
     def days(self) -> int:

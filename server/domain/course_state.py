@@ -145,7 +145,10 @@ def decide(
             )
         return events
     if isinstance(command, credit.ClaimCredit):
-        return credit.decide_claim(state.people, state.schedule(base), command, actor, now)
+        assessed = state.feedback.assessed
+        return credit.decide_claim(
+            state.people, assessed, state.schedule(base), command, actor, now
+        )
     if isinstance(command, membership.GroupsCommand):
         return membership.decide_membership(state.rooms, state.people, command, actor, now)
     if isinstance(command, help_calls.HelpCommand):

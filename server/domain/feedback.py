@@ -151,7 +151,10 @@ def apply_feedback(fb: FeedbackState, e: Event) -> FeedbackState:
         on_turn = {**fb.turns.get(key, {}), e.actor: f}
         return replace(fb, turns={**fb.turns, key: on_turn})
     if e.type == "feedback.released":
-        return replace(fb, released=fb.released | {(str(d["group"]), int(d["turn"]))})
+        key = (str(d["group"]), int(d["turn"]))
+        # An assessment is feedback given on the learner's turn and released to them.
+        learner = {str(d["learner"])} if d.get("learner") and fb.turns.get(key) else set()
+        return replace(fb, released=fb.released | {key}, assessed=fb.assessed | learner)
     if e.type == "nexttime.written":
         key = (str(d["group"]), int(d["turn"]))
         nt = NextTime(str(d["sid"]), str(d["text"]), e.at)

@@ -37,6 +37,7 @@ class Track(StrEnum):
     BOTH = "both"
 
 
+BOARD_ID_COLUMNS = ("abim_id", "abp_id", "nabp_id")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -71,9 +72,17 @@ class Registration:
     # report splits `name` at its last space, and says so.
     first_name: str | None = None
     last_name: str | None = None
+    degrees: tuple[str, ...] = ()  # as the roster writes them: "MD", "RN", "PharmD"
+    abim_id: str | None = None
+    nabp_id: str | None = None  # the pharmacist's NABP e-Profile id (CPE Monitor)
+
+    def board_id(self, column: str) -> str | None:
+        """The id in roster column `column` (abim_id, abp_id, nabp_id), if given."""
+        value = getattr(self, column, None) if column in BOARD_ID_COLUMNS else None
+        return value if isinstance(value, str) and value else None
 
     def as_data(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "name": self.name,
             "email": self.email,
             "role": self.role.value,
@@ -85,6 +94,11 @@ class Registration:
         }
         if self.first_name:  # older logs have neither key; they read back as None
             data |= {"first_name": self.first_name, "last_name": self.last_name}
+        if self.degrees:  # older logs have none of these keys
+            data["degrees"] = list(self.degrees)
+        for key in ("abim_id", "nabp_id"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
         return data
 
     @classmethod
@@ -100,6 +114,9 @@ class Registration:
             dob_mmdd=d.get("dob_mmdd"),
             first_name=d.get("first_name"),
             last_name=d.get("last_name"),
+            degrees=tuple(str(x) for x in d.get("degrees") or ()),
+            abim_id=d.get("abim_id"),
+            nabp_id=d.get("nabp_id"),
         )
 
 
@@ -130,6 +147,16 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A learner's claim of one credit type: how much, when, and whether they gave permission
+    to share their completion with the board that type is reported to."""
+
+    amount: float
+    at: datetime
+    consent: bool = False
+
+
+@dataclass(frozen=True)
 class PeopleState:
     """Everyone registered, their links, and the time each has been online.
 
@@ -141,7 +168,8 @@ class PeopleState:
     intervals: Mapping[str, tuple[tuple[datetime, datetime], ...]] = field(default_factory=dict)
     open_since: Mapping[str, datetime] = field(default_factory=dict)
     evaluated: frozenset[str] = frozenset()
-    claims: Mapping[str, tuple[float, datetime]] = field(default_factory=dict)  # credits, when
+    # Person id -> credit type id -> their claim of it.
+    claims: Mapping[str, Mapping[str, Claim]] = field(default_factory=dict)
 
     def get(self, pid: str) -> Person | None:
         return self.by_id.get(pid)

@@ -11,6 +11,7 @@ from server.domain.agenda import Schedule
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
 from server.domain.people import (
+    Claim,
     PeopleState,
     Person,
     Registration,
@@ -168,6 +169,9 @@ def decide_people(
     raise DomainError(f"Unknown command {type(command).__name__}")
 
 
+LEGACY_CREDIT_TYPE = "ama_pra_category_1"
+
+
 def registered_id(data: Mapping[str, Any]) -> str:
     """The person id a registration event is about: recorded in it, or (in logs written before
     ids were recorded) derived from its email."""
@@ -229,6 +233,10 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
     if e.type == "evaluation.completed":
         return replace(people, evaluated=people.evaluated | {str(d["person"])})
     if e.type == "credit.claimed":
-        claim = (float(d["credits"]), e.at)
-        return replace(people, claims={**people.claims, str(d["person"]): claim})
+        # Logs written before credit types were recorded claimed AMA PRA Category 1 credit.
+        kind = str(d.get("type") or LEGACY_CREDIT_TYPE)
+        amount = float(d["amount"] if "amount" in d else d["credits"])
+        pid = str(d["person"])
+        mine = {**people.claims.get(pid, {}), kind: Claim(amount, e.at, bool(d.get("consent")))}
+        return replace(people, claims={**people.claims, pid: mine})
     return people

@@ -9,11 +9,14 @@ import csv
 import io
 from dataclasses import dataclass
 
+from server.domain.designations import parse_degrees
 from server.domain.people import EMAIL, Discipline, Registration, Track
 from server.domain.roles import Role
 
 REQUIRED = ("name", "email", "role", "discipline", "track")
-OPTIONAL = ("team", "abp_id", "dob_mmdd", "first_name", "last_name")
+OPTIONAL = ("team", "abp_id", "dob_mmdd", "first_name", "last_name", "degree", "abim_id", "nabp_id")
+# Board id formats: ABIM ids are 6 digits, NABP e-Profile ids 6 or 7, ABP ids up to 10 digits.
+BOARD_ID_DIGITS = {"abim_id": (6, 6), "abp_id": (1, 10), "nabp_id": (6, 7)}
 MAX_ROWS = 20_000
 MAX_FIELD = 200
 DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -68,9 +71,15 @@ def _row(values: dict[str, str]) -> Registration:
     email = values["email"].lower()
     if not EMAIL.match(email):
         raise ValueError(f"malformed email {values['email']!r}")
-    abp = values.get("abp_id") or None
-    if abp is not None and not abp.isdigit():
-        raise ValueError(f"abp_id {abp!r} must be digits only")
+    ids: dict[str, str | None] = {}
+    for column, (least, most) in BOARD_ID_DIGITS.items():
+        value = (values.get(column) or "").strip() or None
+        if value is not None and not (value.isascii() and value.isdigit()):
+            raise ValueError(f"{column} {value!r} must be digits only")
+        if value is not None and not least <= len(value) <= most:
+            size = f"{least}" if least == most else f"{least} to {most}"
+            raise ValueError(f"{column} {value!r} must be {size} digits, not {len(value)}")
+        ids[column] = value
     dob = values.get("dob_mmdd") or None
     first = " ".join((values.get("first_name") or "").split()) or None
     last = " ".join((values.get("last_name") or "").split()) or None
@@ -84,7 +93,10 @@ def _row(values: dict[str, str]) -> Registration:
         discipline=Discipline(_choice(values["discipline"], Discipline, "discipline")),
         track=Track(_choice(values["track"], Track, "track")),
         team=values.get("team") or None,
-        abp_id=abp,
+        abp_id=ids["abp_id"],
+        abim_id=ids["abim_id"],
+        nabp_id=ids["nabp_id"],
+        degrees=parse_degrees(values.get("degree") or ""),
         dob_mmdd=_dob(dob) if dob else None,
         first_name=first,
         last_name=last,

@@ -83,6 +83,8 @@ class FeedbackState:
     sids: Mapping[str, str] = field(default_factory=dict)  # every submission id -> its author
     turns: Mapping[TurnKey, Mapping[str, Feedback]] = field(default_factory=dict)
     released: frozenset[TurnKey] = frozenset()
+    # Learners with an individual assessment: a turn of theirs whose feedback was released.
+    assessed: frozenset[str] = frozenset()
     next_time: Mapping[TurnKey, NextTime] = field(default_factory=dict)
     reflections: Mapping[str, Reflection] = field(default_factory=dict)  # by sid, in order
     evaluations: Mapping[tuple[str, str], Evaluation] = field(default_factory=dict)
@@ -123,7 +125,16 @@ def check_answers(spec: Spec, answers: Mapping[str, str], where: str) -> dict[st
         value = raw.strip()
         if not value:
             continue
-        kind = kinds[item]
+        kind, _, options = kinds[item].partition("=")
+        allowed = options.split("|") if options else []
+        if kind == "choice" and value not in allowed:
+            raise DomainError(f"{item}: choose one of {', '.join(allowed)}, not {value[:40]!r}.")
+        if kind == "choices":
+            picked = [v.strip() for v in value.split(",") if v.strip()]
+            wrong = [v for v in picked if v not in allowed]
+            if wrong:
+                raise DomainError(f"{item}: {wrong[0][:40]!r} is not one of {', '.join(allowed)}.")
+            value = ",".join(dict.fromkeys(picked))
         if kind == "observed" and value not in OBSERVED_CHOICES:
             raise DomainError(f"{item}: choose observed, partly, not observed or not applicable.")
         if kind == "scale" and value not in SCALE_CHOICES:

@@ -1,4 +1,6 @@
-"""Attendance and credit per person, as the learner, the certificate and the exports show them."""
+"""Attendance and credit per person, as the learner, the certificates, the director and the
+exports show them: for each credit type offered to the learner, the minutes that count, what they
+earn, what is missing before a claim, and the claim."""
 
 from __future__ import annotations
 
@@ -8,13 +10,17 @@ from datetime import date, datetime
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
 from server.domain.credit import (
-    abp_points,
-    attendance,
-    full_attendance_minutes,
-    full_completion,
-    may_claim,
+    blockers,
+    earned,
+    facts_of,
+    full_minutes,
+    gaps,
+    offered,
+    person_minutes,
+    type_minutes,
 )
-from server.domain.people import Person
+from server.domain.designations import CreditType, Requirement
+from server.domain.people import Claim, Person
 
 
 @dataclass(frozen=True)
@@ -28,28 +34,45 @@ class ItemAttendance:
 
 
 @dataclass(frozen=True)
-class CreditReport:
-    person: Person
-    items: tuple[ItemAttendance, ...]
-    credit_minutes: float
-    possible_minutes: float
+class Standing:
+    """One credit type for one learner."""
+
+    type: CreditType
+    minutes: float  # designated minutes attended
+    possible: float  # designated minutes in the course
     earned: float
-    cap: float
-    evaluated: bool
-    claimed: float | None
-    claimed_on: date | None
+    blockers: tuple[str, ...]  # what the learner must do first, in their words
+    gaps: tuple[Requirement, ...]  # the same, as requirements
+    claim: Claim | None
 
     @property
     def may_claim(self) -> bool:
-        return may_claim(self.person.role, self.evaluated, self.earned)
+        return not self.blockers and self.earned >= self.type.step
 
     @property
-    def full_completion(self) -> bool:
-        return full_completion(self.evaluated, self.claimed)
+    def needs_consent(self) -> bool:
+        return Requirement.CONSENT in self.type.requires
 
     @property
-    def abp_points(self) -> float | None:
-        return abp_points(self.evaluated, self.claimed, self.person.reg.abp_id)
+    def shared(self) -> bool:
+        """Claimed, with permission to share where the board needs it: ready to report."""
+        return self.claim is not None and (self.claim.consent or not self.needs_consent)
+
+
+@dataclass(frozen=True)
+class CreditReport:
+    person: Person
+    items: tuple[ItemAttendance, ...]
+    standings: tuple[Standing, ...]
+    evaluated: bool
+    completed_on: date | None  # the last course day they attended
+
+    def standing(self, type_id: str) -> Standing | None:
+        return next((s for s in self.standings if s.type.id == type_id), None)
+
+    @property
+    def claims(self) -> tuple[Standing, ...]:
+        return tuple(s for s in self.standings if s.claim is not None)
 
     @property
     def first_last(self) -> tuple[str, str]:
@@ -70,19 +93,35 @@ class CreditReport:
 def credit_report(state: CourseState, schedule: Schedule, pid: str, now: datetime) -> CreditReport:
     people = state.people
     person = people.by_id[pid]
-    att = attendance(people.intervals.get(pid, ()), people.open_since.get(pid), now, schedule)
+    per_item = person_minutes(people, pid, schedule, now)
     items = tuple(
-        ItemAttendance(s, att.per_item.get(s.id, 0.0)) for s in schedule.items if s.start < now
+        ItemAttendance(s, per_item.get(s.id, 0.0)) for s in schedule.items if s.start < now
     )
-    claim = people.claims.get(pid)
+    d = schedule.course.designations
+    evaluated = pid in people.evaluated
+    facts = facts_of(person, evaluated, pid in state.feedback.assessed)
+    mine = people.claims.get(pid, {})
+    standings = []
+    for t in offered(d, facts):
+        source = d.counted_as(t)
+        minutes = type_minutes(per_item, schedule, source)
+        standings.append(
+            Standing(
+                t,
+                minutes,
+                full_minutes(schedule, source),
+                earned(minutes, t),
+                blockers(t, facts),
+                gaps(t, facts),
+                mine.get(t.id),
+            )
+        )
+    attended = [s for s in schedule.items if per_item.get(s.id, 0) > 0]
+    last = max(attended, key=lambda s: s.start, default=None)
     return CreditReport(
         person=person,
         items=items,
-        credit_minutes=att.credit_minutes,
-        possible_minutes=full_attendance_minutes(schedule),
-        earned=att.earned,
-        cap=schedule.course.credits.ama_pra_category_1,
-        evaluated=pid in people.evaluated,
-        claimed=claim[0] if claim else None,
-        claimed_on=claim[1].astimezone(schedule.tz).date() if claim else None,
+        standings=tuple(standings),
+        evaluated=evaluated,
+        completed_on=schedule.local(last.start).date() if last else None,
     )

@@ -45,39 +45,49 @@ def attendance_rows(state: CourseState, schedule: Schedule, now: datetime) -> li
                     "start": utc_z(ia.s.start),
                     "end": utc_z(ia.s.end),
                     "minutes_present": round(ia.minutes, 1),
-                    "credit_bearing": ia.s.item.credit_bearing,
+                    "credit_types": " ".join(t for t, _ in ia.s.item.credit),
                 }
             )
     return rows
 
 
 def credit_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
+    """One row per learner and credit type offered to them: what counts, what is earned, what
+    is missing and what was claimed."""
     rows = []
     for p in state.people.of_role(Role.LEARNER):
         r = credit_report(state, schedule, p.id, now)
         first, last = r.first_last
-        rows.append(
-            {
-                "email": p.reg.email,
-                "name": p.name,
-                "discipline": p.reg.discipline.value,
-                "track": p.reg.track.value,
-                "credit_minutes": round(r.credit_minutes, 1),
-                "credits_earned": r.earned,
-                "evaluation_completed": r.evaluated,
-                "credits_claimed": r.claimed,
-                "claimed_on": r.claimed_on.isoformat() if r.claimed_on else None,
-                "abp_id": p.reg.abp_id,
-                "first_name": first,
-                "last_name": last,
-                "name_split": r.name_from,
-                "dob_mmdd": p.reg.dob_mmdd,
-                "abp_completion_date": r.claimed_on.isoformat()
-                if r.abp_points is not None and r.claimed_on
-                else None,
-                "abp_moc_points": r.abp_points,
-            }
-        )
+        for st in r.standings:
+            t = st.type
+            rows.append(
+                {
+                    "email": p.reg.email,
+                    "name": p.name,
+                    "first_name": first,
+                    "last_name": last,
+                    "name_split": r.name_from,
+                    "discipline": p.reg.discipline.value,
+                    "degrees": ", ".join(p.reg.degrees),
+                    "track": p.reg.track.value,
+                    "credit_type": t.id,
+                    "unit": t.unit,
+                    "minutes_counted": round(st.minutes, 1),
+                    "minutes_designated": round(st.possible, 1),
+                    "earned": st.earned,
+                    "maximum": t.maximum,
+                    "evaluation_completed": r.evaluated,
+                    "missing": " ".join(st.blockers),
+                    "claimed": st.claim.amount if st.claim else None,
+                    "claimed_on": schedule.local(st.claim.at).date().isoformat()
+                    if st.claim
+                    else None,
+                    "consent_to_share": st.claim.consent if st.claim else None,
+                    "board": t.board,
+                    "board_id": p.reg.board_id(t.board_id.value) if t.board_id else None,
+                    "completed_on": r.completed_on.isoformat() if r.completed_on else None,
+                }
+            )
     return rows
 
 
@@ -193,6 +203,9 @@ def person_record(
             "dob_mmdd": reg.dob_mmdd,
             "first_name": reg.first_name,
             "last_name": reg.last_name,
+            "degrees": list(reg.degrees),
+            "abim_id": reg.abim_id,
+            "nabp_id": reg.nabp_id,
             "link_revoked": p.revoked,
         },
         "small_group": (g.name if (g := state.rooms.group_of(pid)) else None),
@@ -207,10 +220,17 @@ def person_record(
             for ia in report.items
         ]
         record["credit"] = {
-            "earned": report.earned,
-            "claimed": report.claimed,
-            "claimed_on": report.claimed_on.isoformat() if report.claimed_on else None,
             "evaluation_completed": report.evaluated,
+            "types": [
+                {
+                    "type": st.type.id,
+                    "earned": st.earned,
+                    "claimed": st.claim.amount if st.claim else None,
+                    "claimed_at": utc_z(st.claim.at) if st.claim else None,
+                    "consent_to_share": st.claim.consent if st.claim else None,
+                }
+                for st in report.standings
+            ],
         }
     given, received, next_time = [], [], []
     for (group, number), per_author in sorted(fb.turns.items()):

@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> Starlette:
     course = settings.course or load_course(settings.course_file)
     library = load_library(settings.scenarios_dir or ROLEPLAYS)  # refuse to start on a bad case
     instruments = load_instruments()
-    evaluations = load_evaluations()
+    evaluations = load_evaluations(course=course)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

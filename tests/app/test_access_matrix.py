@@ -61,14 +61,14 @@ def commands(c):
             {"confirm": "p1@example.org"},
             only_director,
         ),
-        ("/me/claim", {"credits": "0.25"}, {"learner"}),
+        ("/me/claim", {"type": "participation", "amount": "0.25", "attest": "yes"}, {"learner"}),
         ("/me/track", {"track": "adult"}, {"learner"}),
         ("/help", {"note": "x"}, {"learner", "sp"}),
         (f"/rp/{group.name}/start", {"scenario": case.id}, {"facilitator", "director"}),
         (f"/fb/{group.name}/1/release", {}, {"facilitator", "director"}),
         (f"/rp/{group.name}/recording", {"on": "1"}, {"facilitator", "director"}),
         ("/reflections", {"text": "a thought"}, {"learner", "sp", "facilitator", "director"}),
-        ("/evaluations/course", {"a.objectives": "4"}, {"learner"}),
+        ("/evaluations/course", {"a.objective-1": "4"}, {"learner"}),
     ]
 
 

@@ -136,7 +136,7 @@ def test_links_and_exports(capsys, tmp_path, monkeypatch):
     assert all(x["link"].startswith("https://c.example/join/") for x in links)
     code, out, _ = run(capsys, "export", "credits", "--format", "csv", "--store", store)
     assert code == 0
-    assert out.splitlines()[0].startswith("email,name,discipline,track,credit_minutes")
+    assert out.splitlines()[0].startswith("email,name,first_name,last_name,name_split,discipline")
     assert "'=HYPERLINK" in out and ",=HYPERLINK" not in out  # formula injection guarded
     code, out, _ = run(
         capsys,

@@ -261,11 +261,15 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         assert "Course evaluation" in page and "opens" in page
         answers = {
             "sid": "eval-course-01",
-            "a.objectives": "5",
+            "a.objective-1": "5",
+            "a.objective-2": "5",
+            "a.objective-3": "4",
+            "a.objective-4": "4",
+            "a.profession": "nurse",
             "a.knowledge": "4",
             "a.communication": "4",
             "a.relevance": "5",
-            "a.balance": "observed",
+            "a.bias": "no",
             "a.online": "4",
             "a.commitment": "=cmd|' /C calc'!A0",
         }
@@ -281,12 +285,13 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
         assert (
             c.post(
                 "/evaluations/course",
-                data={"sid": "eval-course-02", "a.objectives": "9"},
+                data={"sid": "eval-course-02", "a.objective-1": "9"},
                 headers=l1,
             ).status_code
             == 422
         )
-        r = c.post("/me/claim", data={"credits": "0.25"}, headers=l1)
+        hours = {"type": "nursing_contact_hours", "amount": "0.25", "attest": "yes"}
+        r = c.post("/me/claim", data=hours, headers=l1)
         assert r.status_code == 422 and "course evaluation" in r.text
         # One of the required ratings left out: refused, and the question is named.
         partial = {k: v for k, v in answers.items() if k != "a.relevance"} | {"sid": "eval-c-03"}
@@ -307,8 +312,8 @@ def test_the_course_evaluation_opens_on_the_last_day_and_unlocks_credit(tmp_path
             headers=session(c, staff.reg.email),
         )
         assert r.status_code == 403
-        r = c.post("/me/claim", data={"credits": "0.25"}, headers=l1)
-        assert "course evaluation" not in r.text and "up to 0.00" in r.text  # never attended
+        r = c.post("/me/claim", data=hours, headers=l1)
+        assert "course evaluation" not in r.text and "up to 0 contact hours" in r.text  # absent
         store = svc.store.url
     assert main(["export", "evaluations", "--format", "csv", "--store", store]) == 0
     out = capsys.readouterr().out

@@ -103,17 +103,28 @@ def test_a_learner_claims_credit_after_the_evaluation_and_gets_a_certificate(tmp
             time.sleep(7.0)  # more than an hour of course time online
         me = c.get("/me", headers=lee).text
         assert "after you submit the course evaluation" in me
-        r = c.post("/me/claim", data={"credits": "1"}, headers=lee)
+
+        def claim(amount: str, **more: str):
+            data = {"type": "nursing_contact_hours", "amount": amount, "attest": "yes", **more}
+            return c.post("/me/claim", data=data, headers=lee)
+
+        r = claim("1")
         assert r.status_code == 422 and "course evaluation" in r.text
         lee_id = pid(c, "lee@example.org")
         assert c.post(f"/director/people/{lee_id}/evaluation", headers=director).status_code == 200
-        r = c.post("/me/claim", data={"credits": "99"}, headers=lee)
+        r = claim("99")
         assert r.status_code == 422 and "You may claim up to" in r.text
-        r = c.post("/me/claim", data={"credits": "1"}, headers=lee)
-        assert r.status_code == 200 and "Claimed 1.00 credits" in r.text
+        r = c.post("/me/claim", data={"type": "nursing_contact_hours", "amount": "1"}, headers=lee)
+        assert r.status_code == 422 and "attestation" in r.text
+        r = claim("1")
+        assert r.status_code == 200 and "Claimed 1 nursing contact hours" in r.text
+        # A nurse is not offered AMA PRA Category 1 credit, and cannot claim it.
+        r = claim("1", type="ama_pra_category_1")
+        assert r.status_code == 422 and "not for your profession" in r.text
         cert = c.get("/certificate", headers=lee)
         assert cert.status_code == 200
-        assert "Lee Learner" in cert.text and "1.00 AMA PRA Category 1 Credits" in cert.text
+        assert "Lee Learner" in cert.text and "1 nursing contact hours" in cert.text
+        assert "AMA PRA" not in cert.text
         assert "Beth Israel Deaconess Medical Center" in cert.text
         other = c.get(
             f"/director/people/{lee_id}/certificate", headers=session(c, "kim@example.org")
@@ -160,3 +171,29 @@ def test_the_director_imports_a_roster_from_the_page(client):
         headers=director,
     )
     assert r.status_code == 422 and "not UTF-8" in r.text
+
+
+def test_the_director_credit_report_shows_findings_readiness_and_files(tmp_path, capsys):
+    with make_client(tmp_path, seconds_before_first=60) as c:
+        director, lee = session(c, "director@example.org"), session(c, "lee@example.org")
+        assert c.get("/director/credit", headers=lee).status_code == 403
+        page = c.get("/director/credit", headers=director)
+        assert page.status_code == 200
+        assert "16.50" in page.text and "No PARS activity id" in page.text
+        assert "ABP MOC Part 2 points" in page.text and "Report by" in page.text
+        # Kim is a physician: ABP is for her; she has not claimed it.
+        assert "not claimed" in page.text
+        csv_file = c.get("/director/credit/credits.csv", headers=director)
+        assert (
+            csv_file.status_code == 200 and "attachment" in csv_file.headers["content-disposition"]
+        )
+        assert "kim@example.org" in csv_file.text and "abp_moc" in csv_file.text
+        pars = c.get("/director/credit/pars.txt", headers=director)
+        assert pars.status_code == 409 and "activity id" in pars.text
+        assert c.get("/director/credit/pars.txt", headers=lee).status_code == 403
+        assert c.get("/director/credit/other.txt", headers=director).status_code == 404
+        store = c.app.state.service.store.url
+    from server.cli import main
+
+    assert main(["export", "pars", "--store", store]) == 2
+    assert "activity id" in capsys.readouterr().err

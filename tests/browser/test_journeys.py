@@ -172,57 +172,127 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
 DAY3 = SCHEDULE.day_items(3)
 
 
+def submit_course_evaluation(page, url: str, profession: str) -> None:
+    """Answer every required item of the course evaluation (a 4 on each rating), as a learner
+    of `profession` who saw no bias, and submit it."""
+    page.goto(url + "/evaluations/course")
+    form = page.locator("form.fb-form")
+    names = form.evaluate(
+        "f => [...new Set([...f.querySelectorAll('input[type=radio]')].map(e => e.name))]"
+    )
+    for name in names:
+        if name not in ("a.bias", "a.profession"):
+            form.locator(f"input[name='{name}']").nth(3).check()
+    form.locator("input[name='a.bias'][value='no']").check()
+    form.locator(f"input[name='a.profession'][value='{profession}']").check()
+    form.locator("textarea[name='a.commitment']").fill("Ask permission before the news")
+    form.locator("button[type=submit]").click()
+    page.locator(".saved-note", has_text="Submitted").wait_for(timeout=10000)
+
+
+def claim(page, type_id: str, consent: bool = False) -> float:
+    """Claim all that is earned of `type_id` on the learner's credit page; the amount."""
+    card = page.locator(f"article.credit-type:has(#ct-{type_id})")
+    form = card.locator("form.claim")
+    amount = float(form.locator("input[name=amount]").input_value())
+    form.locator("input[name=attest]").check()
+    if consent:
+        form.locator("input[name=consent]").check()
+    form.locator("button[type=submit]").click()
+    page.locator(f"article.credit-type:has(#ct-{type_id}) .flash", has_text="Claimed").wait_for(
+        timeout=10000
+    )
+    return amount
+
+
 def test_the_last_day_ends_with_the_course_evaluation_credit_and_a_certificate(
     browser, tmp_path, figure
 ):
-    """Day 3 in two browsers: the learner attends while the director moves the clock to the
-    course's last item; the course evaluation opens, the learner submits it, claims the credit
-    their attendance earned and opens their certificate; the director's people list shows it."""
+    """Day 3 in four browsers: a physician, a nurse and a pharmacist attend while the director
+    moves the clock to the course's last item; the course evaluation opens, each submits it and
+    claims the credit of their profession their attendance earned (the physician AMA PRA
+    Category 1 credit and ABIM MOC points with permission to share, the nurse contact hours with
+    pharmacology hours, the pharmacist a certificate of participation), and opens the
+    certificates; the director's people list shows it, and the PARS readiness on the credit
+    report."""
     start = DAY3[0].start + timedelta(minutes=1)
     with course_from(browser, tmp_path, start) as (url, people, open_page, errors):
         director = open_page(next(p for p in people if p["role"] == "director"))
-        learner_link = next(p for p in people if p["role"] == "learner")
-        learner = open_page(learner_link)
+        by_email = {p["email"]: p for p in people}
+        physician = by_email["imani.adeyemi@example.org"]
+        nurse = by_email["jordan.okafor@example.org"]
+        pharmacist = by_email["samuel.brennan@example.org"]
+        pages = {p["email"]: open_page(p) for p in (physician, nurse, pharmacist)}
+        doctor, rn, pharm = (pages[p["email"]] for p in (physician, nurse, pharmacist))
         # Before the last item the course evaluation is not open yet.
-        learner.goto(url + "/evaluations/course")
-        assert "opens" in learner.inner_text("main").lower()
-        learner.goto(url + "/")
-        learner.wait_for_selector("#conn-status.conn-live")
+        doctor.goto(url + "/evaluations/course")
+        assert "opens" in doctor.inner_text("main").lower()
+        for page in pages.values():
+            page.goto(url + "/")
+            page.wait_for_selector("#conn-status.conn-live")
         for item in DAY3[1:]:
             jump_to(director, item)
         # The course's last item: the evaluation is open.
-        learner.goto(url + "/me")
-        assert "after you submit the course evaluation" in learner.inner_text("main")
-        learner.goto(url + "/evaluations/course")
-        form = learner.locator("form.fb-form")
-        for name in ("a.objectives", "a.knowledge", "a.communication", "a.relevance", "a.online"):
-            form.locator(f"input[name='{name}']").nth(3).check()
-        form.locator("input[name='a.balance']").first.check()
-        form.locator("textarea[name='a.commitment']").fill("Ask permission before the news")
-        form.locator("button[type=submit]").click()
-        learner.locator(".saved-note", has_text="Submitted").wait_for(timeout=10000)
+        doctor.goto(url + "/me")
+        assert "after you submit the course evaluation" in doctor.inner_text("main")
+        submit_course_evaluation(doctor, url, "physician")
+        submit_course_evaluation(rn, url, "nurse")
+        submit_course_evaluation(pharm, url, "pharmacist")
 
-        # Credit: as much as the attendance earned, then the certificate.
-        learner.goto(url + "/me")
-        earned = float(learner.inner_text(".big-figure strong"))
-        assert earned >= 1.0, earned  # present through the day's sessions
-        claim = learner.locator("form:has(button:has-text('Claim credit'))")
-        assert float(claim.locator("input[name=credits]").input_value()) == earned
-        claim.locator("button[type=submit]").click()
-        learner.locator(".flash", has_text="Claimed").wait_for(timeout=10000)
-        learner.goto(url + "/me")
-        learner.click("a:has-text('Open your certificate')")
-        certificate = learner.inner_text("main")
-        assert learner_link["name"] in certificate and f"{earned:.2f}" in certificate
+        # The physician: AMA PRA Category 1 credit, and ABIM MOC points shared with ABIM.
+        doctor.goto(url + "/me")
+        offered = doctor.eval_on_selector_all("article.credit-type h2", "hs => hs.map(h => h.id)")
+        assert "ct-ama_pra_category_1" in offered and "ct-participation" not in offered
+        ama = claim(doctor, "ama_pra_category_1")
+        assert ama >= 1.0, ama  # present through the day's sessions
+        points = claim(doctor, "abim_moc", consent=True)
+        assert points == ama
+        doctor.goto(url + "/certificate/ama_pra_category_1")
+        text = doctor.inner_text("main")
+        assert physician["name"] in text and f"claimed {ama:g} AMA PRA Category 1 Credits" in text
+        doctor.goto(url + "/certificate/abim_moc")
+        text = doctor.inner_text("main")
+        assert "ABIM ID 100412" in text and "reported to ABIM" in text
 
-        # The director sees it in the people list, live.
-        row = director.locator(f"tr:has-text('{learner_link['name']}')")
+        # The nurse: contact hours with the pharmacology hours of the symptom sessions, no AMA.
+        rn.goto(url + "/me")
+        offered = rn.eval_on_selector_all("article.credit-type h2", "hs => hs.map(h => h.id)")
+        assert "ct-ama_pra_category_1" not in offered
+        hours = claim(rn, "nursing_contact_hours")
+        pharmacology = claim(rn, "pharmacology_hours")
+        assert 0 < pharmacology <= 3.75 and pharmacology <= hours
+        rn.goto(url + "/certificate/nursing_contact_hours")
+        text = rn.inner_text("main")
+        assert f"claimed {hours:g} nursing contact hours" in text
+        assert f"of which {pharmacology:g} pharmacology contact hours" in text
+        assert "AMA PRA" not in text
+
+        # The pharmacist: a certificate of participation stating the designation and the hours.
+        pharm.goto(url + "/me")
+        offered = pharm.eval_on_selector_all("article.credit-type h2", "hs => hs.map(h => h.id)")
+        assert offered == ["ct-participation"]
+        attended = claim(pharm, "participation")
+        pharm.click("article.credit-type .flash a:has-text('Open the certificate')")
+        text = pharm.inner_text("main")
+        assert "certificate of participation" in text.lower()
+        assert f"attended {attended:g} hours" in text
+        assert "designates this live activity for a maximum of 16.00 AMA PRA" in text
+        assert "claimed" not in text.lower()  # stated, not claimed
+
+        # The director sees it in the people list, live, and on the credit report.
+        row = director.locator(f"tr:has-text('{physician['name']}')")
         wait_true(
             director,
             "[...document.querySelectorAll('#people-learner tr')].some(r => "
-            f"r.textContent.includes({json.dumps(learner_link['name'])}) && "
-            "r.textContent.includes('evaluation ✓') && r.textContent.includes('credits claimed'))",
+            f"r.textContent.includes({json.dumps(physician['name'])}) && "
+            "r.textContent.includes('evaluation ✓') && r.textContent.includes('claimed 2 credit')"
+            ")",
         )
         assert row.locator("a:has-text('Certificate')").count() == 1
+        director.goto(url + "/director/credit")
+        report = director.inner_text("main")
+        assert "No PARS activity id" in report and "16.50" in report
+        cells = director.locator("tr:has-text('ABIM MOC points') td").all_inner_texts()
+        assert cells[2:4] == ["1", "1"], cells  # claimed, and ready to report
         assert errors == [], errors
-        figure("credits claimed after a day's attendance", earned)
+        figure("credits claimed after a day's attendance", ama)

@@ -78,8 +78,8 @@ def utc(s: str) -> datetime:
 def test_course_holds_the_seed_facts(course):
     assert course.timezone == "America/New_York"
     assert course.first_date == date(2026, 5, 13)
-    assert course.credits.ama_pra_category_1 == 16.00
-    assert course.credits.pharmacology_contact_hours == 3.75
+    assert course.designations.get("ama_pra_category_1").maximum == 16.00
+    assert course.designations.get("pharmacology_hours").maximum == 3.75
     assert course.days == 3
 
 

@@ -102,3 +102,35 @@ def test_every_case_has_a_feedback_instrument_from_its_framework():
     for case in load_library().values():
         inst = instrument_for(case, instruments)
         assert inst.id == FRAMEWORK_INSTRUMENT[case.frameworks[0].value], case.id
+
+
+def test_the_course_evaluation_rates_each_objective_and_faculty_member_and_asks_if_bias_was_seen():
+    from server.content.course import load_course
+    from server.content.instruments import load_evaluations, spec
+    from server.domain.agenda import Kind
+    from server.domain.errors import DomainError
+    from server.domain.submissions import check_answers
+
+    course = load_course()
+    form = load_evaluations(course=course)["course"]
+    ids = [i.id for i in form.items]
+    assert len(course.objectives) == 4
+    assert ids[:4] == ["objective-1", "objective-2", "objective-3", "objective-4"]
+    assert all(i.required for i in form.items if i.id.startswith("objective-"))
+    faculty = {f for i in course.items if i.kind is Kind.PLENARY for f in i.faculty}
+    rated = {i.prompt.split(":")[0] for i in form.items if i.id.startswith("faculty-")}
+    assert rated == faculty and len(faculty) == 4
+    bias = next(i for i in form.items if i.id == "bias")
+    assert "see commercial bias" in bias.prompt and list(bias.options) == ["yes", "no"]
+    profession = next(i for i in form.items if i.id == "profession")
+    assert profession.required and "pharmacist" in profession.options
+    wanted = next(i for i in form.items if i.id == "credit-wanted")
+    assert "ama-pra-category-1" in wanted.options and "abim-moc" in wanted.options
+    shape = spec(form)
+    assert check_answers(shape, {"bias": "yes"}, "The form") == {"bias": "yes"}
+    with pytest.raises(DomainError, match="bias: choose one of yes, no"):
+        check_answers(shape, {"bias": "maybe"}, "The form")
+    picked = check_answers(shape, {"credit-wanted": "abim-moc,abp-moc,abim-moc"}, "The form")
+    assert picked == {"credit-wanted": "abim-moc,abp-moc"}
+    with pytest.raises(DomainError, match="not one of"):
+        check_answers(shape, {"credit-wanted": "abim-moc,cash"}, "The form")

@@ -6,7 +6,7 @@ import pytest
 
 from server.domain.attendance import merged_spells
 from server.domain.course_state import apply, decide
-from server.domain.credit import ClaimCredit, credits_for
+from server.domain.credit import ClaimCredit, earned
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event
 from server.domain.people import legacy_person_id
@@ -24,6 +24,7 @@ from server.domain.roster import parse_roster
 from tests.unit.harness import DAY1, SALT, Course
 from tests.unit.harness import SCHEDULE as BASE
 
+HOURS = "nursing_contact_hours"  # Lee is a nurse
 ROSTER = """name,email,role,discipline,track
 Lee Learner,lee@example.org,learner,nurse,adult
 Fran Facilitator,fran@example.org,facilitator,physician,adult
@@ -157,7 +158,8 @@ def test_gaps_of_two_minutes_or_less_count_as_present():
     [(0, 0), (14.9, 0), (15, 0.25), (59, 0.75), (60, 1), (974, 16), (2000, 16)],
 )
 def test_credit_is_quarter_steps_rounded_down_and_capped(minutes, credits):
-    assert credits_for(minutes, cap=16.0) == credits
+    ama = BASE.course.designations.get("ama_pra_category_1")
+    assert earned(minutes, ama) == credits
 
 
 def present(course, actor, start, end):
@@ -174,8 +176,8 @@ def test_a_learner_who_misses_part_of_a_day_earns_only_what_they_attended(course
     present(course, me, at(0), at(75))
     present(course, me, at(130), at(140))
     present(course, me, at(140) + timedelta(seconds=90), at(150))
-    r = credit_report(course.state, BASE, me.id, at(24 * 60))
-    assert r.credit_minutes == pytest.approx(75 + 20)
+    r = credit_report(course.state, BASE, me.id, at(24 * 60)).standing(HOURS)
+    assert r.minutes == pytest.approx(75 + 20)
     assert r.earned == 1.5  # 95 minutes -> 1.58 -> 1.5
 
 
@@ -184,21 +186,21 @@ def test_breaks_lunch_and_transitions_earn_nothing(course):
 
     me = lee(course)
     present(course, me, at(75), at(90))  # the 11:15-11:30 break
-    assert credit_report(course.state, BASE, me.id, at(600)).credit_minutes == 0
+    assert credit_report(course.state, BASE, me.id, at(600)).standing(HOURS).minutes == 0
 
 
 def test_claiming_needs_the_evaluation_and_at_most_what_was_earned(course):
     me = lee(course)
     present(course, me, at(0), at(75))  # 1.25 credits
     with pytest.raises(DomainError, match="course evaluation"):
-        course.do(ClaimCredit(1.0), me, at(600))
+        course.do(ClaimCredit(HOURS, 1.0), me, at(600))
     course.do(RecordEvaluation(me.id), CLI_ACTOR, at(600))
     with pytest.raises(DomainError, match=r"up to 1\.25"):
-        course.do(ClaimCredit(1.5), me, at(600))
+        course.do(ClaimCredit(HOURS, 1.5), me, at(600))
     with pytest.raises(DomainError, match=r"steps of 0\.25"):
-        course.do(ClaimCredit(1.1), me, at(600))
-    course.do(ClaimCredit(1.25), me, at(600))
-    assert course.state.people.claims[me.id][0] == 1.25
+        course.do(ClaimCredit(HOURS, 1.1), me, at(600))
+    course.do(ClaimCredit(HOURS, 1.25), me, at(600))
+    assert course.state.people.claims[me.id][HOURS].amount == 1.25
 
 
 def test_permission_matrix_for_people_commands(course):
@@ -220,7 +222,7 @@ def test_permission_matrix_for_people_commands(course):
             decide(course.state, BASE, RecordEvaluation(pid), actor, DAY1)
     decide(course.state, BASE, RecordEvaluation(pid), CLI_ACTOR, DAY1)
     with pytest.raises(PermissionDenied, match="learner"):
-        decide(course.state, BASE, ClaimCredit(1), facilitator, DAY1)
+        decide(course.state, BASE, ClaimCredit(HOURS, 1), facilitator, DAY1)
 
 
 def test_state_is_rebuilt_exactly_from_the_stored_events():

@@ -179,3 +179,29 @@ def test_board_reports_use_the_rosters_names_and_say_when_they_had_to_guess():
         "roster",
     )
     assert (juan["last_name"], juan["name_split"]) == ("Rosa", "guessed")  # why the columns exist
+
+
+def test_degrees_and_board_ids_are_checked_by_format_with_their_lines():
+    header = "name,email,role,discipline,track,degree,abim_id,abp_id,nabp_id\n"
+    r = parse_roster(
+        header
+        + 'Ana Li,ana@example.org,learner,physician,adult,"M.D., PhD",123456,,\n'
+        + "Bo Ek,bo@example.org,learner,physician,adult,MD,12345,,\n"
+        + "Cy Ng,cy@example.org,learner,pharmacist,adult,PharmD,,,12a4567\n"
+        + "Di Oh,di@example.org,learner,nurse,adult,R<N,,,\n"
+        + "Ed Fu,ed@example.org,learner,pharmacist,adult,PharmD,,,1234567\n"
+        + "Flo Wu,flo@example.org,learner,physician,pediatric,DO,,0012345678901,\n"
+    )
+    problems = {p.line: p.reason for p in r.problems}
+    assert problems == {
+        3: "abim_id '12345' must be 6 digits, not 5",
+        4: "nabp_id '12a4567' must be digits only",
+        5: "degree 'R<N' is not a degree abbreviation (letters and dots, like MD, RN, PharmD)",
+        7: "abp_id '0012345678901' must be 1 to 10 digits, not 13",
+    }
+    ana, ed = r.registrations
+    assert ana.degrees == ("M.D.", "PhD") and ana.abim_id == "123456"
+    assert ed.nabp_id == "1234567" and ed.board_id("nabp_id") == "1234567"
+    assert Registration.from_data(ana.as_data()) == ana  # kept through the event log
+    old = {k: v for k, v in ana.as_data().items() if k not in ("degrees", "abim_id")}
+    assert Registration.from_data(old).degrees == ()  # an older log reads back as none

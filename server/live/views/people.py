@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from server.domain.people import PeopleState, Person, Track
+from server.domain.people import Claim, PeopleState, Person, Track
 from server.domain.roles import Role
 
 ROLE_ORDER = (Role.FACILITATOR, Role.SP, Role.LEARNER, Role.DIRECTOR)
@@ -33,7 +33,7 @@ class PeopleView:
     track: str  # "adult", "pediatric" or "all"
     groups: tuple[Group, ...]
     evaluated: frozenset[str]
-    claims: dict[str, tuple[float, datetime]]
+    claims: Mapping[str, Mapping[str, Claim]]  # person -> credit type -> claim
     erased: int = 0  # people whose data was erased (listed nowhere)
 
     @property

@@ -166,7 +166,11 @@ def form_sid(form: FormData) -> str:
 
 def form_answers(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
     """Answers (`a.<item>`) and the moments of quotes (`m.<item>`) from a posted form."""
-    answers = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("a.")}
+    answers: dict[str, str] = {}
+    for k, v in form.multi_items():
+        if k.startswith("a."):  # the boxes ticked of one item come as one value each
+            key = k[2:]
+            answers[key] = f"{answers[key]},{v}" if key in answers else str(v)
     moments = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("m.")}
     return answers, moments
 
