@@ -143,30 +143,6 @@ def test_moc_needs_the_board_id_consent_and_for_abp_an_assessment_with_feedback(
     c.do(ClaimCredit("abp_moc", 16, consent=True), pat, END)
 
 
-def test_a_released_turn_is_an_assessment_only_if_it_had_feedback():
-    from server.domain.feedback import apply_feedback
-
-    fb = Course().state.feedback
-    released = Event(1, "feedback.released", "f", START, {"group": "g", "turn": 1, "learner": "p1"})
-    assert apply_feedback(fb, released).assessed == frozenset()
-    given_ = Event(
-        2,
-        "feedback.submitted",
-        "f",
-        START,
-        {
-            "sid": "s-000001",
-            "group": "g",
-            "turn": 1,
-            "capacity": "facilitator",
-            "learner": "p1",
-            "instrument": "spikes",
-            "answers": {"a": "observed"},
-        },
-    )
-    assert apply_feedback(apply_feedback(fb, given_), released).assessed == {"p1"}
-
-
 def test_partial_attendance_counts_only_designated_minutes_in_steps():
     c = course_with_everyone(present_minutes=100)  # day 1 10:00-11:40: 75 min, a break, 10 min
     r = credit_report(c.state, SCHEDULE, c.person("nia@example.org").id, END)

@@ -192,3 +192,18 @@ def test_any_mix_of_resends_stores_each_submission_once(sends):
             stored.add(sid)
     assert set(c.fb.sids) == stored
     assert {f.author: f.answers["silence"] for f in c.fb.on_turn(G, 1)} == latest
+
+
+def test_a_released_turn_with_feedback_is_the_learners_individual_assessment():
+    """What ABP MOC asks for: feedback on the learner's own turn, released to them. A turn
+    released with no feedback given is no assessment."""
+    c = with_turn()
+    c.do(fb("sid-b-0001"), B)
+    c.do(EndTurn(G), FAC)
+    c.do(BeginTurn(G, "b", "Ask before telling"), FAC)
+    c.do(EndTurn(G), FAC)
+    assert c.fb.assessed == frozenset()
+    c.do(ReleaseFeedback(G, 2), FAC)  # b's turn: nobody gave feedback
+    assert c.fb.assessed == frozenset()
+    c.do(ReleaseFeedback(G, 1), FAC)
+    assert c.fb.assessed == {"a"}
