@@ -20,6 +20,7 @@ class Signer:
     def __init__(self, secret: str) -> None:
         self._links = URLSafeSerializer(secret, salt="join-link")
         self._sessions = URLSafeSerializer(secret, salt="session")
+        self._calendars = URLSafeSerializer(secret, salt="calendar")
 
     def link_token(self, person_id: str, version: int = 0) -> str:
         return self._links.dumps([person_id, version])
@@ -32,6 +33,14 @@ class Signer:
 
     def read_session(self, value: str) -> tuple[str, int]:
         return self._read(self._sessions, value)
+
+    def calendar_token(self, person_id: str, version: int = 0) -> str:
+        """A token that reads one person's calendar and nothing else (a calendar program keeps
+        it in its subscription); a new link or a revocation ends it, as for the link."""
+        return self._calendars.dumps([person_id, version])
+
+    def read_calendar(self, token: str) -> tuple[str, int]:
+        return self._read(self._calendars, token)
 
     @staticmethod
     def _read(s: URLSafeSerializer, token: str) -> tuple[str, int]:
@@ -47,6 +56,12 @@ class Signer:
         ):
             raise BadLink("This link is not valid.")
         return data[0], data[1]
+
+
+def calendar_link(signer: Signer, base_url: str, person: Person) -> str:
+    """The address of `person`'s own calendar, to subscribe to."""
+    token = signer.calendar_token(person.id, person.link_version)
+    return f"{base_url.rstrip('/')}/calendar/{token}.ics"
 
 
 def person_link(signer: Signer, base_url: str, person: Person) -> str:

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from server.cli.common import read_roster
+from server.config import UsageError
 
 
 def cmd_groups_assign(args: argparse.Namespace) -> int:
     from server.domain.groups.forming import Settings as GroupSettings
-    from server.reports.groups import as_json, assign_roster, report, zoom_csv
+    from server.reports.groups import as_json, assign_roster, report, zoom_files
 
     roster = read_roster(args.roster)
     for problem in roster.problems:
@@ -20,7 +21,34 @@ def cmd_groups_assign(args: argparse.Namespace) -> int:
     settings = GroupSettings(args.min_size, args.max_size, args.teams)
     assignment = assign_roster(roster.registrations, settings, args.seed)
     if args.zoom_csv:
-        Path(args.zoom_csv).write_text(zoom_csv(assignment), encoding="utf-8")
+        meetings = None
+        if args.zoom_meeting:
+            meetings = {}
+            for spec in args.zoom_meeting:
+                name, sep, tracks = spec.partition("=")
+                chosen = {t.strip() for t in tracks.split(",") if t.strip()}
+                if (
+                    not sep
+                    or not name.strip()
+                    or not chosen <= {"adult", "pediatric"}
+                    or not chosen
+                ):
+                    raise UsageError(
+                        f"--zoom-meeting {spec!r}: write NAME=TRACK[,TRACK] with tracks adult and "
+                        "pediatric, e.g. --zoom-meeting adult=adult"
+                    )
+                meetings[name.strip()] = chosen
+        zoom = zoom_files(assignment, roster.registrations, meetings)
+        target = Path(args.zoom_csv)
+        for name, text in zoom.files.items():
+            path = target.with_name(f"{target.stem}-{name}{target.suffix}") if name else target
+            path.write_text(text, encoding="utf-8")
+            where = f"meeting {name!r}" if name else "the meeting"
+            print(
+                f"Zoom: {path} pre-assigns {zoom.placed[name]} people in {where}", file=sys.stderr
+            )
+        for email, why in zoom.not_placed:
+            print(f"Zoom: not placed: {email}: {why}", file=sys.stderr)
     if args.json:
         print(json.dumps(as_json(assignment), indent=2, ensure_ascii=False))
     else:

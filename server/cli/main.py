@@ -11,6 +11,7 @@ from server.cli.people import (
     cmd_erase,
     cmd_key_rotate,
     cmd_links,
+    cmd_mail,
     cmd_roster_check,
     cmd_roster_import,
 )
@@ -103,6 +104,33 @@ def build_parser() -> argparse.ArgumentParser:
     key_opts(li)
     li.set_defaults(func=cmd_links)
 
+    ml = sub.add_parser(
+        "mail",
+        help="email people their personal link and calendar, and reminders (SMTP settings from "
+        "$COMPANION_SMTP_*; see the README)",
+    )
+    mlsub = ml.add_subparsers(dest="mail_command", required=True)
+    for name, text in (
+        ("invite", "everyone not yet sent their current link (or --to someone again)"),
+        ("remind", "the reminder before --day N, to everyone invited and not yet reminded"),
+    ):
+        m = mlsub.add_parser(name, help=text)
+        course_opts(m)
+        key_opts(m)
+        m.add_argument("--store", help="event log URL")
+        m.add_argument(
+            "--base-url",
+            default=os.environ.get("COMPANION_BASE_URL", "http://127.0.0.1:8000"),
+            help="the server's address as people reach it ($COMPANION_BASE_URL)",
+        )
+        m.add_argument("--to", action="append", metavar="EMAIL", help="only to them (a resend)")
+        m.add_argument(
+            "--dry-run", action="store_true", help="show what would be sent; send nothing"
+        )
+        if name == "remind":
+            m.add_argument("--day", type=int, required=True, help="the course day it is for")
+        m.set_defaults(func=cmd_mail)
+
     k = sub.add_parser("key", help="the key that signs personal links")
     ksub = k.add_subparsers(dest="key_command", required=True)
     kr = ksub.add_parser("rotate", help="make a new key: every link and session changes")
@@ -116,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--seed", type=int, default=0, help="same seed, same groups")
     ga.add_argument("--json", action="store_true")
     ga.add_argument("--zoom-csv", metavar="FILE", help="also write Zoom's pre-assignment CSV")
+    ga.add_argument(
+        "--zoom-meeting",
+        action="append",
+        metavar="NAME=TRACKS",
+        help="one Zoom meeting and the tracks whose groups meet in it (repeat for each; each "
+        "gets its own file, FILE-NAME.csv), e.g. --zoom-meeting adult=adult",
+    )
     ga.add_argument("--min-size", type=int, default=6)
     ga.add_argument("--max-size", type=int, default=8)
     ga.add_argument("--teams", choices=["together", "spread"], default="together")
@@ -150,7 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     ex.add_argument("--email", help="with `person`: whose data (everything the course holds)")
-    ex.add_argument("--format", choices=["csv", "json"], default="csv")
+    ex.add_argument(
+        "--format",
+        choices=["csv", "csv-excel", "json", "xlsx"],
+        default="csv",
+        help="csv-excel: UTF-8 with a byte-order mark, ids kept as text; xlsx: typed cells",
+    )
     ex.add_argument("--output", "-o", help="write to this file instead of standard output")
     ex.add_argument("--at", help="report as of this instant (default now)")
     course_opts(ex)

@@ -65,6 +65,44 @@ def cmd_links(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    """Send (or with --dry-run show) invitations or a day's reminder, and record each send."""
+    from server.access.links import Signer
+    from server.reports.mail import MailSettingsError, SmtpSettings, send
+
+    kind = "invite" if args.mail_command == "invite" else f"reminder-day-{args.day}"
+    try:
+        settings = None if args.dry_run else SmtpSettings.from_env()
+    except MailSettingsError as e:
+        raise UsageError(str(e)) from None
+    signer = Signer(signing_key(args))
+
+    async def run(service: Any) -> Any:
+        if args.mail_command == "remind" and not 1 <= args.day <= service.course.days:
+            raise UsageError(f"--day {args.day}: the course has days 1 to {service.course.days}")
+        to = []
+        for email in args.to or ():
+            pid = service.state.people.id_of(email)
+            if pid is None or service.state.people.by_id[pid].erased:
+                raise UsageError(f"nobody with the email {email!r} is on this course")
+            to.append(pid)
+        return await send(service, signer, args.base_url, settings, kind, to, args.dry_run)
+
+    results = asyncio.run(with_service(args, run))
+    for r in results:
+        who = f"{r.person.name} <{r.person.reg.email}>"
+        if args.dry_run:
+            print(f"would send {kind} to {who}")
+        elif r.ok:
+            print(f"sent {kind} to {who} {r.detail}")
+        else:
+            print(f"FAILED {kind} to {who}: {r.detail}")
+    failed = sum(1 for r in results if not r.ok)
+    verb = "would be sent" if args.dry_run else "sent"
+    print(f"{len(results) - failed} {verb}, {failed} failed; nothing else was due.")
+    return 1 if failed else 0
+
+
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase one person's data (see server/domain/erasure.py for what that means)."""
     from server.domain.roles import CLI_ACTOR

@@ -20,7 +20,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     if args.ics:
         from server.reports.calendar import agenda_ics
 
-        Path(args.ics).write_bytes(agenda_ics(schedule))
+        Path(args.ics).write_bytes(agenda_ics(schedule, datetime.now(UTC)))
         print(f"Wrote {len(schedule.items)} agenda items to {args.ics}")
         return 0
     now = parse_instant(args.at, "--at") if args.at else datetime.now(UTC)
@@ -78,17 +78,14 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(f"left out: {name} {x.type.id}: {'; '.join(x.missing)}", file=sys.stderr)
         what = f"{sum(1 for x in lines if x.fields)} completions for {report.value}"
     else:
-        if args.what == "attendance":
-            rows = exports.attendance_rows(state, service.schedule, now)
-        elif args.what == "credits":
-            rows = exports.credit_rows(state, service.schedule, now)
-        elif args.what == "feedback":
-            rows = exports.feedback_rows(state)
-        elif args.what == "reflections":
-            rows = exports.reflection_rows(state)
-        else:
-            rows = exports.evaluation_rows(state)
-        text = exports.render(rows, args.format)
+        body = exports.export(args.what, state, service.schedule, now, args.format)
+        if isinstance(body, bytes):
+            if not args.output:
+                raise UsageError("an .xlsx export is a file: give -o FILE")
+            Path(args.output).write_bytes(body)
+            print(f"Wrote {args.what} to {args.output}")
+            return 0
+        text = body
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"Wrote {what} to {args.output}")

@@ -17,6 +17,7 @@ from server.domain import (
     feedback,
     help_calls,
     lifecycle,
+    mail,
     media,
     people_rules,
     reflections,
@@ -53,6 +54,7 @@ class CourseState:
     roleplays: roleplay.RoleplaysState = field(default_factory=roleplay.RoleplaysState)
     feedback: FeedbackState = field(default_factory=FeedbackState)
     media: media.MediaState = field(default_factory=media.MediaState)
+    mail: mail.MailState = field(default_factory=mail.MailState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -91,6 +93,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, feedback=evaluations.apply_evaluation(state.feedback, event))
     if t in media.EVENT_TYPES:
         return replace(state, media=media.apply_media(state.media, event))
+    if t in mail.EVENT_TYPES:
+        return replace(state, mail=mail.apply_mail(state.mail, event))
     return state
 
 
@@ -116,6 +120,7 @@ Command = (
     | media.MediaCommand
     | erasure.MarkErased
     | lifecycle.CloseFinished
+    | mail.RecordMail
 )
 
 
@@ -177,4 +182,6 @@ def decide(
         ]
     if isinstance(command, media.MediaCommand):
         return media.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
+    if isinstance(command, mail.RecordMail):
+        return mail.decide_mail(state.people, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

@@ -75,6 +75,7 @@ class Registration:
     degrees: tuple[str, ...] = ()  # as the roster writes them: "MD", "RN", "PharmD"
     abim_id: str | None = None
     nabp_id: str | None = None  # the pharmacist's NABP e-Profile id (CPE Monitor)
+    zoom_email: str | None = None  # the email they sign in to Zoom with, if not `email`
 
     def board_id(self, column: str) -> str | None:
         """The id in roster column `column` (abim_id, abp_id, nabp_id), if given."""
@@ -96,7 +97,7 @@ class Registration:
             data |= {"first_name": self.first_name, "last_name": self.last_name}
         if self.degrees:  # older logs have none of these keys
             data["degrees"] = list(self.degrees)
-        for key in ("abim_id", "nabp_id"):
+        for key in ("abim_id", "nabp_id", "zoom_email"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         return data
@@ -117,6 +118,7 @@ class Registration:
             degrees=tuple(str(x) for x in d.get("degrees") or ()),
             abim_id=d.get("abim_id"),
             nabp_id=d.get("nabp_id"),
+            zoom_email=d.get("zoom_email"),
         )
 
 

@@ -120,6 +120,13 @@ def _place(
     return Place("plenary", "plenary", "Plenary (everyone together)", item)
 
 
+def place_in(
+    rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str, now: datetime
+) -> Place:
+    """Where `pid` belongs at `now` during `item` (a calendar asks of items not running yet)."""
+    return _place(rooms, people, item, pid, now)
+
+
 def in_group_time(schedule: Schedule, now: datetime) -> bool:
     """Whether the item running at `now` is one the small groups meet in."""
     item = schedule.current(now)

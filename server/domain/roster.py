@@ -14,7 +14,17 @@ from server.domain.people import EMAIL, Discipline, Registration, Track
 from server.domain.roles import Role
 
 REQUIRED = ("name", "email", "role", "discipline", "track")
-OPTIONAL = ("team", "abp_id", "dob_mmdd", "first_name", "last_name", "degree", "abim_id", "nabp_id")
+OPTIONAL = (
+    "team",
+    "abp_id",
+    "dob_mmdd",
+    "first_name",
+    "last_name",
+    "degree",
+    "abim_id",
+    "nabp_id",
+    "zoom_email",
+)
 # Board id formats: ABIM ids are 6 digits, NABP e-Profile ids 6 or 7, ABP ids up to 10 digits.
 BOARD_ID_DIGITS = {"abim_id": (6, 6), "abp_id": (1, 10), "nabp_id": (6, 7)}
 MAX_ROWS = 20_000
@@ -81,6 +91,9 @@ def _row(values: dict[str, str]) -> Registration:
             raise ValueError(f"{column} {value!r} must be {size} digits, not {len(value)}")
         ids[column] = value
     dob = values.get("dob_mmdd") or None
+    zoom = (values.get("zoom_email") or "").strip().lower() or None
+    if zoom is not None and not EMAIL.match(zoom):
+        raise ValueError(f"malformed zoom_email {values['zoom_email']!r}")
     first = " ".join((values.get("first_name") or "").split()) or None
     last = " ".join((values.get("last_name") or "").split()) or None
     if (first is None) != (last is None):
@@ -97,6 +110,7 @@ def _row(values: dict[str, str]) -> Registration:
         abim_id=ids["abim_id"],
         nabp_id=ids["nabp_id"],
         degrees=parse_degrees(values.get("degree") or ""),
+        zoom_email=zoom,
         dob_mmdd=_dob(dob) if dob else None,
         first_name=first,
         last_name=last,

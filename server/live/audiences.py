@@ -43,6 +43,7 @@ _TOUCHES = {
     "presence.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS, K.RP, K.PLACE),
     "evaluation.": (K.DIRECTOR,),
     "credit.": (K.DIRECTOR,),
+    "mail.": (K.DIRECTOR,),
     "groups.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "member.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "track.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),

@@ -32,4 +32,4 @@ class ViewContext:
         return build_agenda_view(self.base, self.schedule, self.state, self.now)
 
     def people_view(self, track: str = "all") -> PeopleView:
-        return build_people_view(self.state.people, track)
+        return build_people_view(self.state.people, track, self.state.mail)

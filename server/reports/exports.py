@@ -2,16 +2,12 @@
 the feedback, shared reflections and evaluations collected. Private reflections are never
 exported: `reflection_rows` reads shared entries only.
 
-CSV cells that a spreadsheet would run as a formula (starting with = + - @ or a tab/CR) are
-prefixed with an apostrophe, so a name like "=HYPERLINK(…)" stays text.
+Each table's columns and their types are written once (`TABLES`); `export` writes a table in
+any of the formats of `sheets` (CSV, CSV for Excel, JSON, .xlsx).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +16,30 @@ from server.domain.course_state import CourseState
 from server.domain.reflections import readable
 from server.domain.roles import CLI_ACTOR, Role
 from server.reports.credit import credit_report
+from server.reports.sheets import columns, render
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+ATTENDANCE = columns(
+    "email name day:number item kind start:instant end:instant minutes_present:number credit_types"
+)
+CREDITS = columns(
+    "email name first_name last_name name_split discipline degrees track credit_type unit "
+    "minutes_counted:number minutes_designated:number earned:number maximum:number "
+    "evaluation_completed:bool missing claimed:number claimed_on:date consent_to_share:bool "
+    "board board_id completed_on:date"
+)
+FEEDBACK = columns(
+    "group turn:number case learner_email learner_name goal released:bool from_email from_name "
+    "from_capacity instrument item value moment submitted:instant"
+)
+REFLECTIONS = columns("email name shared_with agenda_item prompt text written:instant")
+EVALUATIONS = columns("email name form item value submitted:instant")
+TABLES = {
+    "attendance": ATTENDANCE,
+    "credits": CREDITS,
+    "feedback": FEEDBACK,
+    "reflections": REFLECTIONS,
+    "evaluations": EVALUATIONS,
+}
 
 
 def attendance_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
@@ -165,18 +177,28 @@ def evaluation_rows(state: CourseState) -> list[dict[str, Any]]:
     return rows
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(list(rows), indent=2, ensure_ascii=False)
-    if fmt != "csv":
-        raise ValueError(f"unknown format {fmt!r} (csv or json)")
-    out = io.StringIO()
-    if rows:
-        w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: "" if v is None else safe_cell(v) for k, v in row.items()})
-    return out.getvalue()
+def rows_of(
+    name: str, state: CourseState, schedule: Schedule, now: datetime
+) -> list[dict[str, Any]]:
+    """The rows of table `name` (one of TABLES)."""
+    if name == "attendance":
+        return attendance_rows(state, schedule, now)
+    if name == "credits":
+        return credit_rows(state, schedule, now)
+    if name == "feedback":
+        return feedback_rows(state)
+    if name == "reflections":
+        return reflection_rows(state)
+    if name == "evaluations":
+        return evaluation_rows(state)
+    raise ValueError(f"unknown export {name!r} ({', '.join(TABLES)})")
+
+
+def export(
+    name: str, state: CourseState, schedule: Schedule, now: datetime, fmt: str
+) -> str | bytes:
+    """Table `name` in `fmt` (csv, csv-excel, json: text; xlsx: bytes)."""
+    return render(rows_of(name, state, schedule, now), fmt, TABLES[name], title=name)
 
 
 def person_record(
@@ -206,6 +228,7 @@ def person_record(
             "degrees": list(reg.degrees),
             "abim_id": reg.abim_id,
             "nabp_id": reg.nabp_id,
+            "zoom_email": reg.zoom_email,
             "link_revoked": p.revoked,
         },
         "small_group": (g.name if (g := state.rooms.group_of(pid)) else None),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from server.domain.groups.forming import Assignment, Settings, assign
@@ -37,25 +38,81 @@ def as_json(a: Assignment) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ZoomFiles:
+    files: dict[str, str]  # meeting name -> its pre-assignment CSV
+    placed: dict[str, int]  # meeting name -> people in it
+    not_placed: list[tuple[str, str]]  # (email, why)
+
+
+def zoom_files(
+    a: Assignment,
+    regs: Iterable[Registration],
+    meetings: Mapping[str, Iterable[str]] | None = None,
+) -> ZoomFiles:
+    """Zoom's breakout-room pre-assignment files, one per meeting: `meetings` names each and the
+    tracks whose groups meet in it (None: one meeting for all). Each row is a room and the email
+    the person signs in to Zoom with (the roster's `zoom_email`, else their email). Everyone not
+    placed is listed with why: an SP actor who visits several groups in turn (Zoom pre-assigns one
+    room per person), staff without a group, learners left unassigned, groups of a track that is in
+    no meeting."""
+    regs = list(regs)
+    login = {r.email: r.zoom_email or r.email for r in regs}
+    plan = {
+        name: set(tracks) for name, tracks in (meetings or {"": {"adult", "pediatric"}}).items()
+    }
+    visits: dict[str, list[str]] = {}
+    for g in a.groups:
+        for sp in g.sps:
+            visits.setdefault(sp, []).append(g.name)
+    writers: dict[str, tuple[io.StringIO, Any]] = {}
+    placed: dict[str, int] = {name: 0 for name in plan}
+    for name in plan:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["Pre-assign Room Name", "Email Address"])
+        writers[name] = (buf, w)
+    not_placed: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for g in a.groups:
+        meeting = next((m for m, tracks in plan.items() if g.track in tracks), None)
+        people = (
+            [p for p in (g.facilitator,) if p]
+            + [sp for sp in g.sps if len(visits[sp]) == 1]
+            + [m.email for m in g.members]
+        )
+        seen.update(people)
+        if meeting is None:
+            not_placed += [
+                (e, f"group {g.name} is {g.track}, a track in no meeting") for e in people
+            ]
+            continue
+        for email in people:
+            writers[meeting][1].writerow([g.name, login.get(email, email)])
+            placed[meeting] += 1
+    for sp, groups in visits.items():
+        if len(groups) > 1:
+            seen.add(sp)
+            not_placed.append(
+                (
+                    sp,
+                    f"SP actor shared by {', '.join(groups)}: move them to each room at their slot",
+                )
+            )
+    for email, why in a.unassigned:
+        seen.add(email)
+        not_placed.append((email, f"not in a group: {why}"))
+    for r in regs:
+        if r.email not in seen:
+            not_placed.append(
+                (r.email, f"{r.role.value}: not in a small group (joins the main room)")
+            )
+    return ZoomFiles({n: b.getvalue() for n, (b, _) in writers.items()}, placed, not_placed)
+
+
 def zoom_csv(a: Assignment) -> str:
-    """Zoom's breakout-room pre-assignment file: one row per person. An SP actor who visits
-    several groups in turn is left out (Zoom allows one room per person)."""
-    visits: dict[str, int] = {}
-    for g in a.groups:
-        for sp in g.sps:
-            visits[sp] = visits.get(sp, 0) + 1
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["Pre-assign Room Name", "Email Address"])
-    for g in a.groups:
-        if g.facilitator:
-            w.writerow([g.name, g.facilitator])
-        for sp in g.sps:
-            if visits[sp] == 1:
-                w.writerow([g.name, sp])
-        for m in g.members:
-            w.writerow([g.name, m.email])
-    return out.getvalue()
+    """The pre-assignment file of one meeting for every track."""
+    return zoom_files(a, ()).files[""]
 
 
 def report(a: Assignment) -> str:

@@ -207,3 +207,52 @@ def test_groups_assign_refuses_impossible_bounds(capsys):
         "9",
     )
     assert code == 2 and "minimum" in err
+
+
+def test_zoom_files_one_per_meeting_with_zoom_logins_and_everyone_left_out_named(capsys, tmp_path):
+    """A course whose tracks meet in two Zoom meetings: one pre-assignment file each, people
+    placed under the email they sign in to Zoom with, and a line for everyone not placed."""
+    from tests.servers import ROOT
+
+    roster = (ROOT / "scenarios/demo/roster.csv").read_text().splitlines()
+    header = roster[0] + ",zoom_email"
+    rows = [
+        r + ("," + "priya.zoom@example.net" if "priya.raman@" in r else ",") for r in roster[1:]
+    ]
+    f = tmp_path / "roster.csv"
+    f.write_text("\n".join([header, *rows]) + "\n")
+    zoom = tmp_path / "zoom.csv"
+    code, out, err = run(
+        capsys,
+        "groups", "assign", "--roster", str(f), "--seed", "4", "--json",
+        "--zoom-csv", str(zoom), "--zoom-meeting", "adult=adult",
+        "--zoom-meeting", "pediatric=pediatric",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    files = {t: tmp_path / f"zoom-{t}.csv" for t in ("adult", "pediatric")}
+    rooms = {}
+    for track, path in files.items():
+        lines = path.read_text().splitlines()
+        assert lines[0] == "Pre-assign Room Name,Email Address"
+        for line in lines[1:]:
+            room, email = line.split(",")
+            rooms[email] = (track, room)
+    for g in data["groups"]:
+        for m in g["members"]:
+            email = (
+                "priya.zoom@example.net" if m["email"].startswith("priya.raman@") else m["email"]
+            )
+            assert rooms[email] == (g["track"], g["name"])
+    assert "priya.raman@example.org" not in rooms
+    assert "director@example.org: director: not in a small group" in err
+    shared = [g["sp"][0] for g in data["groups"] if g["sp"]]
+    twice = {sp for sp in shared if shared.count(sp) > 1}
+    assert twice and all(f"{sp}: SP actor shared by" in err for sp in twice)
+    assert all(sp not in rooms for sp in twice)
+    assert f"Zoom: {files['adult']} pre-assigns" in err
+    code, _, err = run(
+        capsys, "groups", "assign", "--roster", str(f), "--zoom-csv", str(zoom),
+        "--zoom-meeting", "adult",
+    )  # fmt: skip
+    assert code == 2 and "NAME=TRACK" in err

@@ -197,9 +197,11 @@ def test_the_director_erases_one_learners_data_and_nothing_of_theirs_remains(tmp
             page += ws.receive_text()  # the live partials: people, rooms, help calls
         assert 'id="people"' in page and xp.name not in page and xp.reg.email not in page
         assert "1 person&#39;s data erased." in page
-        csv = exports.render(exports.attendance_rows(state, svc.schedule, svc.clock.now()), "csv")
+        csv = exports.export("attendance", state, svc.schedule, svc.clock.now(), "csv")
         assert xp.name not in csv and xp.reg.email not in csv and yp.name in csv
-        assert xp.name not in exports.render(exports.feedback_rows(state), "csv")
+        assert xp.name not in exports.export(
+            "feedback", state, svc.schedule, svc.clock.now(), "csv"
+        )
         assert xp.name not in c.get("/", headers=x_session).text
         r = c.get(f"/join/{x_token}")
         assert r.status_code == 403 and "on this course" in r.text and xp.name not in r.text

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from server.domain.mail import MailState
 from server.domain.people import Claim, PeopleState, Person, Track
 from server.domain.roles import Role
 
@@ -35,6 +36,7 @@ class PeopleView:
     evaluated: frozenset[str]
     claims: Mapping[str, Mapping[str, Claim]]  # person -> credit type -> claim
     erased: int = 0  # people whose data was erased (listed nowhere)
+    mail: Mapping[str, str] = field(default_factory=dict)  # person -> their invitation's state
 
     @property
     def online(self) -> int:
@@ -49,11 +51,28 @@ def in_track(p: Person, track: str) -> bool:
     return track == "all" or p.reg.track in (Track(track), Track.BOTH)
 
 
-def build_people_view(people: PeopleState, track: str = "all") -> PeopleView:
+def mail_status(people: PeopleState, mail: MailState) -> dict[str, str]:
+    """Each person's invitation as the director reads it: sent for this link, sent for an old
+    link, or failed with the mail server's answer."""
+    out = {}
+    for p in people.by_id.values():
+        failed, sent = mail.failed.get((p.id, "invite")), mail.sent_to(p.id, "invite")
+        if failed is not None:
+            out[p.id] = f"invitation failed: {failed.error}"
+        elif sent is not None:
+            old = " (an older link)" if sent.link_version != p.link_version else ""
+            out[p.id] = f"invited{old}"
+    return out
+
+
+def build_people_view(
+    people: PeopleState, track: str = "all", mail: MailState | None = None
+) -> PeopleView:
     groups = []
     for role in ROLE_ORDER:
         members = tuple(p for p in people.of_role(role) if in_track(p, track))
         if members:
             groups.append(Group(role, ROLE_HEADINGS[role], members))
     erased = sum(1 for p in people.by_id.values() if p.erased and in_track(p, track))
-    return PeopleView(track, tuple(groups), people.evaluated, dict(people.claims), erased)
+    status = mail_status(people, mail) if mail is not None else {}
+    return PeopleView(track, tuple(groups), people.evaluated, dict(people.claims), erased, status)

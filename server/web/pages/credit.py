@@ -164,7 +164,7 @@ async def director_file(request: Request) -> Response:
     name = request.path_params["name"]
     slug = svc.course.id
     if name == "credits.csv":
-        body = exports.render(exports.credit_rows(svc.state, svc.schedule, now), "csv")
+        body = exports.export("credits", svc.state, svc.schedule, now, "csv")
         media = "text/csv"
     elif name in ("pars.txt", "cpe-monitor.csv"):
         report = Report.PARS if name == "pars.txt" else Report.CPE_MONITOR
@@ -186,6 +186,44 @@ async def director_file(request: Request) -> Response:
     )
 
 
+EXPORT_MEDIA = {
+    "csv": ("csv", "text/csv; charset=utf-8"),
+    "csv-excel": ("csv", "text/csv; charset=utf-8"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "json": ("json", "application/json"),
+}
+
+
+async def director_export(request: Request) -> Response:
+    """A table of the course as a download: /director/export/{name}?format=csv (csv-excel,
+    xlsx, json)."""
+    from server.reports import exports
+
+    refused = _director(request)
+    if refused:
+        return refused
+    name = request.path_params["name"]
+    fmt = request.query_params.get("format", "csv")
+    if name not in exports.TABLES or fmt not in EXPORT_MEDIA:
+        return Response(
+            f"No such export: choose one of {', '.join(exports.TABLES)} as "
+            f"{', '.join(EXPORT_MEDIA)}.",
+            404,
+            media_type="text/plain",
+        )
+    svc = service_of(request)
+    body = exports.export(name, svc.state, svc.schedule, svc.clock.now(), fmt)
+    ext, media = EXPORT_MEDIA[fmt]
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "content-disposition": f'attachment; filename="{svc.course.id}-{name}.{ext}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 routes = [
     Route("/me", my_credit),
     Route("/me/claim", claim, methods=["POST"]),
@@ -197,4 +235,5 @@ routes = [
     Route("/director/people/{person_id}/transcript", transcript),
     Route("/director/credit", director_credit),
     Route("/director/credit/{name}", director_file),
+    Route("/director/export/{name}", director_export),
 ]

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from server.access.links import SESSION_COOKIE, BadLink
 from server.access.sessions import person_for
 from server.domain.erasure import check_erasure
+from server.domain.errors import PermissionDenied
 from server.domain.people_rules import RecordEvaluation, ReissueLink, RevokeLink
 from server.domain.roles import Actor, Role
 from server.store import StoreError
@@ -79,6 +80,39 @@ async def reissue(request: Request) -> Response:
         request,
         f"New link for {_name(request)} (the old one no longer works): {link_for(request, pid)}",
     )
+
+
+async def mail(request: Request) -> Response:
+    """Email invitations: to one person again (/director/people/{id}/mail), or to everyone not
+    yet sent their current link (/director/mail/invite). Every send and refusal is recorded."""
+    import os
+
+    from server.reports.mail import MailSettingsError, SmtpSettings, send
+
+    async def act(actor: Actor, form: FormData) -> str:
+        if actor.role is not Role.DIRECTOR:
+            raise PermissionDenied("Only the course director sends mail.")
+        svc = service_of(request)
+        pid = request.path_params.get("person_id")
+        if pid is not None and (svc.state.people.get(pid) is None):
+            raise ValueError("No such person on this course.")
+        try:
+            settings = SmtpSettings.from_env()
+        except MailSettingsError as e:
+            raise ValueError(f"Mail is not set up on this server: {e}") from None
+        base = os.environ.get("COMPANION_BASE_URL") or str(request.base_url)
+        to = [pid] if pid else []
+        results = await send(svc, signer_of(request), base, settings, "invite", to, actor=actor)
+        failed = [r for r in results if not r.ok]
+        if pid is not None:
+            r = results[0]
+            return f"Sent {r.person.name} their link." if r.ok else f"Not sent: {r.detail}"
+        text = f"Sent {len(results) - len(failed)} invitations"
+        if failed:
+            text += f"; {len(failed)} failed (see the people list)"
+        return text + "." if results else "Everyone has been sent their current link."
+
+    return await act_as(request, act)
 
 
 async def revoke(request: Request) -> Response:
@@ -189,6 +223,8 @@ routes = [
     Route("/director/roster", import_roster, methods=["POST"]),
     Route("/director/people/{person_id}/reissue", reissue, methods=["POST"]),
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
+    Route("/director/people/{person_id}/mail", mail, methods=["POST"]),
+    Route("/director/mail/invite", mail, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
     Route("/director/people/{person_id}/export", person_export),
     Route("/director/people/{person_id}/erase", erase, methods=["POST"]),
