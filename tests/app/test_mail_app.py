@@ -171,6 +171,12 @@ def test_invitations_go_out_once_with_a_working_link_and_a_calendar(tmp_path, sm
             ).status_code
             == 403
         )
+        r = c.post("/director/mail/remind", data={"day": "2"}, headers=director)
+        assert "Sent 5 reminders" in r.text and len(smtp.messages) == 11
+        r = c.post("/director/mail/remind", data={"day": "2"}, headers=director)
+        assert "Everyone invited has had this reminder" in r.text
+        r = c.post("/director/mail/remind", data={"day": "7"}, headers=director)
+        assert r.status_code == 422 and "from 1 to 3" in r.text
         sent = {pid_ for (pid_, kind) in c.app.state.service.state.mail.sent if kind == "invite"}
         assert len(sent) == 5 and kim not in sent
         assert people is not None

@@ -102,15 +102,26 @@ async def mail(request: Request) -> Response:
             raise ValueError(f"Mail is not set up on this server: {e}") from None
         base = os.environ.get("COMPANION_BASE_URL") or str(request.base_url)
         to = [pid] if pid else []
-        results = await send(svc, signer_of(request), base, settings, "invite", to, actor=actor)
+        kind = "invite"
+        if request.url.path.endswith("/remind"):
+            day = str(form.get("day", ""))
+            if not day.isdigit() or not 1 <= int(day) <= svc.course.days:
+                raise ValueError(f"Choose a course day from 1 to {svc.course.days}.")
+            kind = f"reminder-day-{int(day)}"
+        results = await send(svc, signer_of(request), base, settings, kind, to, actor=actor)
         failed = [r for r in results if not r.ok]
         if pid is not None:
             r = results[0]
             return f"Sent {r.person.name} their link." if r.ok else f"Not sent: {r.detail}"
-        text = f"Sent {len(results) - len(failed)} invitations"
+        what = "invitations" if kind == "invite" else "reminders"
+        text = f"Sent {len(results) - len(failed)} {what}"
         if failed:
             text += f"; {len(failed)} failed (see the people list)"
-        return text + "." if results else "Everyone has been sent their current link."
+        if results:
+            return text + "."
+        if kind == "invite":
+            return "Everyone has been sent their current link."
+        return "Everyone invited has had this reminder."
 
     return await act_as(request, act)
 
@@ -225,6 +236,7 @@ routes = [
     Route("/director/people/{person_id}/revoke", revoke, methods=["POST"]),
     Route("/director/people/{person_id}/mail", mail, methods=["POST"]),
     Route("/director/mail/invite", mail, methods=["POST"]),
+    Route("/director/mail/remind", mail, methods=["POST"]),
     Route("/director/people/{person_id}/evaluation", record_evaluation, methods=["POST"]),
     Route("/director/people/{person_id}/export", person_export),
     Route("/director/people/{person_id}/erase", erase, methods=["POST"]),
