@@ -126,6 +126,9 @@ class Scenario(_Strict):
     beats: list[Beat] = Field(min_length=3, max_length=12)
     goal_suggestions: list[Line] = Field(min_length=2)
     debrief_points: list[Line] = Field(min_length=2)
+    # The clinical reasoning behind the case's facts and expected plan, with sources, for the
+    # faculty who review it (not shown to the actor or the learners).
+    faculty_notes: list[Text] = Field(default=[], max_length=12)
     stop_rules: StopRules
 
     @model_validator(mode="after")

@@ -94,7 +94,7 @@ def load_or_explain(load, text: str, name: str) -> None:
         assert str(e).startswith(str(path)), str(e)[:200]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_broken_content_file_gives_an_error_that_names_the_file_and_the_field(data):
     name, source, load = data.draw(st.sampled_from(FILES))
@@ -104,7 +104,7 @@ def test_a_broken_content_file_gives_an_error_that_names_the_file_and_the_field(
     load_or_explain(load, yaml.safe_dump(doc, allow_unicode=True), name)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.sampled_from(FILES), st.text(max_size=200))
 def test_any_text_as_a_content_file_is_an_error_or_a_file(which, text):
     name, _, load = which
@@ -114,7 +114,7 @@ def test_any_text_as_a_content_file_is_an_error_or_a_file(which, text):
 SERVICE = CourseService(load_course(), SQLiteStore(WORK / "unused.db"), Clock())
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(MESSAGES)
 def test_any_socket_message_gets_a_reply_or_an_error_never_a_crash(text):
     assert SENT_LIMIT == MAX_MESSAGE

@@ -1,6 +1,7 @@
 """The role-play library: every case is valid, the mix the course needs is there, and broken
 files are refused with file, field and line."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -68,3 +69,28 @@ def test_a_folder_check_lists_every_broken_file(tmp_path):
     with pytest.raises(ContentError) as e:
         load_library(tmp_path)
     assert "a.yaml" in str(e.value) and "b.yaml" in str(e.value)
+
+
+def test_the_clinical_corrections_faculty_sent_back_hold():
+    """What a clinician-educator's review found, kept fixed: each case's facts and expected plan,
+    with the reasoning and source in the case's notes for faculty."""
+    cases = load_library()
+    text = {k: yaml.safe_dump(v.model_dump(mode="json")) for k, v in cases.items()}
+    every = "\n".join(text.values()).lower()
+    assert "stool softener" not in every  # a stimulant laxative goes with an opioid
+    pain = cases["adult-pain-bone-metastases"]
+    assert any("urgent MRI" in g for g in pain.goal_suggestions)
+    assert any("senna" in n for n in pain.faculty_notes)
+    copd = text["adult-dyspnea-copd-home"]
+    assert not ("olodaterol" in copd and "formoterol" in copd)  # one long-acting beta-agonist
+    assert "0.25 mL" in cases["adult-dying-home-hospice"].door_note.clinician_knows
+    # Morphine for a 21 kg child: the WHO starting range is 0.2-0.4 mg/kg every 4 hours.
+    dose = re.search(r"(\d+) mg\s+every 4 hours for her 21 kg", text["peds-pain-neuroblastoma"])
+    assert dose and 0.2 * 21 <= int(dose.group(1)) <= 0.4 * 21
+    nicu = cases["peds-news-nicu-brain-hemorrhage"]
+    assert nicu.child is not None and "postmenstrual age" in nicu.child.age
+    assert "varies widely" in text["peds-news-diffuse-midline-glioma"]
+    assert "off-label" in cases["peds-values-relapsed-osteosarcoma"].door_note.clinician_knows
+    assert "empagliflozin" in cases["adult-values-heart-failure"].door_note.clinician_knows
+    reviewed = [k for k, v in cases.items() if v.faculty_notes]
+    assert len(reviewed) >= 8
