@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, feedback, groups, media
+from bench import fanout, feedback, groups, media, replay
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +61,10 @@ def replace_section(path: Path, result: dict[str, Any], how: str) -> int:
     )
     text = path.read_text()
     head = f"## {result['title']}\n"
+    if head not in text:  # a new benchmark: its section goes at the end
+        path.write_text(text.rstrip("\n") + "\n\n" + table(result).rstrip("\n") + "\n")
+        print(f"added {result['title']!r} to {path}")
+        return 0
     start = text.index(head)
     end = text.find("\n## ", start + len(head))
     end = len(text) if end < 0 else end + 1
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument(
         "--only",
-        choices=["groups", "fanout", "workers", "feedback", "media"],
+        choices=["groups", "fanout", "workers", "feedback", "media", "replay"],
         help="run one benchmark at full size and replace its section of the output",
     )
     args = p.parse_args(argv)
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: fanout.run_workers(20, repeats=1),
             lambda: feedback.run(30, rate=10, seconds=2, repeats=1),
             lambda: media.run([2], repeats=1, window=2),
+            lambda: replay.run([2000], repeats=1),
         ]
     else:
         full = {
@@ -94,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": lambda: fanout.run_workers(2000, repeats=3),
             "feedback": lambda: feedback.run(500, rate=20, seconds=8, repeats=3),
             "media": lambda: media.run([4, 8, 16], repeats=3, window=5),
+            "replay": lambda: replay.run([10_000, 50_000, 200_000], repeats=3),
         }
         plan = [full[args.only]] if args.only else list(full.values())
     results = []

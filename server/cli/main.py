@@ -237,4 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ContentError, DomainError, StoreError, ValueError) as e:
         print(f"companion {args.command}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: the server has already shut down in order
+        print(f"companion {args.command}: stopped.", file=sys.stderr)
+        return 130
     return code

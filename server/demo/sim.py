@@ -106,6 +106,12 @@ class Simulation:
                 log.exception("a simulation step failed; carrying on")
             await asyncio.sleep(TICK_SECONDS)
 
+    async def leave_all(self) -> None:
+        """Everyone simulated closes their page (the demo is stopping): nobody is left online."""
+        for pid, conn in list(self.online.items()):
+            if await self.act(Disconnect(conn), pid):
+                del self.online[pid]
+
     async def act(self, command: Command, person: Person | str) -> bool:
         p = self.service.state.people.get(person) if isinstance(person, str) else person
         if p is None or p.id in self.spare:

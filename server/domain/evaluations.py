@@ -78,4 +78,4 @@ def apply_evaluation(fb: FeedbackState, e: Event) -> FeedbackState:
     fb = with_sid(fb, e)
     d = e.data
     ev = Evaluation(str(d["sid"]), e.actor, str(d["form"]), dict(d["answers"]), e.at)
-    return replace(fb, evaluations={**fb.evaluations, (e.actor, ev.form): ev})
+    return replace(fb, evaluations=fb.evaluations.setting((e.actor, ev.form), ev))

@@ -149,7 +149,7 @@ def apply_feedback(fb: FeedbackState, e: Event) -> FeedbackState:
             at=e.at,
         )
         on_turn = {**fb.turns.get(key, {}), e.actor: f}
-        return replace(fb, turns={**fb.turns, key: on_turn})
+        return replace(fb, turns=fb.turns.setting(key, on_turn))
     if e.type == "feedback.released":
         key = (str(d["group"]), int(d["turn"]))
         # An assessment is feedback given on the learner's turn and released to them.
@@ -158,5 +158,5 @@ def apply_feedback(fb: FeedbackState, e: Event) -> FeedbackState:
     if e.type == "nexttime.written":
         key = (str(d["group"]), int(d["turn"]))
         nt = NextTime(str(d["sid"]), str(d["text"]), e.at)
-        return replace(fb, next_time={**fb.next_time, key: nt})
+        return replace(fb, next_time=fb.next_time.setting(key, nt))
     return fb

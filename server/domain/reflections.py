@@ -128,7 +128,7 @@ def apply_reflection(fb: FeedbackState, e: Event) -> FeedbackState:
     sid = str(d["sid"])
     if e.type == "reflection.written":
         r = Reflection(sid, e.actor, str(d["item"]), str(d["prompt"]), str(d["text"]), e.at)
-        return replace(fb, reflections={**fb.reflections, r.sid: r})
+        return replace(fb, reflections=fb.reflections.setting(r.sid, r))
     group = d.get("group")
     r = replace(fb.reflections[sid], shared_with=str(group) if group else None)
-    return replace(fb, reflections={**fb.reflections, sid: r})
+    return replace(fb, reflections=fb.reflections.setting(sid, r))

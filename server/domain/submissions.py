@@ -20,6 +20,7 @@ from datetime import datetime
 
 from server.domain.errors import DomainError
 from server.domain.events import Event
+from server.domain.growing import Growing
 from server.domain.roles import Actor
 
 SID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -80,14 +81,15 @@ TurnKey = tuple[str, int]
 class FeedbackState:
     """Everything submitted so far, and every submission id ever used, with its author."""
 
-    sids: Mapping[str, str] = field(default_factory=dict)  # every submission id -> its author
-    turns: Mapping[TurnKey, Mapping[str, Feedback]] = field(default_factory=dict)
+    # Every submission id -> its author (grows by one id per submission: see `growing`).
+    sids: Growing[str, str] = field(default_factory=Growing)
+    turns: Growing[TurnKey, Mapping[str, Feedback]] = field(default_factory=Growing)
     released: frozenset[TurnKey] = frozenset()
     # Learners with an individual assessment: a turn of theirs whose feedback was released.
     assessed: frozenset[str] = frozenset()
-    next_time: Mapping[TurnKey, NextTime] = field(default_factory=dict)
-    reflections: Mapping[str, Reflection] = field(default_factory=dict)  # by sid, in order
-    evaluations: Mapping[tuple[str, str], Evaluation] = field(default_factory=dict)
+    next_time: Growing[TurnKey, NextTime] = field(default_factory=Growing)
+    reflections: Growing[str, Reflection] = field(default_factory=Growing)  # by sid, in order
+    evaluations: Growing[tuple[str, str], Evaluation] = field(default_factory=Growing)
 
     def on_turn(self, group: str, turn: int) -> tuple[Feedback, ...]:
         return tuple(self.turns.get((group, turn), {}).values())
@@ -153,4 +155,4 @@ def with_sid(fb: FeedbackState, e: Event) -> FeedbackState:
     sid = e.data.get("sid")
     if sid is None:
         return fb
-    return replace(fb, sids={**fb.sids, str(sid): e.actor})
+    return replace(fb, sids=fb.sids.setting(str(sid), e.actor))

@@ -106,22 +106,24 @@ def create_app(settings: Settings) -> Starlette:
         watch = None
         if settings.supervisor is not None:
             watch = asyncio.create_task(outlive_not(settings.supervisor), name="supervisor")
-        sim_task = None
+        sim_task = sim = None
         if settings.simulate:
             from server.demo.people import example_people
             from server.demo.sim import Simulation
 
             people = example_people(service.state.people, service.state.rooms)
             spare = frozenset(p.id for p in people)
-            sim_task = asyncio.create_task(Simulation(service, spare).run(), name="simulation")
+            sim = Simulation(service, spare)
+            sim_task = asyncio.create_task(sim.run(), name="simulation")
         try:
             yield
         finally:
             if watch is not None:
                 watch.cancel()
-            if sim_task is not None:
+            if sim_task is not None and sim is not None:
                 sim_task.cancel()
                 await asyncio.wait([sim_task], timeout=5)
+                await asyncio.wait_for(sim.leave_all(), timeout=10)
             if media is not None:
                 await media.stop()
             if collector is not None:

@@ -207,3 +207,23 @@ def test_a_released_turn_with_feedback_is_the_learners_individual_assessment():
     assert c.fb.assessed == frozenset()
     c.do(ReleaseFeedback(G, 1), FAC)
     assert c.fb.assessed == {"a"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers()), max_size=600))
+def test_a_growing_mapping_is_the_dict_it_stands_for_and_old_versions_never_change(pairs):
+    """The state's submission maps (server/domain/growing.py): after any sequence of sets, the
+    same keys, values and order as a dict; each earlier version as it was."""
+    from server.domain.growing import Growing
+
+    g: Growing[int, int] = Growing()
+    d: dict[int, int] = {}
+    versions = []
+    for k, v in pairs:
+        versions.append((g, dict(d)))
+        g, d[k] = g.setting(k, v), v
+        assert len(g) == len(d)
+    assert list(g.items()) == list(d.items()) and g == d
+    for old, then in versions:
+        assert list(old.items()) == list(then.items())
+    assert (301 in g) is False and g.get(301) is None
