@@ -94,3 +94,16 @@ def test_the_clinical_corrections_faculty_sent_back_hold():
     assert "empagliflozin" in cases["adult-values-heart-failure"].door_note.clinician_knows
     reviewed = [k for k, v in cases.items() if v.faculty_notes]
     assert len(reviewed) >= 8
+
+
+def test_every_topic_of_the_course_has_a_case_in_each_track_and_every_case_a_stereotyping_stop():
+    """The course teaches serious news, values and recommendations, and five symptom topics in both
+    tracks: each (track, topic) has at least one case to practise it."""
+    cases = load_library()
+    assert len(cases) >= 18
+    mix = Counter((c.track, c.skill) for c in cases.values())
+    missing = [(t, s.value) for t in ("adult", "pediatric") for s in Skill if not mix[(t, s)]]
+    assert missing == []
+    for c in cases.values():
+        stops = " ".join(c.stop_rules.facilitator_halts_when).lower()
+        assert "stereotyp" in stops, c.id
