@@ -67,6 +67,10 @@ class ItemModel(_Strict):
     def _parse_time(cls, v: Any) -> time:
         return _wall_time(v)
 
+    @property
+    def minutes(self) -> int:
+        return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
     @model_validator(mode="after")
     def _ordered(self) -> ItemModel:
         if self.end <= self.start:
@@ -192,10 +196,9 @@ def _item_credit(m: CourseModel, i: ItemModel) -> tuple[tuple[str, float], ...]:
         entries: list[str | dict[str, int]] = list(whole)
     else:
         entries = list(i.credit)
-    length = (i.end.hour * 60 + i.end.minute) - (i.start.hour * 60 + i.start.minute)
     out: list[tuple[str, float]] = []
     for e in entries:
-        pairs = [(e, length)] if isinstance(e, str) else list(e.items())
+        pairs = [(e, i.minutes)] if isinstance(e, str) else list(e.items())
         out += [(t, float(minutes)) for t, minutes in pairs]
     return tuple(out)
 
@@ -211,7 +214,7 @@ def credit_problems(m: CourseModel, node: Any) -> list[Problem]:
             loc: list[int | str] = ["days", di, "items", ii, "credit"]
             where = f"day {d.day} {i.start:%H:%M} {i.title!r}"
             credit = _item_credit(m, i)
-            length = (i.end.hour * 60 + i.end.minute) - (i.start.hour * 60 + i.start.minute)
+            length = i.minutes
             mine = dict(credit)
 
             def problem(msg: str, loc: list[int | str] = loc, where: str = where) -> None:

@@ -25,13 +25,11 @@ from datetime import datetime
 
 from server.domain.agenda import Schedule
 from server.domain.attendance import Spell, minutes_per_item, person_spells
-from server.domain.designations import CreditType, Designations, Requirement
+from server.domain.designations import CreditType, Designations, Requirement, designated_minutes
 from server.domain.errors import DomainError
 from server.domain.events import NewEvent
 from server.domain.people import Discipline, PeopleState, Person
 from server.domain.roles import Actor, Role, require
-
-CREDIT_STEP = 0.25
 
 
 def type_minutes(per_item: Mapping[str, float], schedule: Schedule, type_id: str) -> float:
@@ -54,7 +52,17 @@ def earned(minutes: float, t: CreditType) -> float:
 
 
 def full_minutes(schedule: Schedule, type_id: str) -> float:
-    return sum(s.item.carries(type_id) for s in schedule.items)
+    return designated_minutes((s.item.designated() for s in schedule.items), type_id)
+
+
+def standing_of(
+    per_item: Mapping[str, float], schedule: Schedule, t: CreditType
+) -> tuple[float, float, float]:
+    """(minutes counted, minutes designated, earned) of `t` for these minutes present per item:
+    a certificate of participation counts the main type's items (`Designations.counted_as`)."""
+    source = schedule.course.designations.counted_as(t)
+    minutes = type_minutes(per_item, schedule, source)
+    return minutes, full_minutes(schedule, source), earned(minutes, t)
 
 
 @dataclass(frozen=True)
@@ -176,8 +184,7 @@ def decide_claim(
     f = facts_of(p, p.id in people.evaluated, p.id in assessed)
     got = 0.0
     if t is not None:
-        per_item = person_minutes(people, p.id, schedule, now)
-        got = earned(type_minutes(per_item, schedule, d.counted_as(t)), t)
+        got = standing_of(person_minutes(people, p.id, schedule, now), schedule, t)[2]
     refused = claim_refused(d, t, f, got, command.amount, command.consent)
     if refused:
         raise DomainError(refused)

@@ -180,15 +180,28 @@ def findings(d: Designations, items: Iterable[DesignatedItem]) -> tuple[str, ...
                 f"{t.name}: its parts add to {sums} = {total:.2f}, more than the whole "
                 f"{t.maximum:.2f}; {why}."
             )
-    for t in d.types:
-        if t.report is Report.CPE_MONITOR and not t.activity_number:
-            out.append(
-                f"{t.name} has no UAN (activity_number): CPE Monitor will not take its "
-                "completions until the course data names it."
-            )
-    if d.activity_id is None and any(t.report is Report.PARS for t in d.types):
-        out.append(
-            "No PARS activity id is set: MOC completions cannot be reported until the course data "
-            "names it (credit.activity_id)."
-        )
+    for report in (Report.PARS, Report.CPE_MONITOR):
+        cannot = unreportable(d, report)
+        if cannot and any(t.report is report for t in d.types):
+            out.append(cannot)
     return tuple(out)
+
+
+def unreportable(d: Designations, report: Report) -> str | None:
+    """Why completions cannot be reported to `report` at all (None: they can): no type goes to
+    it, PARS without the activity's id, CPE Monitor without each type's UAN."""
+    types = [t for t in d.types if t.report is report]
+    if not types:
+        return f"This course designates no credit type reported to {report.value}."
+    if report is Report.PARS and not d.activity_id:
+        return (
+            "No PARS activity id is set: MOC completions cannot be reported until the course data "
+            "names it (credit.activity_id in course.yaml)."
+        )
+    no_uan = [t for t in types if report is Report.CPE_MONITOR and not t.activity_number]
+    if no_uan:
+        return (
+            f"{no_uan[0].name} has no UAN (activity_number in course.yaml): CPE Monitor will not "
+            "take its completions until the course data names it."
+        )
+    return None

@@ -25,7 +25,7 @@ from typing import Any
 
 from server.domain.agenda import Schedule
 from server.domain.course_state import CourseState
-from server.domain.designations import CreditType, Report, Requirement
+from server.domain.designations import CreditType, Report, Requirement, findings, unreportable
 from server.domain.people import Discipline
 from server.domain.roles import Role
 from server.reports.credit import CreditReport, credit_report
@@ -142,15 +142,7 @@ def board_lines(
 
 def unready_file(schedule: Schedule, report: Report) -> str | None:
     """Why the course cannot write a `report` file at all (None: it can)."""
-    d = schedule.course.designations
-    types = [t for t in d.types if t.report is report]
-    if not types:
-        return f"This course designates no credit type reported to {report.value}."
-    if report is Report.PARS and not d.activity_id:
-        return "The course data names no PARS activity id (credit.activity_id in course.yaml)."
-    if report is Report.CPE_MONITOR and any(not t.activity_number for t in types):
-        return "A pharmacy credit type has no UAN (activity_number in course.yaml)."
-    return None
+    return unreportable(schedule.course.designations, report)
 
 
 def _cell(value: str) -> str:
@@ -222,8 +214,6 @@ class CreditOverview:
 
 
 def credit_overview(state: CourseState, schedule: Schedule, now: datetime) -> CreditOverview:
-    from server.domain.designations import findings
-
     d = schedule.course.designations
     reports = _reports(state, schedule, now)
     last_day = schedule.day_date(schedule.course.days)

@@ -128,33 +128,38 @@ def vtimezone(tz: ZoneInfo, year: int) -> Timezone:
     rules = _rules_for(tz, year)
     if rules is not None and not rules:
         jan = datetime(year, 1, 1, tzinfo=UTC).astimezone(tz)
-        std = TimezoneStandard()
-        std.add("dtstart", datetime(1970, 1, 1))
-        std.add("tzoffsetfrom", jan.utcoffset())
-        std.add("tzoffsetto", jan.utcoffset())
-        std.add("tzname", jan.tzname() or tz.key)
-        zone.add_component(std)
+        offset = jan.utcoffset() or timedelta(0)
+        zone.add_component(
+            _observance(datetime(1970, 1, 1), offset, offset, jan.tzname() or tz.key)
+        )
         return zone
     if rules is not None:
         for r in rules:
-            part = TimezoneDaylight() if r.after > r.before else TimezoneStandard()
-            part.add("dtstart", r.on(year).replace(tzinfo=None) + r.before)
-            part.add("tzoffsetfrom", r.before)
-            part.add("tzoffsetto", r.after)
-            part.add("tzname", r.name)
+            part = _observance(
+                r.on(year).replace(tzinfo=None) + r.before, r.before, r.after, r.name
+            )
             by_day = f"{r.nth}{WEEKDAYS[r.weekday]}"
             part.add("rrule", vRecur({"freq": "yearly", "bymonth": r.month, "byday": by_day}))
             zone.add_component(part)
         return zone
     for y in (year - 1, year, year + 1, year + 2):  # irregular zones: the changes themselves
         for t in transitions(tz, y):
-            part = TimezoneDaylight() if t.after > t.before else TimezoneStandard()
-            part.add("dtstart", (t.at + t.before).replace(tzinfo=None))
-            part.add("tzoffsetfrom", t.before)
-            part.add("tzoffsetto", t.after)
-            part.add("tzname", t.name)
-            zone.add_component(part)
+            wall = (t.at + t.before).replace(tzinfo=None)
+            zone.add_component(_observance(wall, t.before, t.after, t.name))
     return zone
+
+
+def _observance(
+    start: datetime, before: timedelta, after: timedelta, name: str
+) -> TimezoneStandard | TimezoneDaylight:
+    """One STANDARD or DAYLIGHT block: from `start` (local wall time before the change), the
+    offset goes from `before` to `after`."""
+    part = TimezoneDaylight() if after > before else TimezoneStandard()
+    part.add("dtstart", start)
+    part.add("tzoffsetfrom", before)
+    part.add("tzoffsetto", after)
+    part.add("tzname", name)
+    return part
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,10 @@ def sequences(state: CourseState, base: Schedule) -> dict[str, int]:
     return out
 
 
+def _faculty(s: ScheduledItem) -> str:
+    return "Faculty: " + ", ".join(s.item.faculty) if s.item.faculty else ""
+
+
 def _uid(schedule: Schedule, s: ScheduledItem, part: str = "") -> str:
     course = schedule.course
     return f"{course.id}-{course.first_date.isoformat()}-{s.id}{part}@session-companion"
@@ -190,7 +199,6 @@ def _uid(schedule: Schedule, s: ScheduledItem, part: str = "") -> str:
 def agenda_events(schedule: Schedule, moved: Mapping[str, int]) -> list[CalendarEvent]:
     out = []
     for s in schedule.items:
-        faculty = "Faculty: " + ", ".join(s.item.faculty) if s.item.faculty else ""
         out.append(
             CalendarEvent(
                 _uid(schedule, s),
@@ -199,7 +207,7 @@ def agenda_events(schedule: Schedule, moved: Mapping[str, int]) -> list[Calendar
                 s.end,
                 s.item.kind.value,
                 moved.get(s.id, 0),
-                faculty,
+                _faculty(s),
             )
         )
     return out
@@ -237,7 +245,7 @@ def person_events(
                 continue
         place = place_in(rooms, people, s, pid, s.start)
         where = place.label if place.kind in ("track", "group") else ""
-        faculty = "Faculty: " + ", ".join(s.item.faculty) if s.item.faculty else ""
+        faculty = _faculty(s)
         out.append(
             CalendarEvent(
                 _uid(schedule, s),
@@ -295,6 +303,20 @@ def ics(
             ev.add("location", e.location)
         cal.add_component(ev)
     return bytes(cal.to_ical())
+
+
+def person_ics(
+    state: CourseState,
+    base: Schedule,
+    schedule: Schedule,
+    pid: str,
+    stamp: datetime,
+    url: str | None = None,
+) -> bytes:
+    """One person's calendar, made at `stamp` (for a download, a subscription or a mail)."""
+    p = state.people.by_id[pid]
+    events = person_events(state, schedule, pid, sequences(state, base))
+    return ics(schedule, events, stamp, f"{schedule.course.title} · {p.name}", url)
 
 
 def agenda_ics(

@@ -11,13 +11,11 @@ from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.course_state import CourseState
 from server.domain.credit import (
     blockers,
-    earned,
     facts_of,
-    full_minutes,
     gaps,
     offered,
     person_minutes,
-    type_minutes,
+    standing_of,
 )
 from server.domain.designations import CreditType, Requirement
 from server.domain.people import Claim, Person
@@ -103,14 +101,13 @@ def credit_report(state: CourseState, schedule: Schedule, pid: str, now: datetim
     mine = people.claims.get(pid, {})
     standings = []
     for t in offered(d, facts):
-        source = d.counted_as(t)
-        minutes = type_minutes(per_item, schedule, source)
+        minutes, possible, got = standing_of(per_item, schedule, t)
         standings.append(
             Standing(
                 t,
                 minutes,
-                full_minutes(schedule, source),
-                earned(minutes, t),
+                possible,
+                got,
                 blockers(t, facts),
                 gaps(t, facts),
                 mine.get(t.id),

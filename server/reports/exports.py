@@ -8,6 +8,8 @@ any of the formats of `sheets` (CSV, CSV for Excel, JSON, .xlsx).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from server.domain.course_state import CourseState
 from server.domain.reflections import readable
 from server.domain.roles import CLI_ACTOR, Role
 from server.reports.credit import credit_report
-from server.reports.sheets import columns, render
+from server.reports.sheets import Columns, columns, render
 
 ATTENDANCE = columns(
     "email name day:number item kind start:instant end:instant minutes_present:number credit_types"
@@ -33,13 +35,6 @@ FEEDBACK = columns(
 )
 REFLECTIONS = columns("email name shared_with agenda_item prompt text written:instant")
 EVALUATIONS = columns("email name form item value submitted:instant")
-TABLES = {
-    "attendance": ATTENDANCE,
-    "credits": CREDITS,
-    "feedback": FEEDBACK,
-    "reflections": REFLECTIONS,
-    "evaluations": EVALUATIONS,
-}
 
 
 def attendance_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
@@ -177,28 +172,35 @@ def evaluation_rows(state: CourseState) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Table:
+    columns: Columns
+    rows: Callable[[CourseState, Schedule, datetime], list[dict[str, Any]]]
+
+
+TABLES = {
+    "attendance": Table(ATTENDANCE, attendance_rows),
+    "credits": Table(CREDITS, credit_rows),
+    "feedback": Table(FEEDBACK, lambda state, schedule, now: feedback_rows(state)),
+    "reflections": Table(REFLECTIONS, lambda state, schedule, now: reflection_rows(state)),
+    "evaluations": Table(EVALUATIONS, lambda state, schedule, now: evaluation_rows(state)),
+}
+
+
 def rows_of(
     name: str, state: CourseState, schedule: Schedule, now: datetime
 ) -> list[dict[str, Any]]:
     """The rows of table `name` (one of TABLES)."""
-    if name == "attendance":
-        return attendance_rows(state, schedule, now)
-    if name == "credits":
-        return credit_rows(state, schedule, now)
-    if name == "feedback":
-        return feedback_rows(state)
-    if name == "reflections":
-        return reflection_rows(state)
-    if name == "evaluations":
-        return evaluation_rows(state)
-    raise ValueError(f"unknown export {name!r} ({', '.join(TABLES)})")
+    if name not in TABLES:
+        raise ValueError(f"unknown export {name!r} ({', '.join(TABLES)})")
+    return TABLES[name].rows(state, schedule, now)
 
 
 def export(
     name: str, state: CourseState, schedule: Schedule, now: datetime, fmt: str
 ) -> str | bytes:
     """Table `name` in `fmt` (csv, csv-excel, json: text; xlsx: bytes)."""
-    return render(rows_of(name, state, schedule, now), fmt, TABLES[name], title=name)
+    return render(rows_of(name, state, schedule, now), fmt, TABLES[name].columns, title=name)
 
 
 def person_record(

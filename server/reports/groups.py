@@ -110,11 +110,6 @@ def zoom_files(
     return ZoomFiles({n: b.getvalue() for n, (b, _) in writers.items()}, placed, not_placed)
 
 
-def zoom_csv(a: Assignment) -> str:
-    """The pre-assignment file of one meeting for every track."""
-    return zoom_files(a, ()).files[""]
-
-
 def report(a: Assignment) -> str:
     lines = []
     for g, q in zip(a.groups, a.quality, strict=True):

@@ -26,7 +26,7 @@ from server.access.links import Signer, calendar_link, person_link
 from server.domain.mail import RecordMail, due
 from server.domain.people import EMAIL, Person
 from server.domain.roles import CLI_ACTOR, Actor
-from server.reports.calendar import ics, person_events, sequences
+from server.reports.calendar import person_ics
 from server.service.course import CourseService
 
 SECURITY = ("starttls", "ssl", "none")
@@ -145,10 +145,7 @@ def compose(
         f"replying to this message.\n"
     )
     msg.set_content(body)
-    events = person_events(
-        service.state, service.schedule, p.id, sequences(service.state, service.base)
-    )
-    data = ics(service.schedule, events, datetime.now(UTC), f"{course.title} · {p.name}")
+    data = person_ics(service.state, service.base, service.schedule, p.id, datetime.now(UTC))
     msg.add_attachment(
         data,
         maintype="text",

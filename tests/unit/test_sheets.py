@@ -38,14 +38,15 @@ def course():
 
 
 def test_every_row_has_exactly_its_tables_columns(course):
-    for name, cols in exports.TABLES.items():
+    for name, table in exports.TABLES.items():
         rows = exports.rows_of(name, course.state, SCHEDULE, END)
-        assert all(list(r) == [n for n, _ in cols] for r in rows), name
+        assert all(list(r) == [n for n, _ in table.columns] for r in rows), name
 
 
 def test_an_empty_export_still_has_its_header():
     empty = Course()
-    for name, cols in exports.TABLES.items():
+    for name, table in exports.TABLES.items():
+        cols = table.columns
         text = exports.export(name, empty.state, SCHEDULE, END, "csv")
         assert isinstance(text, str) and text.splitlines() == [",".join(n for n, _ in cols)]
         book = openpyxl.load_workbook(

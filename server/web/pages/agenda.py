@@ -13,7 +13,7 @@ from server.access.links import BadLink, calendar_link
 from server.access.sessions import person_for
 from server.domain.agenda import now_and_next, utc_z
 from server.domain.roles import Actor
-from server.reports.calendar import agenda_events, ics, person_events, sequences
+from server.reports.calendar import agenda_events, ics, person_ics, sequences
 from server.web.pages.common import current_actor, render_page, requires, service_of, signer_of
 
 
@@ -64,10 +64,7 @@ async def my_calendar(request: Request) -> Response:
             pid = person_for(svc.state.people, pid, version).id
         except BadLink:
             return Response("This calendar address is no longer valid.", 404)
-    p = svc.state.people.by_id[pid]
-    events = person_events(svc.state, svc.schedule, pid, sequences(svc.state, svc.base))
-    name = f"{svc.course.title} · {p.name}"
-    body = ics(svc.schedule, events, datetime.now(UTC), name, str(request.url))
+    body = person_ics(svc.state, svc.base, svc.schedule, pid, datetime.now(UTC), str(request.url))
     return _calendar(body, "my-course.ics")
 
 

@@ -140,16 +140,22 @@ async def act_as(
         return flash(
             request, "Your session has ended; open your personal link again.", True, 403, flash_id
         )
-    form = await request.form()
+    text, error, status = await attempt(act, actor, await request.form())
+    return flash(request, text, error, status, flash_id, None if error else link)
+
+
+async def attempt(
+    act: Callable[[Actor, FormData], Awaitable[str]], actor: Actor, form: FormData
+) -> tuple[str, bool, int]:
+    """`act` run as `actor`: (what to say, whether it was refused, the status code)."""
     try:
-        text = await act(actor, form)
+        return await act(actor, form), False, 200
     except PermissionDenied as e:
-        return flash(request, str(e), True, 403, flash_id)
+        return str(e), True, 403
     except (DomainError, ValueError, KeyError) as e:
-        return flash(request, str(e).strip("'\""), True, 422, flash_id)
+        return str(e).strip("'\""), True, 422
     except StoreError as e:
-        return flash(request, f"Not saved: {e}. Please try again in a moment.", True, 503, flash_id)
-    return flash(request, text, flash_id=flash_id, link=link)
+        return f"Not saved: {e}. Please try again in a moment.", True, 503
 
 
 def form_int(form: FormData, name: str, label: str) -> int:

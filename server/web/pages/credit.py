@@ -12,11 +12,10 @@ from starlette.routing import Route
 
 from server.domain.credit import ClaimCredit
 from server.domain.designations import Report
-from server.domain.errors import DomainError, PermissionDenied
 from server.domain.roles import Actor, Role
 from server.reports.credit import CreditReport, credit_report
-from server.store import StoreError
 from server.web.pages.common import (
+    attempt,
     current_actor,
     message_page,
     render_page,
@@ -109,19 +108,15 @@ async def claim(request: Request) -> Response:
         return Response("Only learners claim credit.", 403)
     svc = service_of(request)
     form = await request.form()
-    status, error, text, done = 200, False, "", None
-    try:
+
+    async def act(actor: Actor, form: FormData) -> str:
         command = _claim_of(form)
         await svc.execute(command, actor)
         t = svc.course.designations.get(command.type)
-        name = t.name if t else command.type
-        text, done = f"Claimed {command.amount:g} {name}.", command.type
-    except PermissionDenied as e:
-        status, error, text = 403, True, str(e)
-    except (DomainError, ValueError, KeyError) as e:
-        status, error, text = 422, True, str(e).strip("'\"")
-    except StoreError as e:
-        status, error, text = 503, True, f"Not saved: {e}. Please try again in a moment."
+        return f"Claimed {command.amount:g} {t.name if t else command.type}."
+
+    text, error, status = await attempt(act, actor, form)
+    done = None if error else str(form.get("type", "")).strip()
     report = credit_report(svc.state, svc.schedule, actor.id, svc.clock.now())
     html = svc.renderer.render(
         "includes/claims.html",
