@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -61,6 +62,7 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
     from server.content.instruments import (
         EVALUATIONS,
         INSTRUMENTS,
+        check_forms,
         load_evaluations,
         load_instrument,
         load_instruments,
@@ -95,7 +97,41 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
     if is_instrument:
         return 0
     cases = load_library(path)
+    check_forms(cases, load_instruments(), path)
     for s in sorted(cases.values(), key=lambda s: (s.track, s.skill.value, s.id)):
         print(f"ok  {s.track:9} {s.skill.value:45} {s.id}")
     print(f"{len(cases)} cases valid in {path}")
+    return 0
+
+
+def cmd_scenarios_export(args: argparse.Namespace) -> int:
+    """The latest published version of each case and form, written as its YAML file; each one
+    is checked as `scenarios check` checks files, and a folder is only written whole."""
+    from server.cli.common import load_service
+    from server.content.cases import Scenario
+    from server.content.files import ContentError, entry_from_text
+    from server.content.instruments import Instrument
+
+    service = asyncio.run(load_service(args))
+    state = service.state.authoring
+    out = Path(args.out)
+    folders = {"case": out / "roleplays", "instrument": out / "instruments"}
+    models = {"case": (Scenario, "scenario"), "instrument": (Instrument, "instrument")}
+    ready: list[tuple[Path, str]] = []
+    for (kind, entry), versions in sorted(state.versions.items()):
+        latest = versions[-1]
+        model, what = models[kind]
+        try:
+            entry_from_text(model, latest.text, f"{entry} version {latest.number}", what, entry)
+        except ContentError as e:
+            print(f"skipped {kind} {entry} version {latest.number}: {e}", file=sys.stderr)
+            continue
+        ready.append((folders[kind] / f"{entry}.yaml", latest.text))
+    for path, text in ready:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        print(f"wrote {path}")
+    print(f"{len(ready)} published version(s) written under {out}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from server.cli.content import cmd_groups_assign, cmd_scenarios_check
+from server.cli.content import cmd_groups_assign, cmd_scenarios_check, cmd_scenarios_export
 from server.cli.people import (
     cmd_erase,
     cmd_key_rotate,
@@ -165,6 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="file or folder (default: scenarios/roleplays and scenarios/instruments)",
     )
     scc.set_defaults(func=cmd_scenarios_check)
+    sce = scsub.add_parser(
+        "export",
+        help="write the cases and forms published in the browser back as YAML files "
+        "(OUT/roleplays/ID.yaml, OUT/instruments/ID.yaml), each checked like the files",
+    )
+    sce.add_argument("out", help="folder to write into (e.g. scenarios, to keep the edits)")
+    course_opts(sce)
+    sce.add_argument("--store", help="event log URL")
+    sce.set_defaults(func=cmd_scenarios_export)
 
     ex = sub.add_parser(
         "export",

@@ -40,12 +40,28 @@ class Framework(StrEnum):
     REMAP = "REMAP"
     NURSE = "NURSE"
     SICG = "Serious Illness Conversation Guide"
+    SICG_PEDS = "Pediatric Serious Illness Conversation Guide"
+    SYMPTOMS = "Whole-person symptom assessment"
 
 
 class Forthcoming(StrEnum):
     GUARDED = "guarded"
     SOMEWHAT = "somewhat"
     OPEN = "open"
+
+
+class Level(StrEnum):
+    """Who the case is written for (ASPE: the learners' level is stated with the objectives)."""
+
+    FOUNDATIONAL = "foundational"  # early in training or new to these conversations
+    INTERMEDIATE = "intermediate"  # has had some of these conversations
+    ADVANCED = "advanced"  # experienced clinicians; the hardest versions of the conversation
+
+
+class Load(StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
 
 
 class _Strict(BaseModel):
@@ -113,6 +129,23 @@ class StopRules(_Strict):
     facilitator_halts_when: list[Line] = Field(min_length=1)
 
 
+class Intensity(_Strict):
+    """How hard the portrayal is on the actor, and how often one actor may give it (ASPE SOBP:
+    limits on repeating emotionally demanding roles)."""
+
+    level: Load
+    max_per_day: int = Field(ge=1, le=12)  # portrayals of this case by one actor in a day
+    rest_minutes: int = Field(ge=0, le=120)  # between two portrayals by the same actor
+
+    @model_validator(mode="after")
+    def _high_is_limited(self) -> Intensity:
+        if self.level is Load.HIGH and (self.max_per_day > 6 or self.rest_minutes < 5):
+            raise ValueError(
+                "a high-intensity case allows at most 6 portrayals a day, rest >= 5 min"
+            )
+        return self
+
+
 class Scenario(_Strict):
     id: Slug
     title: Line
@@ -130,6 +163,18 @@ class Scenario(_Strict):
     # faculty who review it (not shown to the actor or the learners).
     faculty_notes: list[Text] = Field(default=[], max_length=12)
     stop_rules: StopRules
+    # Simulation practice (ASPE Standards of Best Practice): what the learner practises and at
+    # which level; how the actor gives feedback out of role at debrief; how they step out of the
+    # role and what the group watches for afterwards; how often the portrayal may be repeated.
+    objectives: list[Line] = Field(min_length=2, max_length=5)
+    level: Level
+    sp_feedback: list[Line] = Field(min_length=2, max_length=6)
+    de_roling: list[Line] = Field(min_length=1, max_length=4)
+    aftercare: list[Line] = Field(min_length=1, max_length=4)
+    intensity: Intensity
+    # The feedback forms observers fill in (instrument ids, checked against the library on load);
+    # the global rating is added to every form, and is the learner's self-rating.
+    instruments: list[Slug] = Field(min_length=1, max_length=3)
 
     @model_validator(mode="after")
     def _pediatric_needs_child(self) -> Scenario:

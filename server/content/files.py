@@ -66,6 +66,11 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ContentError(path, [Problem("", f"cannot read the file: {e}")]) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path | str) -> tuple[Any, yaml.Node | None]:
+    """`text` parsed, with its node tree (for lines); ContentError names `path` when broken."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -76,7 +81,7 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> M:
+def validate(model: type[M], path: Path | str, data: Any, node: yaml.Node | None) -> M:
     """`data` checked against `model`; every failure becomes a Problem with its line."""
     try:
         return model.model_validate(data)
@@ -94,11 +99,33 @@ def validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> M
 def load_entry(model: type[M], path: Path, what: str) -> M:
     """One content file holding one `model` whose `id` must equal the file name."""
     data, node = load_yaml(path)
+    return _entry(
+        model, path, data, node, what, path.stem, f"must match the file name ({path.stem!r})"
+    )
+
+
+def entry_from_text(model: type[M], text: str, where: str, what: str, expect_id: str | None) -> M:
+    """One `model` written as YAML `text` (a case or an instrument edited in the browser), with
+    the same checks as its file; `expect_id`, when given, is the id it must keep."""
+    data, node = parse_yaml(text, where)
+    why = f"must stay {expect_id!r} (the one being edited)"
+    return _entry(model, where, data, node, what, expect_id, why)
+
+
+def _entry(
+    model: type[M],
+    where: Path | str,
+    data: Any,
+    node: yaml.Node | None,
+    what: str,
+    expect_id: str | None,
+    wrong_id: str,
+) -> M:
     if not isinstance(data, dict):
-        raise ContentError(path, [Problem("", f"expected a mapping of {what} fields", 1)])
-    entry = validate(model, path, data, node)
-    if getattr(entry, "id", None) != path.stem:
-        raise ContentError(path, [Problem("id", f"must match the file name ({path.stem!r})", 1)])
+        raise ContentError(where, [Problem("", f"expected a mapping of {what} fields", 1)])
+    entry = validate(model, where, data, node)
+    if expect_id is not None and getattr(entry, "id", None) != expect_id:
+        raise ContentError(where, [Problem("id", wrong_id, 1)])
     return entry
 
 

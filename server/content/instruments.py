@@ -9,15 +9,18 @@ Validated strictly like the role-play cases; every error names file, field and l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from server.content.cases import Scenario
 from server.content.course import SCENARIOS
 from server.content.files import ContentError, Problem, load_entry, load_folder
 from server.domain.agenda import Course, Kind
+from server.domain.feedback import SELF_RATING
 from server.domain.people import Discipline
 
 INSTRUMENTS = SCENARIOS / "instruments"
@@ -104,13 +107,85 @@ EVALUATIONS = SCENARIOS / "evaluations"
 DAILY_FORM = "daily"
 COURSE_FORM = "course"
 
-# The instrument observers fill in for a case: the one of the case's first framework.
-FRAMEWORK_INSTRUMENT = {
-    "SPIKES": "spikes",
-    "REMAP": "remap",
-    "NURSE": "nurse",
-    "Serious Illness Conversation Guide": "serious-illness-guide",
-}
+
+def combine(parts: Sequence[Instrument]) -> Instrument:
+    """One form made of several instruments: each one's structured sections in order (titled with
+    its instrument), then the free-text sections; an item id two instruments share is one
+    question, asked once where it first appears (so "what worked" is not asked twice)."""
+    if len(parts) == 1:
+        return parts[0]
+    seen: dict[str, Item] = {}
+    structured: list[Section] = []
+    free: list[Section] = []
+    for inst in parts:
+        for section in inst.sections:
+            items = []
+            for item in section.items:
+                if item.id in seen:
+                    if seen[item.id].kind is not item.kind:
+                        raise ValueError(
+                            f"item {item.id!r} is a {seen[item.id].kind.value} item in one "
+                            f"instrument and a {item.kind.value} item in {inst.id!r}"
+                        )
+                    continue
+                seen[item.id] = item
+                items.append(item)
+            if not items:
+                continue
+            if all(i.kind in (ItemKind.TEXT, ItemKind.QUOTE) for i in items):
+                free.append(section.model_copy(update={"items": items}))
+            else:
+                title = f"{inst.title}: {section.title}"
+                structured.append(section.model_copy(update={"items": items, "title": title}))
+    # Made of parts already checked; its id ("nurse+global-communication") names them all.
+    return Instrument.model_construct(
+        id="+".join(i.id for i in parts),
+        title=" + ".join(i.title for i in parts),
+        purpose=parts[0].purpose,
+        source="; ".join(i.source for i in parts),
+        sections=[*structured, *free],
+    )
+
+
+def parts_of(instrument_id: str) -> frozenset[str]:
+    """The instruments a form was made of (a feedback event names its form's id)."""
+    return frozenset(instrument_id.split("+"))
+
+
+def form_for(scenario: Scenario | None, instruments: Mapping[str, Instrument]) -> Instrument:
+    """The form observers fill in for a case: the case's instruments, then the global rating
+    (on which the learner rates themselves, so each turn shows self against others)."""
+    ids = [*(scenario.instruments if scenario else []), SELF_RATING]
+    return combine([instruments[i] for i in dict.fromkeys(ids) if i in instruments])
+
+
+def check_forms(
+    library: Mapping[str, Scenario], instruments: Mapping[str, Instrument], where: Path
+) -> None:
+    """Raise ContentError when the cases and the instruments do not make a form for each case."""
+    problems = form_problems(library, instruments)
+    if problems:
+        raise ContentError(where, [Problem("instruments", p, None) for p in problems])
+
+
+def form_problems(
+    library: Mapping[str, Scenario], instruments: Mapping[str, Instrument]
+) -> list[str]:
+    """What is wrong between the cases and the instruments: a case naming an instrument that does
+    not exist, or instruments that cannot be made into one form."""
+    out = []
+    if SELF_RATING not in instruments:
+        out.append(f"the instrument {SELF_RATING!r} (the global rating) is missing")
+    for case in library.values():
+        missing = [i for i in case.instruments if i not in instruments]
+        if missing:
+            out.append(f"case {case.id!r}: no instrument {', '.join(map(repr, missing))}")
+            continue
+        try:
+            form_for(case, instruments)
+        except ValueError as e:
+            out.append(f"case {case.id!r}: {e}")
+    return out
 
 
 def spec(instrument: Instrument) -> tuple[tuple[str, str], ...]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from server.content.cases import Scenario
 from server.content.instruments import evaluation_form, required, spec
+from server.content.shelf import case_at
 from server.domain import feedback, roleplay
 from server.domain.agenda import Kind, ScheduledItem
 from server.domain.course_state import Command
@@ -224,7 +225,7 @@ class Simulation:
                 )
             plan.next_at = now + timedelta(seconds=self.rng.uniform(60, 120))
             return
-        case = self.service.library.get(play.scenario or "")
+        case = case_at(self.service.library, play.scenario, play.version)
         if case is None:
             return
         minutes = case.door_note.time_minutes
@@ -298,14 +299,15 @@ class Simulation:
         number = len(play.turns)
         turn = play.turns[-1]
         given = state.feedback.turns.get((name, number), {})
-        inst = turn_instrument(turn, self.service.library, self.service.instruments)
         sps = sps_with(state.rooms, g, item, now)  # an actor in another group now is busy there
         observers = [*g.members, *sps, *([g.facilitator] if g.facilitator else [])]
         for pid in observers:
-            if pid == turn.learner or pid in given or pid in self.spare:
+            if pid in given or pid in self.spare:
                 continue
             if self.rng.random() > 0.06:
                 continue
+            # the learner rates themselves on the global rating; the others fill the case's form
+            inst = turn_instrument(turn, self.service.library, self.service.instruments, pid)
             answers: dict[str, str] = {}
             moments: dict[str, str] = {}
             for it in inst.items:

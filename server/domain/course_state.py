@@ -11,6 +11,7 @@ from datetime import datetime
 
 from server.domain import (
     announcements,
+    authoring,
     credit,
     erasure,
     evaluations,
@@ -55,6 +56,7 @@ class CourseState:
     feedback: FeedbackState = field(default_factory=FeedbackState)
     media: media.MediaState = field(default_factory=media.MediaState)
     mail: mail.MailState = field(default_factory=mail.MailState)
+    authoring: authoring.AuthoringState = field(default_factory=authoring.AuthoringState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -95,6 +97,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, media=media.apply_media(state.media, event))
     if t in mail.EVENT_TYPES:
         return replace(state, mail=mail.apply_mail(state.mail, event))
+    if t in authoring.EVENT_TYPES:
+        return replace(state, authoring=authoring.apply_authoring(state.authoring, event))
     return state
 
 
@@ -121,6 +125,7 @@ Command = (
     | erasure.MarkErased
     | lifecycle.CloseFinished
     | mail.RecordMail
+    | authoring.AuthoringCommand
 )
 
 
@@ -184,4 +189,6 @@ def decide(
         return media.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
     if isinstance(command, mail.RecordMail):
         return mail.decide_mail(state.people, command, actor, now)
+    if isinstance(command, authoring.AuthoringCommand):
+        return authoring.decide_authoring(state.authoring, state.people, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

@@ -203,6 +203,10 @@ RULES: Mapping[str, Rule] = {
     # mail (the person's id only; the error a mail server gave may quote the address)
     "mail.sent": keep,
     "mail.failed": blank("error", "person"),
+    # authoring (a published case stays; its author's id becomes the placeholder's)
+    "author.named": keep,
+    "author.unnamed": keep,
+    "content.published": keep,
     DROPPED: keep,
 }
 

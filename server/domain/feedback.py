@@ -26,6 +26,11 @@ from server.domain.submissions import (
 
 EVENT_TYPES = frozenset({"feedback.submitted", "feedback.released", "nexttime.written"})
 
+# The learner rates their own turn on the global rating, which every observer's form also holds,
+# so the turn shows self against others (the gap analysis of the Gap-Kalamazoo form).
+SELF_RATING = "global-communication"
+SELF = "self"  # the capacity of a learner's rating of their own turn
+
 
 @dataclass(frozen=True)
 class SubmitFeedback:
@@ -106,7 +111,9 @@ def decide_feedback(
         return [NewEvent("nexttime.written", actor.id, now, body)]
     # SubmitFeedback
     if actor.id == turn.learner:
-        raise DomainError("This was your own turn; your feedback comes from the others.")
+        if command.instrument != SELF_RATING:
+            raise DomainError("On your own turn you rate yourself on the global rating only.")
+        capacity = SELF
     if not is_new(fb, command.sid, actor):
         return []
     answers = check_answers(command.spec, command.answers, "The feedback form")
@@ -152,8 +159,9 @@ def apply_feedback(fb: FeedbackState, e: Event) -> FeedbackState:
         return replace(fb, turns=fb.turns.setting(key, on_turn))
     if e.type == "feedback.released":
         key = (str(d["group"]), int(d["turn"]))
-        # An assessment is feedback given on the learner's turn and released to them.
-        learner = {str(d["learner"])} if d.get("learner") and fb.turns.get(key) else set()
+        # An assessment is feedback given on the learner's turn by someone else, released to them.
+        others = any(f.capacity != SELF for f in fb.turns.get(key, {}).values())
+        learner = {str(d["learner"])} if d.get("learner") and others else set()
         return replace(fb, released=fb.released | {key}, assessed=fb.assessed | learner)
     if e.type == "nexttime.written":
         key = (str(d["group"]), int(d["turn"]))

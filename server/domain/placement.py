@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from server.domain.agenda import Kind, Schedule, ScheduledItem
 from server.domain.people import PeopleState, Person, Track
+from server.domain.roleplay import RoleplaysState
 from server.domain.roles import Role
 from server.domain.rooms import GROUP_KINDS, GroupInfo, RoomsState, learner_track
 
@@ -143,3 +144,61 @@ def room_label(room: str) -> str:
     if room.startswith("track:") and room != "track:all":
         return f"{room.removeprefix('track:').capitalize()} session"
     return ROOM_LABELS.get(room, room)
+
+
+# --- how often an SP actor has portrayed a case ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Portrayals:
+    """How often SP actor `sp` has portrayed a case on one course day, against its limits."""
+
+    sp: str
+    count: int
+    limit: int  # the case's most portrayals by one actor in a day
+    rest_minutes: int
+    last_ended: datetime | None  # the end of their last portrayal of it that day, if it ended
+
+    @property
+    def at_limit(self) -> bool:
+        return self.count >= self.limit
+
+    @property
+    def rested_from(self) -> datetime | None:
+        """When the actor may begin the next portrayal, after the rest the case asks for."""
+        if self.last_ended is None or not self.rest_minutes:
+            return None
+        return self.last_ended + timedelta(minutes=self.rest_minutes)
+
+
+def portrayals(
+    rooms: RoomsState,
+    roleplays: RoleplaysState,
+    schedule: Schedule,
+    sp: str,
+    case: str,
+    now: datetime,
+    limit: int,
+    rest_minutes: int,
+) -> Portrayals:
+    """Portrayals of `case` by SP actor `sp` on the course day of `now`: each turn of it begun
+    (not tagged in: a tag-in continues the scene) while the actor was with the turn's group."""
+    day = now.astimezone(schedule.tz).date()
+    count = 0
+    last: datetime | None = None
+    for name, rp in roleplays.by_group.items():
+        g = rooms.groups.get(name)
+        if g is None or sp not in g.sps:
+            continue
+        for t in rp.turns:
+            started = t.started_at
+            if t.scenario != case or t.tag_in:
+                continue
+            if started > now or started.astimezone(schedule.tz).date() != day:
+                continue
+            if sp not in sps_with(rooms, g, schedule.current(started), started):
+                continue
+            count += 1
+            if t.ended_at is not None and (last is None or t.ended_at > last):
+                last = t.ended_at
+    return Portrayals(sp, count, limit, rest_minutes, last)

@@ -50,6 +50,7 @@ class Turn:
     rewinds: tuple[str, ...] = ()
     ended_at: datetime | None = None
     scenario: str | None = None  # the case being played
+    version: int = 0  # the case's version when its role-play began (0: the file's)
 
     def seconds_used(self, now: datetime) -> float:
         extra = (now - self.running_since).total_seconds() if self.running_since else 0.0
@@ -71,6 +72,7 @@ class Roleplay:
     minutes: int = 0  # the door note's time for a turn
     beat: str | None = None
     intensity: int = 1
+    version: int = 0  # the case's published version this role-play plays (0: the file's)
     turns: tuple[Turn, ...] = ()
     cues: tuple[Cue, ...] = ()
     timeout_by: str | None = None
@@ -124,6 +126,7 @@ class StartRoleplay:
     track: str
     beats: tuple[str, ...]
     minutes: int
+    version: int = 0  # the case's version now: the role-play keeps it to the end
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,7 @@ def decide_roleplay(
                 scenario=command.scenario,
                 beats=list(command.beats),
                 minutes=command.minutes,
+                version=command.version,
             )
         ]
     if isinstance(command, BeginTurn | TagIn):
@@ -386,6 +390,7 @@ def apply_roleplay(rp: Roleplay, e: Event) -> Roleplay:
             beats=tuple(d["beats"]),
             minutes=int(d["minutes"]),
             beat=str(d["beats"][0]),
+            version=int(d.get("version") or 0),
             turns=rp.turns,
             started_at=e.at,
         )
@@ -398,6 +403,7 @@ def apply_roleplay(rp: Roleplay, e: Event) -> Roleplay:
             bool(d["tag_in"]),
             running_since=e.at,
             scenario=rp.scenario,
+            version=rp.version,
         )
         return replace(
             rp, phase=Phase.RUNNING, beat=str(d["beat"]), turns=(*rp.turns, turn), timeout_by=None

@@ -37,7 +37,7 @@ Spec = tuple[tuple[str, str], ...]
 class Feedback:
     sid: str
     author: str
-    capacity: str  # "peer", "facilitator" or "sp"
+    capacity: str  # "peer", "facilitator", "sp", or "self" (the learner on their own turn)
     group: str
     turn: int  # 1-based position in the group's turns
     learner: str

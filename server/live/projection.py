@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -39,8 +39,8 @@ RELOAD = json.dumps({"type": "reload"})  # a page asked to load itself afresh
 class Content:
     """The course's content the views show (loaded and validated at start)."""
 
-    library: dict[str, Scenario] = field(default_factory=dict)  # role-play cases by id
-    instruments: dict[str, Instrument] = field(default_factory=dict)  # feedback forms by id
+    library: Mapping[str, Scenario] = field(default_factory=dict)  # role-play cases by id
+    instruments: Mapping[str, Instrument] = field(default_factory=dict)  # feedback forms by id
     evaluations: dict[str, Instrument] = field(default_factory=dict)  # daily, course forms
     renderer: Renderer = field(default_factory=Renderer)
 

@@ -10,7 +10,7 @@ media and the command line talk to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from server.content.cases import Scenario
@@ -124,19 +124,19 @@ class CourseService:
     # --- content -----------------------------------------------------------------------------
 
     @property
-    def library(self) -> dict[str, Scenario]:
+    def library(self) -> Mapping[str, Scenario]:
         return self.content.library
 
     @library.setter
-    def library(self, value: dict[str, Scenario]) -> None:
+    def library(self, value: Mapping[str, Scenario]) -> None:
         self.content.library = value
 
     @property
-    def instruments(self) -> dict[str, Instrument]:
+    def instruments(self) -> Mapping[str, Instrument]:
         return self.content.instruments
 
     @instruments.setter
-    def instruments(self, value: dict[str, Instrument]) -> None:
+    def instruments(self, value: Mapping[str, Instrument]) -> None:
         self.content.instruments = value
 
     @property

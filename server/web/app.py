@@ -19,9 +19,10 @@ from starlette.websockets import WebSocket
 
 from server.access.links import Signer
 from server.config import Settings
-from server.content.cases import ROLEPLAYS, load_library
+from server.content.cases import ROLEPLAYS
 from server.content.course import COURSE_FILE, load_course
-from server.content.instruments import load_evaluations, load_instruments
+from server.content.instruments import check_forms, load_evaluations
+from server.content.shelf import case_shelf, instrument_shelf
 from server.service.clock import Clock, RehearsalClock
 from server.service.course import CourseService
 from server.store import open_store
@@ -60,8 +61,10 @@ class CompanionApp(Starlette):
 def create_app(settings: Settings) -> Starlette:
     """The app for `settings` (server/config.py)."""
     course = settings.course or load_course(settings.course_file)
-    library = load_library(settings.scenarios_dir or ROLEPLAYS)  # refuse to start on a bad case
-    instruments = load_instruments()
+    folder = settings.scenarios_dir or ROLEPLAYS
+    library = case_shelf(folder)  # refuse to start on a bad case
+    instruments = instrument_shelf()
+    check_forms(library, instruments, folder)
     evaluations = load_evaluations(course=course)
 
     @contextlib.asynccontextmanager
@@ -69,6 +72,8 @@ def create_app(settings: Settings) -> Starlette:
         store = open_store(settings.store_url)
         await store.open()
         service = CourseService(course, store, settings.clock)
+        # the shelves follow the log: versions published in the browser over the files
+        library.source = instruments.source = lambda: service.state.authoring
         service.library = library
         service.instruments = instruments
         service.evaluations = evaluations

@@ -6,6 +6,7 @@ from starlette.staticfiles import StaticFiles
 from server.live.render import STATIC
 from server.web.pages import (
     agenda,
+    authoring,
     credit,
     director,
     feedback,
@@ -20,6 +21,7 @@ routes: list[BaseRoute] = [
     *media.routes,
     *reflections.routes,
     *people.routes,
+    *authoring.routes,
     *credit.routes,
     *director.routes,
     *rooms.routes,

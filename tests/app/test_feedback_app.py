@@ -55,7 +55,14 @@ def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
             inst_items = re.findall(r'name="a\.([a-z-]+)"', page)
             assert inst_items, "the form lists the instrument's items"
             first = inst_items[0]
-            form = {"sid": "peer-sub-0001", f"a.{first}": "observed", "a.worked": WORKED}
+            assert "a.empathy" in page, "every observer's form holds the global rating"
+            form = {
+                "sid": "peer-sub-0001",
+                f"a.{first}": "observed",
+                "a.worked": WORKED,
+                "a.empathy": "2",
+                "a.relationship": "4",
+            }
             r = c.post(url, data=form, headers=session(c, peer_email))
             assert r.status_code == 200, r.text
             tally = F.until(WORKED)  # the facilitator's tally, with what was written
@@ -71,11 +78,27 @@ def test_feedback_flows_from_observers_to_the_learner_at_debrief(tmp_path):
             r = c.post(url + "/release", headers=session(c, fac))
             assert r.status_code == 422 and "turn has ended" in r.text
             c.post(f"/rp/{group.name}/end-turn", headers=session(c, fac))
+            # The learner rates themselves (the global rating) before seeing the others'.
+            L.until("Rate yourself before you see")
+            mine = {"sid": "self-sub-0001", "a.empathy": "5", "a.relationship": "4"}
+            r = c.post(url, data=mine, headers=session(c, "l1@example.org"))
+            assert r.status_code == 200 and "Self-rating saved" in r.text, r.text
+            own = [f for f in svc.state.feedback.on_turn(group.name, 1) if f.capacity == "self"]
+            assert [f.instrument for f in own] == ["global-communication"]
+            F.until("Self against others")  # the facilitator sees the gap at once
             assert c.post(url + "/release", headers=session(c, peer_email)).status_code == 403
             r = c.post(url + "/release", headers=session(c, fac))
             assert r.status_code == 200, r.text
-            L.until(WORKED)
+            released = L.until(WORKED)
             assert not any(WORKED in m for m in L.seen[:-1])
+            # Self against others: empathy 5 against 2 (+3.0), relationship 4 against 4 (+0.0).
+            assert "Self against others" in released
+            assert re.search(
+                r"Demonstrates empathy</th><td>5</td><td>2\.0.*?</td><td[^>]*>\+3\.0", released
+            )
+            assert re.search(
+                r"Builds a relationship</th><td>4</td><td>4\.0.*?</td><td[^>]*>\+0\.0", released
+            )
             # Next time I will…
             r = c.post(
                 url + "/next",
@@ -109,7 +132,7 @@ def test_bad_feedback_is_refused_with_the_reason_and_nothing_is_stored(tmp_path)
             (peer_email, {"sid": "bad-000002", "a.worked": "   "}, 422, "empty"),
             (peer_email, {"sid": "bad-000003", "a.worked": "x" * 2001}, 422, "2000"),
             (peer_email, {"sid": "no", "a.worked": "fine"}, 422, "submission id"),
-            ("l1@example.org", {"sid": "bad-000004", "a.worked": "me"}, 422, "your own turn"),
+            ("l1@example.org", {"sid": "bad-000004", "a.naming": "observed"}, 422, "no item"),
             (
                 svc.state.people.by_id[outsider].reg.email,
                 {"sid": "bad-000005", "a.worked": "hi"},

@@ -77,13 +77,16 @@ def test_every_page_has_no_serious_accessibility_violations(browser, tmp_path, f
             "portfolio": "/portfolio",
             "results (director)": "/results",
             "recorded turns": f"/rp/{group}/recordings",
+            "cases and forms (director)": "/author",
+            "case editor (director)": f"/author/case/{case}",
+            "form editor (director)": "/author/instrument/symptom-assessment",
         }
         found = {}
         for name, link in pages.items():
             c = browser.new_context()
             page = c.new_page()
             if link.startswith("/"):  # a learner's own pages (the director's for results)
-                who = "director@example.org" if "director" in name else "priya.raman@example.org"
+                who = "director@example.org" if "(director)" in name else "priya.raman@example.org"
                 page.goto(links[who])
                 page.goto(url + link)
             else:

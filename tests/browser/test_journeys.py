@@ -25,6 +25,37 @@ DAY2 = SCHEDULE.day_items(2)
 PRACTICE = next(s for s in DAY2 if s.item.kind is Kind.PRACTICE)
 START = DAY2[0].start + timedelta(minutes=1)
 WORKED = "You named the emotion before explaining"
+WRITTEN_ID = "news-written-in-the-browser"
+WRITTEN_TITLE = "A case written in the browser: news for a daughter"
+
+
+def author_a_case(director, url: str, track: str) -> None:
+    """The director writes a case from a template in the browser: a live error by field, then
+    valid, previewed as the SP sees it, and published."""
+    director.goto(url + "/author")
+    new = director.locator("form.new-entry")
+    prefix = "adult-" if track == "adult" else "peds-"
+    value = new.locator("select[name=from] option").evaluate_all(
+        f"os => os.map(o => o.value).find(v => v.startsWith({json.dumps(prefix)}))"
+    )
+    new.locator("select[name=from]").select_option(value)
+    new.locator("input[name=id]").fill(f"{prefix}{WRITTEN_ID}")
+    new.locator("button[type=submit]").click()
+    box = director.locator("#author-yaml")
+    text = box.input_value()
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    text = text.replace(title, f'title: "{WRITTEN_TITLE}"')
+    box.fill(text.replace("\nlevel: ", "\nlevle: "))  # a typo: the check names the field
+    director.locator("#author-check .problems", has_text="levle").wait_for(timeout=10000)
+    box.fill(text)
+    director.locator("#author-check .ok", has_text="Valid").wait_for(timeout=10000)
+    preview = director.locator("details.preview", has_text="as the SP actor")
+    shown = preview.inner_text()
+    assert WRITTEN_TITLE in shown and "your script" in shown.lower(), shown
+    director.locator("form.author-text button[type=submit]").click()
+    director.locator("#author-result", has_text="Published version 1").wait_for(timeout=10000)
+    director.goto(url + "/")
+    director.wait_for_selector("#conn-status.conn-live")
 
 
 def text_has(page, words: str, timeout: float = 10.0) -> None:
@@ -68,6 +99,7 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         facilitator, sp = open_page(names[fac_name]), open_page(names[sp_name])
         member_names = [x.strip() for x in hot.locator("#where .pname").all_inner_texts()]
         peer = open_page(next(p for p in learners[1:] if p["name"] in member_names))
+        author_a_case(director, url, "adult" if group.lower().startswith("adult") else "pediatric")
 
         # The director moves the clock item by item; the learner's page follows each one.
         moves = 0
@@ -85,11 +117,15 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
                 break
 
         # The practice block: the facilitator starts a case and the learner's turn.
+        # The facilitator starts the case the director wrote in the browser.
         rp = facilitator.locator(".rp-facilitator").first
+        written = rp.locator("select[name=scenario] option", has_text=WRITTEN_TITLE)
+        rp.locator("select[name=scenario]").select_option(written.get_attribute("value"))
         rp.locator("button:has-text('Start this case')").click()
         case = facilitator.locator(".rp-facilitator .rp-title").first
         case.wait_for()
         title = case.inner_text()
+        assert title == WRITTEN_TITLE
         text_has(sp, title)
         text_has(hot, title)
         begin = facilitator.locator(".rp-facilitator form:has(button:has-text('Begin turn'))")
@@ -115,6 +151,7 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
         form = peer.locator("form.fb-form").first
         assert "Name the emotion" in form.inner_text()
         form.locator("input[type=radio]").first.check()
+        form.locator("input[name='a.empathy'][value='3']").check()  # the global rating
         form.locator("textarea[name='a.worked']").fill(WORKED)
         form.locator("button[type=submit]").click()
         peer.wait_for_selector(".fb-form .saved-note")
@@ -127,8 +164,19 @@ def test_a_morning_of_practice_through_every_role_page(browser, tmp_path, figure
 
         # Debrief: released to the learner, who writes what they will do next time.
         facilitator.locator(".rp-facilitator button:has-text('End turn')").click()
+        sp.locator(".rp-sp .aspe.sp-feedback").wait_for(timeout=10000)  # at debrief, out of role
+        # The learner rates themselves first; the facilitator sees self against others.
+        mine = hot.locator("details.self-rating form")
+        mine.locator("input[name='a.empathy'][value='5']").check()
+        mine.locator("button[type=submit]").click()
+        text_has(hot, "Your self-rating (saved")
+        text_has(facilitator, "Self against others")
         facilitator.locator(".tally button", has_text="Release").click()
         text_has(hot, WORKED)
+        gap = hot.locator("table.gap", has_text="Demonstrates empathy").first
+        assert re.search(r"Demonstrates empathy\s+5\s+3\.0.*\+2\.0", gap.inner_text()), (
+            gap.inner_text()
+        )
         nxt = hot.locator("form.fb-form:has(textarea[name=text])").first
         nxt.locator("textarea[name=text]").fill("Pause longer after the news")
         nxt.locator("button[type=submit]").click()

@@ -12,7 +12,7 @@ from server.domain.agenda import build_schedule
 from server.domain.course_state import CourseState
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.evaluations import SubmitEvaluation, evaluation_keys, evaluation_opens
-from server.domain.feedback import ReleaseFeedback, SubmitFeedback, WriteNextTime
+from server.domain.feedback import SELF_RATING, ReleaseFeedback, SubmitFeedback, WriteNextTime
 from server.domain.reflections import ShareReflection, WriteReflection
 from server.domain.roleplay import BeginTurn, EndTurn, StartRoleplay
 from server.domain.roles import Actor, Role
@@ -58,8 +58,8 @@ def test_everyone_in_the_room_but_the_hot_seat_gives_feedback_once_per_id():
     # A new id from the same person replaces their answers.
     c.do(fb("sid-b-0002", {"worked": "better"}), B)
     assert {f.author: f.answers["worked"] for f in c.fb.on_turn(G, 1)}["b"] == "better"
-    with pytest.raises(DomainError, match="your own turn"):
-        c.do(fb("sid-a-0001"), A)
+    with pytest.raises(DomainError, match="your own turn you rate yourself on the global"):
+        c.do(fb("sid-a-0001"), A)  # the hot seat's own feedback is a self-rating only
     with pytest.raises(PermissionDenied):
         c.do(fb("sid-x-0001"), X)
     with pytest.raises(DomainError, match="already in use"):
@@ -196,14 +196,17 @@ def test_any_mix_of_resends_stores_each_submission_once(sends):
 
 def test_a_released_turn_with_feedback_is_the_learners_individual_assessment():
     """What ABP MOC asks for: feedback on the learner's own turn, released to them. A turn
-    released with no feedback given is no assessment."""
+    released with no feedback given, or only the learner's rating of themselves, is none."""
     c = with_turn()
     c.do(fb("sid-b-0001"), B)
     c.do(EndTurn(G), FAC)
     c.do(BeginTurn(G, "b", "Ask before telling"), FAC)
     c.do(EndTurn(G), FAC)
+    own = SubmitFeedback("sid-b-0002", G, 2, SELF_RATING, (("empathy", "scale"),), {"empathy": "4"})
+    c.do(own, B)
+    assert [f.capacity for f in c.fb.on_turn(G, 2)] == ["self"]
     assert c.fb.assessed == frozenset()
-    c.do(ReleaseFeedback(G, 2), FAC)  # b's turn: nobody gave feedback
+    c.do(ReleaseFeedback(G, 2), FAC)  # b's turn: nobody else gave feedback
     assert c.fb.assessed == frozenset()
     c.do(ReleaseFeedback(G, 1), FAC)
     assert c.fb.assessed == {"a"}

@@ -1,4 +1,4 @@
-"""Feedback instruments as data: the five ship valid; broken files are refused clearly."""
+"""Feedback instruments as data: the seven ship valid; broken files are refused clearly."""
 
 from pathlib import Path
 
@@ -9,15 +9,23 @@ from server.content.files import ContentError
 from server.content.instruments import INSTRUMENTS, ItemKind, load_instrument, load_instruments
 
 
-def test_the_five_instruments_load_and_cite_their_sources():
+def test_the_instruments_load_and_cite_their_sources():
     found = load_instruments()
     assert set(found) == {
         "spikes",
         "nurse",
         "remap",
         "serious-illness-guide",
+        "pediatric-serious-illness-guide",
+        "symptom-assessment",
         "global-communication",
     }
+    sicg = [i.id for i in found["serious-illness-guide"].items]
+    assert {"hopes", "worries", "abilities", "trade-offs", "commit"} <= set(sicg)
+    peds = [i.id for i in found["pediatric-serious-illness-guide"].items]
+    assert {"child-voice", "hopes", "commit"} <= set(peds)
+    domains = [i.prompt.split(" ")[0] for i in found["symptom-assessment"].items]
+    assert {"Psychological", "Social", "Spiritual"} <= set(domains)
     assert [i.id for i in found["spikes"].sections[0].items] == [
         "setting",
         "perception",
@@ -92,16 +100,55 @@ def test_evaluation_forms_load_and_both_are_required(tmp_path):
         load_evaluations(tmp_path)
 
 
-def test_every_case_has_a_feedback_instrument_from_its_framework():
-    from server.content.cases import load_library
-    from server.content.instruments import FRAMEWORK_INSTRUMENT
-    from server.live.views.feedback import instrument_for
+def test_every_case_has_its_forms_and_the_global_rating_for_the_gap():
+    from server.content.cases import SYMPTOM_SKILLS, Framework, load_library
+    from server.content.instruments import form_for, form_problems
 
     instruments = load_instruments()
-    assert set(FRAMEWORK_INSTRUMENT.values()) <= set(instruments)
-    for case in load_library().values():
-        inst = instrument_for(case, instruments)
-        assert inst.id == FRAMEWORK_INSTRUMENT[case.frameworks[0].value], case.id
+    library = load_library()
+    assert form_problems(library, instruments) == []
+    for case in library.values():
+        form = form_for(case, instruments)
+        assert form.id.split("+") == [*case.instruments, "global-communication"], case.id
+        ids = [i.id for i in form.items]
+        assert len(ids) == len(set(ids)), case.id  # a shared item is asked once
+        assert ids[-2:] == ["worked", "try"] or ids[-3:-1] == ["worked", "try"], case.id
+        if case.skill in SYMPTOM_SKILLS:
+            assert case.instruments == ["nurse", "symptom-assessment"], case.id
+            assert Framework.SYMPTOMS in case.frameworks, case.id
+        if case.track == "pediatric":
+            assert Framework.SICG not in case.frameworks, case.id
+            assert "serious-illness-guide" not in case.instruments, case.id
+        if Framework.SICG_PEDS in case.frameworks and case.skill not in SYMPTOM_SKILLS:
+            assert "pediatric-serious-illness-guide" in case.instruments, case.id
+
+
+def test_a_case_naming_a_missing_instrument_or_clashing_items_is_a_problem():
+    from server.content.cases import load_library
+    from server.content.instruments import Item, ItemKind, form_problems
+
+    instruments = load_instruments()
+    case = next(iter(load_library().values()))
+    ghost = case.model_copy(update={"instruments": ["no-such-form"]})
+    assert form_problems({case.id: ghost}, instruments) == [
+        f"case {case.id!r}: no instrument 'no-such-form'"
+    ]
+    nurse = instruments["nurse"]
+    clash = nurse.model_copy(
+        update={
+            "sections": [
+                nurse.sections[0].model_copy(
+                    update={"items": [Item(id="relationship", kind=ItemKind.TEXT, prompt="x")]}
+                )
+            ]
+        }
+    )
+    clashing = case.model_copy(update={"instruments": ["nurse"]})
+    problems = form_problems({case.id: clashing}, {**instruments, "nurse": clash})
+    assert problems == [
+        f"case {case.id!r}: item 'relationship' is a text item in one instrument and a scale "
+        "item in 'global-communication'"
+    ]
 
 
 def test_the_course_evaluation_rates_each_objective_and_faculty_member_and_asks_if_bias_was_seen():

@@ -73,6 +73,7 @@ def sp_only_texts(case: Scenario) -> set[str]:
         texts |= set(b.actor_prompts)
     texts |= set(case.debrief_points) | set(case.stop_rules.sp_halts_when)
     texts |= set(case.stop_rules.facilitator_halts_when) | {case.stop_rules.safe_word}
+    texts |= {*case.objectives, *case.sp_feedback, *case.de_roling, *case.aftercare}
     return texts
 
 
@@ -168,3 +169,42 @@ def test_an_observers_feedback_form_holds_the_beats_by_title_only(case_id):
     assert not [v for v in held if isinstance(v, SCRIPT_TYPES)]
     assert not {v for v in held if isinstance(v, str)} & sp_only_texts(case)
     assert [b.title for b in panel.target.beats] == [b.title for b in case.beats]
+
+
+def test_the_actor_gets_feedback_guidance_at_debrief_and_aftercare_at_the_end():
+    """ASPE's elements where they are used: the SP's out-of-role feedback guidance at debrief,
+    de-roling and aftercare once the case is finished, the objectives and level in the script,
+    and how often the actor has portrayed the case today against its limit."""
+    from markupsafe import escape
+
+    from server.domain.roleplay import EndRoleplay, EndTurn
+    from server.live.render import Renderer
+
+    case = LIBRARY["adult-pain-bone-metastases"]
+    state, group = mid_scene(case)
+    c = Course(state, now=NOW)
+    fac = Actor(state.rooms.groups[group].facilitator, Role.FACILITATOR)
+    r = Renderer()
+
+    def page(role: str) -> str:
+        view = build_roleplay_view(c.state, LIBRARY, group, role, NOW, SCHEDULE)
+        return r.render(f"live/rp_{role}.html", r=view, oob=False)
+
+    def shown(html: str, lines) -> bool:
+        return all(str(escape(x)) in html for x in lines)
+
+    running = page("sp")
+    assert 'class="aspe sp-feedback"' not in running.split("tp-more")[0]  # not while playing
+    assert shown(running, case.objectives) and case.level.value in running
+    assert "You have portrayed this case 1 time today, of at most 6" in running
+    c.do(EndTurn(group), fac)
+    debrief = page("sp")
+    assert 'class="aspe sp-feedback"' in debrief.split("tp-more")[0] and shown(
+        debrief, case.sp_feedback
+    )
+    assert shown(page("facilitator"), case.sp_feedback)
+    c.do(EndRoleplay(group), fac)
+    done = page("sp")
+    assert 'class="aspe aftercare"' in done.split("tp-more")[0]
+    assert shown(done, case.de_roling) and shown(done, case.aftercare)
+    assert 'class="aspe aftercare"' in page("facilitator").split("tp-more")[0]

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from server.content.cases import Scenario
-from server.content.instruments import FRAMEWORK_INSTRUMENT, Instrument, Item
+from server.content.instruments import Instrument, Item, ItemKind, form_for, parts_of
+from server.content.shelf import case_at
 from server.domain.course_state import CourseState
+from server.domain.feedback import SELF, SELF_RATING
 from server.domain.roleplay import Turn
 from server.domain.roles import Role
 from server.domain.submissions import OBSERVED_CHOICES, Feedback, NextTime
@@ -23,7 +25,7 @@ from server.live.views.roleplay import BeatTitle, Who
 # group: moved to another group, the new group's panels land in the same places.
 LEARNER_FB = "fb-mine"
 
-CAPACITY_LABELS = {"peer": "peer", "facilitator": "facilitator", "sp": "SP"}
+CAPACITY_LABELS = {"peer": "peer", "facilitator": "facilitator", "sp": "SP", SELF: "self"}
 OBSERVED_LABELS = {
     "observed": "observed",
     "partly": "partly",
@@ -32,21 +34,17 @@ OBSERVED_LABELS = {
 }
 
 
-def instrument_for(scenario: Scenario | None, instruments: Mapping[str, Instrument]) -> Instrument:
-    """The form observers fill in for a case: its first framework's instrument."""
-    if scenario is not None:
-        for f in scenario.frameworks:
-            inst = instruments.get(FRAMEWORK_INSTRUMENT.get(f.value, ""))
-            if inst is not None:
-                return inst
-    return instruments["global-communication"]
-
-
 def turn_instrument(
-    turn: Turn | None, library: Mapping[str, Scenario], instruments: Mapping[str, Instrument]
+    turn: Turn | None,
+    library: Mapping[str, Scenario],
+    instruments: Mapping[str, Instrument],
+    person: str | None = None,
 ) -> Instrument:
-    """The form for a turn: the instrument of the case played in it."""
-    return instrument_for(library.get(turn.scenario or "") if turn else None, instruments)
+    """The form for a turn: the case's instruments and the global rating for the observers; the
+    global rating alone for the learner whose turn it is (`person`), who rates themselves."""
+    if turn is not None and person is not None and person == turn.learner:
+        return instruments[SELF_RATING]
+    return form_for(case_at(library, turn.scenario, turn.version) if turn else None, instruments)
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,10 @@ def summarise(
     names: dict[str, str] | None = None,
     beats: dict[str, str] | None = None,
 ) -> tuple[ItemSummary, ...]:
-    """Per-item tallies over `feedback` (which may span turns, groups or the course)."""
-    fb = [f for f in feedback if f.instrument == instrument.id]
+    """Per-item tallies over `feedback` (which may span turns, groups or the course) sent on a
+    form that shares an instrument with `instrument`."""
+    ours = parts_of(instrument.id)
+    fb = [f for f in feedback if parts_of(f.instrument) & ours]
     out = []
     for item in instrument.items:
         values = [f.answers[item.id] for f in fb if item.id in f.answers]
@@ -98,6 +98,36 @@ def _who(f: Feedback, names: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class GapRow:
+    """One item of the global rating: the learner's rating of themselves against the others'."""
+
+    item: Item
+    mine: int | None
+    others: float | None  # the others' mean
+    n: int  # how many others rated it
+
+    @property
+    def gap(self) -> float | None:
+        """Self minus others: above zero the learner rated themselves higher than others did."""
+        return None if self.mine is None or self.others is None else self.mine - self.others
+
+
+def gap_rows(
+    form: Instrument, own: Feedback | None, others: Iterable[Feedback]
+) -> tuple[GapRow, ...]:
+    rated = [f for f in others if SELF_RATING in parts_of(f.instrument)]
+    rows = []
+    for item in form.items:
+        if item.kind is not ItemKind.SCALE:
+            continue
+        values = [int(f.answers[item.id]) for f in rated if item.id in f.answers]
+        mine = own.answers.get(item.id) if own else None
+        mean = sum(values) / len(values) if values else None
+        rows.append(GapRow(item, int(mine) if mine else None, mean, len(values)))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
 class TurnFeedback:
     """One turn, as its learner or the facilitator sees it."""
 
@@ -111,6 +141,9 @@ class TurnFeedback:
     summary: tuple[ItemSummary, ...]
     next_time: NextTime | None
     authors: tuple[tuple[str, str], ...]  # (name, capacity) of those who sent feedback
+    self_form: Instrument  # the global rating, on which the learner rates themselves
+    self_rating: Feedback | None
+    gap: tuple[GapRow, ...]  # self against others, item by item
 
 
 @dataclass(frozen=True)
@@ -150,9 +183,11 @@ def turn_feedback(
     turn: Turn,
     names: bool,
 ) -> TurnFeedback:
-    scenario = library.get(turn.scenario or "")
+    scenario = case_at(library, turn.scenario, turn.version)
     inst = turn_instrument(turn, library, instruments)
-    fb = state.feedback.on_turn(group, number)
+    given = state.feedback.on_turn(group, number)
+    fb = [f for f in given if f.capacity != SELF]
+    own = next((f for f in given if f.capacity == SELF), None)
     people = state.people
     who = {f.author: people.by_id[f.author].name for f in fb if f.author in people.by_id}
     return TurnFeedback(
@@ -168,6 +203,9 @@ def turn_feedback(
         authors=tuple(
             (who.get(f.author, "?"), CAPACITY_LABELS.get(f.capacity, f.capacity)) for f in fb
         ),
+        self_form=instruments[SELF_RATING],
+        self_rating=own,
+        gap=gap_rows(instruments[SELF_RATING], own, fb),
     )
 
 
@@ -186,12 +224,12 @@ def build_feedback_panel(
     if rp.turns and rp.turns[-1].learner != person:
         number = len(rp.turns)
         turn = rp.turns[-1]
-        scenario = library.get(turn.scenario or "")
+        scenario = case_at(library, turn.scenario, turn.version)
         target = FormTarget(
             number=number,
             turn=turn,
             learner=Who.of(state.people.get(turn.learner)),
-            instrument=instrument_for(scenario, instruments),
+            instrument=form_for(scenario, instruments),
             beats=tuple(BeatTitle(b.id, b.title) for b in scenario.beats) if scenario else (),
             current_beat=rp.beat if rp.turn is not None else None,
             mine=state.feedback.turns.get((group, number), {}).get(person),
@@ -254,7 +292,7 @@ def course_results(
     ]
     blocks = []
     for inst in sorted(instruments.values(), key=lambda i: i.title):
-        used = [f for f in all_fb if f.instrument == inst.id]
+        used = [f for f in all_fb if inst.id in parts_of(f.instrument) and f.capacity != SELF]
         if used:
             blocks.append(ResultsBlock(inst.title, inst, len(used), summarise(inst, used)))
     return tuple(blocks)

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.content.cases import Beat, CueLevel, DoorNote, Scenario
+from server.content.shelf import case_at
 from server.domain.agenda import Kind, Schedule
 from server.domain.course_state import CourseState
 from server.domain.people import Person
-from server.domain.placement import in_group_time, sp_window, sps_with
+from server.domain.placement import Portrayals, in_group_time, portrayals, sp_window, sps_with
 from server.domain.roleplay import Cue, Phase, Roleplay, Turn, suggest_next
 from server.domain.rooms import GroupInfo
 from server.live.names import slug
@@ -167,6 +168,8 @@ class SpRoleplayView:
     cues: tuple[Cue, ...]
     intensity_name: str
     cue_level: CueLevel | None
+    portrayals: tuple[tuple[str, Portrayals], ...] = ()  # (name, count) of the actors here now
+    tz: ZoneInfo | None = None  # the course's zone, for the times shown
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,8 @@ class FacilitatorRoleplayView:
     turns: tuple[TurnRow, ...]
     order: tuple[LearnerOrder, ...]
     library: tuple[Scenario, ...]  # cases of this group's track
+    portrayals: tuple[tuple[str, Portrayals], ...] = ()  # (name, count) of the actors here now
+    tz: ZoneInfo | None = None  # the course's zone, for the times shown
 
 
 RoleplayView = LearnerRoleplayView | SpRoleplayView | FacilitatorRoleplayView
@@ -197,6 +202,35 @@ def sp_slot_of(
     start, end = sp_window(item, g)
     here = bool(sps_with(state.rooms, g, item, now))
     return SpSlot(start, end, g.sp_slot + 1, g.sp_slots, here, schedule.tz)
+
+
+def portrayals_of(
+    state: CourseState,
+    g: GroupInfo,
+    scenario: Scenario | None,
+    now: datetime,
+    schedule: Schedule | None,
+) -> tuple[tuple[str, Portrayals], ...]:
+    """How often each SP actor with the group now has portrayed its case today, against the
+    case's limits (ASPE: emotionally demanding roles are not repeated without limit)."""
+    if scenario is None or schedule is None:
+        return ()
+    limit = scenario.intensity
+    out = []
+    for sp in sps_with(state.rooms, g, schedule.current(now), now):
+        count = portrayals(
+            state.rooms,
+            state.roleplays,
+            schedule,
+            sp,
+            scenario.id,
+            now,
+            limit.max_per_day,
+            limit.rest_minutes,
+        )
+        person = state.people.get(sp)
+        out.append((person.name if person else sp, count))
+    return tuple(out)
 
 
 def build_roleplay_view(
@@ -214,7 +248,7 @@ def build_roleplay_view(
     if g is None or builder is None:
         return None
     rp = state.roleplays.of(group)
-    scenario = library.get(rp.scenario) if rp.scenario else None
+    scenario = case_at(library, rp.scenario, rp.version)
     return builder(state, library, g, rp, scenario, now, schedule)
 
 
@@ -311,6 +345,8 @@ def sp_view(
         cues=rp.cues,
         intensity_name=INTENSITY_NAMES[rp.intensity],
         cue_level=_cue_level(rp, scenario),
+        portrayals=portrayals_of(state, g, scenario, now, schedule),
+        tz=schedule.tz if schedule else None,
     )
 
 
@@ -357,6 +393,8 @@ def facilitator_view(
         library=tuple(
             sorted((s for s in library.values() if s.track == g.track), key=lambda s: s.title)
         ),
+        portrayals=portrayals_of(state, g, scenario, now, schedule),
+        tz=schedule.tz if schedule else None,
     )
 
 
@@ -365,3 +403,38 @@ BUILDERS: Mapping[str, Callable[..., RoleplayView]] = {
     "sp": sp_view,
     "facilitator": facilitator_view,
 }
+
+
+PREVIEW_GROUP = "Preview"
+
+
+def preview_views(case: Scenario, now: datetime) -> dict[str, RoleplayView]:
+    """`case` as each role would see it with a turn running at its first beat: the views the
+    live pages show, built by the same builders from a group that exists only for the preview
+    (an author checks the door note, the teleprompter and the controls before publishing)."""
+    from server.domain.roleplay import RoleplaysState
+    from server.domain.rooms import RoomsState
+
+    g = GroupInfo(PREVIEW_GROUP, case.track, None, (), ())
+    beats = tuple(b.id for b in case.beats)
+    turn = Turn("", case.goal_suggestions[0], now, running_since=now, scenario=case.id)
+    rp = Roleplay(
+        group=g.name,
+        phase=Phase.RUNNING,
+        scenario=case.id,
+        beats=beats,
+        minutes=case.door_note.time_minutes,
+        beat=beats[0],
+        turns=(turn,),
+        started_at=now,
+    )
+    state = CourseState(
+        rooms=RoomsState(groups={g.name: g}),
+        roleplays=RoleplaysState(by_group={g.name: rp}),
+    )
+    out = {}
+    for role in BUILDERS:
+        view = build_roleplay_view(state, {case.id: case}, g.name, role, now)
+        if view is not None:
+            out[role] = view
+    return out

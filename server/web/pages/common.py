@@ -68,6 +68,7 @@ def render_page(request: Request, template: str, status: int = 200, **extra: Any
         "clock_mode": svc.clock.describe(),
         "rehearsal": isinstance(svc.clock, RehearsalClock),
         "me": me,
+        "may_author": me is not None and me.id in svc.state.authoring.authors,
         "role_label": ROLE_LABELS[me.role] if me else None,
         "my_track": learner_track(svc.state.rooms, me) if me else None,
         "tz": svc.schedule.tz,

@@ -7,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.course_state import Command
 from server.domain.errors import DomainError
+from server.domain.roles import Actor
 from server.live.names import slug
-from server.web.pages.common import form_answers, form_sid, run_command, service_of
+from server.web.pages.common import act_as, form_answers, form_sid, run_command, service_of
 
 
 def _turn(request: Request) -> tuple[str, int]:
@@ -21,21 +21,24 @@ def _turn(request: Request) -> tuple[str, int]:
 
 
 async def feedback_submit(request: Request) -> Response:
+    """Feedback on a turn: the observers' form, or the learner's rating of their own turn."""
     from server.content.instruments import spec
     from server.domain.feedback import SubmitFeedback
     from server.live.views.feedback import turn_instrument
 
     svc = service_of(request)
 
-    def build(f: FormData) -> Command:
+    async def act(actor: Actor, f: FormData) -> str:
         group, number = _turn(request)
         turns = svc.state.roleplays.of(group).turns
         turn = turns[number - 1] if 0 < number <= len(turns) else None
-        inst = turn_instrument(turn, svc.library, svc.instruments)
+        inst = turn_instrument(turn, svc.library, svc.instruments, actor.id)
         answers, moments = form_answers(f)
-        return SubmitFeedback(form_sid(f), group, number, inst.id, spec(inst), answers, moments)
+        command = SubmitFeedback(form_sid(f), group, number, inst.id, spec(inst), answers, moments)
+        await svc.execute(command, actor)
+        return "Self-rating saved." if turn and turn.learner == actor.id else "Feedback saved."
 
-    return await run_command(request, build, lambda c: "Feedback saved.", flash_id="fb-result")
+    return await act_as(request, act, flash_id="fb-result")
 
 
 async def feedback_release(request: Request) -> Response:

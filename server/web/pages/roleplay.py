@@ -23,12 +23,16 @@ def _roleplay_command(request: Request, group: str, action: str, form: FormData)
     actor = current_actor(request)
     learner = str(form.get("learner") or (actor.id if actor else ""))
     if action == "start":
-        case = service_of(request).library.get(str(form.get("scenario", "")))
+        from server.content.shelf import Shelf
+
+        library = service_of(request).library
+        case = library.get(str(form.get("scenario", "")))
         if case is None:
             raise DomainError("Choose a case from the library.")
         beats = tuple(b.id for b in case.beats)
+        version = library.version_of(case.id) if isinstance(library, Shelf) else 0
         return roleplay.StartRoleplay(
-            group, case.id, case.track, beats, case.door_note.time_minutes
+            group, case.id, case.track, beats, case.door_note.time_minutes, version
         )
     simple: dict[str, Callable[[], Command]] = {
         "begin": lambda: roleplay.BeginTurn(group, learner, str(form.get("goal", ""))),
