@@ -107,6 +107,8 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
 def cmd_scenarios_export(args: argparse.Namespace) -> int:
     """The latest published version of each case and form, written as its YAML file; each one
     is checked as `scenarios check` checks files, and a folder is only written whole."""
+    from pydantic import BaseModel
+
     from server.cli.common import load_service
     from server.content.cases import Scenario
     from server.content.files import ContentError, entry_from_text
@@ -116,7 +118,10 @@ def cmd_scenarios_export(args: argparse.Namespace) -> int:
     state = service.state.authoring
     out = Path(args.out)
     folders = {"case": out / "roleplays", "instrument": out / "instruments"}
-    models = {"case": (Scenario, "scenario"), "instrument": (Instrument, "instrument")}
+    models: dict[str, tuple[type[BaseModel], str]] = {
+        "case": (Scenario, "scenario"),
+        "instrument": (Instrument, "instrument"),
+    }
     ready: list[tuple[Path, str]] = []
     for (kind, entry), versions in sorted(state.versions.items()):
         latest = versions[-1]

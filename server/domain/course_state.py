@@ -12,6 +12,7 @@ from datetime import datetime
 from server.domain import (
     announcements,
     authoring,
+    breakouts,
     credit,
     erasure,
     evaluations,
@@ -83,6 +84,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, people=people_rules.apply_people(state.people, event))
     if t in rooms.EVENT_TYPES:
         return replace(state, rooms=rooms.apply_rooms(state.rooms, event))
+    if t in breakouts.EVENT_TYPES:
+        return replace(state, rooms=breakouts.apply_breakout(state.rooms, event))
     if t in help_calls.EVENT_TYPES:
         return replace(state, help=help_calls.apply_help(state.help, event))
     if t in roleplay.EVENT_TYPES:
@@ -126,6 +129,7 @@ Command = (
     | lifecycle.CloseFinished
     | mail.RecordMail
     | authoring.AuthoringCommand
+    | breakouts.BreakoutCommand
 )
 
 
@@ -189,6 +193,9 @@ def decide(
         return media.decide_media(state.media, state.rooms, state.roleplays, command, actor, now)
     if isinstance(command, mail.RecordMail):
         return mail.decide_mail(state.people, command, actor, now)
+    if isinstance(command, breakouts.BreakoutCommand):
+        schedule = state.schedule(base)
+        return breakouts.decide_breakout(state.rooms, state.people, schedule, command, actor, now)
     if isinstance(command, authoring.AuthoringCommand):
         return authoring.decide_authoring(state.authoring, state.people, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

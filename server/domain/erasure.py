@@ -203,6 +203,11 @@ RULES: Mapping[str, Rule] = {
     # mail (the person's id only; the error a mail server gave may quote the address)
     "mail.sent": keep,
     "mail.failed": blank("error", "person"),
+    # quick breakouts and drop-in visits
+    "breakout.opened": keep,
+    "breakout.closed": keep,
+    "visit.started": keep,
+    "visit.ended": keep,
     # authoring (a published case stays; its author's id becomes the placeholder's)
     "author.named": keep,
     "author.unnamed": keep,

@@ -4,9 +4,9 @@ The rule. A role-play belongs to the agenda item it was last active in (the item
 its case started or its latest turn began). When that item ends, a scene still running or paused
 is parked into debrief (its turn ends), so the group can still release feedback; when the item
 after it ends, the case is closed. A help call still open when the item it was made in ends is
-closed. Each of these is recorded (`reason: "item ended"`); the record (turns, feedback,
-recordings) stays. `CloseFinished` is issued at every agenda boundary and produces nothing when
-nothing is due, so any worker may issue it.
+closed, and so is a staff member's drop-in visit. Each of these is recorded (`reason: "item
+ended"`); the record (turns, feedback, recordings) stays. `CloseFinished` is issued at every
+agenda boundary and produces nothing when nothing is due, so any worker may issue it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Protocol
 
 from server.domain.agenda import Schedule, ScheduledItem
 from server.domain.announcements import Announcement, next_expiry
+from server.domain.errors import DomainError
 from server.domain.events import NewEvent
 from server.domain.help_calls import HelpState
 from server.domain.placement import next_move
@@ -72,6 +73,14 @@ def decide_closings(
         if item is not None and now >= item.end:
             data = {"help": call.id, "person": call.person, "reason": ENDED}
             out.append(NewEvent("help.closed", actor.id, now, data))
+    for person, (_, item_id) in sorted(state.rooms.visits.items()):
+        try:
+            ended = now >= schedule.get(item_id).end
+        except DomainError:
+            ended = True  # an item no longer in the agenda
+        if ended:
+            data = {"person": person, "reason": ENDED}
+            out.append(NewEvent("visit.ended", actor.id, now, data))
     return out
 
 

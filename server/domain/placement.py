@@ -30,6 +30,8 @@ class Place:
     room: str  # a stable key: "plenary", "track:adult", "group:Adult 1", "break", "none"
     label: str
     item: ScheduledItem | None
+    until: datetime | None = None  # in a quick breakout: when the groups close
+    visiting: bool = False  # staff dropping in on a room that is not theirs
 
 
 def place_of(
@@ -91,6 +93,9 @@ def next_move(rooms: RoomsState, schedule: Schedule, now: datetime) -> datetime 
     """The first instant after `now` at which anyone changes place: an agenda item starts or
     ends, or an SP actor moves to their next group within a practice block."""
     out = schedule.next_boundary(now)
+    b = rooms.breakout
+    if b is not None and b.until > now and (out is None or b.until < out):
+        out = b.until  # a quick breakout closing: its pages move back
     item = schedule.current(now)
     if item is not None and item.item.kind is Kind.PRACTICE:
         edges = [t for g in rooms.groups.values() for t in sp_window(item, g) if t > now]
@@ -106,7 +111,16 @@ def _place(
     kind = item.item.kind
     if kind in (Kind.BREAK, Kind.LUNCH, Kind.TRANSITION):
         return Place("break", "break", item.item.title, item)
+    visit = rooms.visits.get(pid)
+    if visit is not None and visit[1] == item.id:
+        return _visited(rooms, visit[0], item)
     p = people.get(pid)
+    breakout = rooms.breakout_at(item.id, now)
+    if breakout is not None and p is not None:
+        g = sp_group(rooms, pid, item, now) if p.role is Role.SP else rooms.group_of(pid)
+        if g is not None:
+            label = f"Small group {g.name}"
+            return Place("group", f"group:{g.name}", label, item, until=breakout.until)
     if kind is Kind.TRACK_SESSION and item.item.split_by_track and p is not None:
         track = person_track(rooms, p)
         if track == Track.BOTH.value:
@@ -121,6 +135,20 @@ def _place(
     return Place("plenary", "plenary", "Plenary (everyone together)", item)
 
 
+def _visited(rooms: RoomsState, room: str, item: ScheduledItem) -> Place:
+    kind, _, name = room.partition(":")
+    if kind == "group" and name in rooms.groups:
+        return Place("group", room, f"Visiting small group {name}", item, visiting=True)
+    if kind == "track":
+        label = (
+            "Visiting the adult and pediatric sessions"
+            if name == "all"
+            else (f"Visiting the {name} session")
+        )
+        return Place("track", room, label, item, visiting=True)
+    return Place("plenary", "plenary", "Visiting the plenary", item, visiting=True)
+
+
 def place_in(
     rooms: RoomsState, people: PeopleState, item: ScheduledItem | None, pid: str, now: datetime
 ) -> Place:
@@ -128,10 +156,15 @@ def place_in(
     return _place(rooms, people, item, pid, now)
 
 
-def in_group_time(schedule: Schedule, now: datetime) -> bool:
-    """Whether the item running at `now` is one the small groups meet in."""
+def in_group_time(schedule: Schedule, now: datetime, rooms: RoomsState | None = None) -> bool:
+    """Whether the small groups meet at `now`: in a small-group or practice item, or (with
+    `rooms`) in a quick breakout the director opened."""
     item = schedule.current(now)
-    return item is not None and item.item.kind in GROUP_KINDS
+    if item is None:
+        return False
+    if item.item.kind in GROUP_KINDS:
+        return True
+    return rooms is not None and rooms.breakout_at(item.id, now) is not None
 
 
 ROOM_LABELS = {"plenary": "Plenary", "break": "Break", "none": "No room", "track:all": "Sessions"}

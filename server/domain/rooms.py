@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from server.domain.agenda import Kind
 from server.domain.events import Event
@@ -40,11 +41,33 @@ class GroupInfo:
 
 
 @dataclass(frozen=True)
+class Breakout:
+    """Small groups the director opened for a while inside an item that has none (say a track
+    session, to practise one of its cases): from `opened` until `until`, within item `item`."""
+
+    item: str
+    opened: datetime
+    until: datetime
+    by: str
+
+    def on(self, item_id: str | None, now: datetime) -> bool:
+        return item_id == self.item and self.opened <= now < self.until
+
+
+@dataclass(frozen=True)
 class RoomsState:
     groups: Mapping[str, GroupInfo] = field(default_factory=dict)
     member_of: Mapping[str, str] = field(default_factory=dict)
     locked: frozenset[str] = frozenset()
     chosen_track: Mapping[str, str] = field(default_factory=dict)
+    breakout: Breakout | None = None  # the latest quick breakout, open or over
+    # Staff visiting a room that is not theirs (the director anywhere, a facilitator in their
+    # track): person -> (room key, the item during which the visit holds).
+    visits: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def breakout_at(self, item_id: str | None, now: datetime) -> Breakout | None:
+        b = self.breakout
+        return b if b is not None and b.on(item_id, now) else None
 
     def group_of(self, pid: str) -> GroupInfo | None:
         name = self.member_of.get(pid)

@@ -21,7 +21,7 @@ from server.live.context import ViewContext
 from server.live.frames import INSIDE, Frame
 from server.live.views.feedback import LEARNER_FB, build_feedback_panel, build_tally
 from server.live.views.roleplay import LEARNER_RP, build_roleplay_view
-from server.live.views.rooms import build_help, build_room, build_rooms, build_where
+from server.live.views.rooms import build_help, build_room, build_rooms, build_visit, build_where
 
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("live/status.html", "live/now.html", "live/next.html")
@@ -44,10 +44,12 @@ _TOUCHES = {
     "evaluation.": (K.DIRECTOR,),
     "credit.": (K.DIRECTOR,),
     "mail.": (K.DIRECTOR,),
-    "groups.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
+    "groups.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY, K.VISIT),
     "member.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "track.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "help.": (K.HELP, K.ROOM, K.ROOMS),
+    "breakout.": (K.AGENDA, K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY, K.VISIT),
+    "visit.": (K.PLACE, K.ROOM, K.ROOMS, K.VISIT),
     "room.link_set": (K.ROOMS,),
     "roleplay.": (K.RP, K.ROOMS),
     "turn.": (K.RP, K.ROOMS),
@@ -59,7 +61,7 @@ _TOUCHES = {
     "consent.": (K.RP,),
 }
 # Events after which a person's sockets may need other audiences.
-REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated")
+REROUTING = ("groups.assigned", "member.", "track.chosen", "person.updated", "visit.")
 PRESENCE_OF_ONE = ("presence.joined", "presence.left")
 # The views that show who is online are re-rendered for pages opening and closing at most this
 # often: at the start of a day hundreds of pages open within seconds, and the staff lists of
@@ -128,11 +130,13 @@ def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
     if actor is None:
         return [K.AGENDA, K.news("all")]
     if actor.role is Role.DIRECTOR:
-        return [K.AGENDA, K.news("director"), K.DIRECTOR, K.ROOMS, K.help_calls("all")]
+        own = [K.AGENDA, K.news("director"), K.DIRECTOR, K.ROOMS, K.help_calls("all")]
+        return [*own, K.visit(actor.id), *visiting(state, actor.id, ())]
     if actor.role is Role.FACILITATOR:
         track = staff_track(state, actor.id)
         groups = state.rooms.staff_groups(actor.id)
-        rooms = [K.room(g.name) for g in groups]
+        extra = visiting(state, actor.id, [g.name for g in groups])
+        rooms = [K.visit(actor.id), *extra, *(K.room(g.name) for g in groups)]
         rooms += [K.roleplay(g.name, "facilitator") for g in groups]
         rooms += [K.feedback(g.name, actor.id) for g in groups] + [K.tally(g.name) for g in groups]
         # Done and Release are on the claimer's list only: one list per facilitator.
@@ -151,6 +155,18 @@ def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
         own.append(K.roleplay(group.name, "learner"))
         own.append(K.feedback(group.name, actor.id))
     return own
+
+
+def visiting(state: CourseState, pid: str, own: list[str] | tuple[str, ...]) -> list[str]:
+    """The panels of a small group that staff member `pid` is visiting (not one of `own`): its
+    room card, the facilitator's view of its role-play and its tallies."""
+    visit = state.rooms.visits.get(pid)
+    if visit is None or not visit[0].startswith("group:"):
+        return []
+    group = visit[0].removeprefix("group:")
+    if group in own or group not in state.rooms.groups:
+        return []
+    return [K.room(group), K.roleplay(group, "facilitator"), K.tally(group)]
 
 
 # A learner page's slots: the panels of the group they are in now, by element id, and the kind
@@ -255,6 +271,10 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
     if audience.startswith(K.TALLY):
         tally = build_tally(state, ctx.library, ctx.instruments, audience.removeprefix(K.TALLY))
         return {"live/fb_tally.html": r("live/fb_tally.html", t=tally, oob=oob)} if tally else {}
+    if audience.startswith(K.VISIT):
+        pid = audience.removeprefix(K.VISIT)
+        visit = build_visit(state, ctx.schedule, pid, ctx.now)
+        return {"live/visit.html": r("live/visit.html", visit=visit, oob=oob)}
     if audience.startswith(K.ME):
         pid = audience.removeprefix(K.ME)
         call = next((h for h in reversed(state.help.calls) if h.person == pid), None)

@@ -69,6 +69,11 @@ def commands(c):
         (f"/rp/{group.name}/recording", {"on": "1"}, {"facilitator", "director"}),
         ("/reflections", {"text": "a thought"}, {"learner", "sp", "facilitator", "director"}),
         ("/evaluations/course", {"a.objective-1": "4"}, {"learner"}),
+        # quick breakouts and drop-in visits
+        ("/director/breakout", {"minutes": "5"}, only_director),
+        ("/director/breakout/close", {}, only_director),
+        ("/visit", {"room": "plenary"}, {"facilitator", "director"}),
+        ("/visit/leave", {}, {"learner", "sp", "facilitator", "director"}),
         # authoring: the director, and the case authors they name (none here)
         ("/author/people", {"person": l2, "named": "1"}, only_director),
         (f"/author/case/{case.id}/check", {"text": "id: x"}, only_director),

@@ -162,3 +162,35 @@ def test_authoring_refuses_hostile_text_and_unknown_kinds_and_keeps_the_files(tm
         r = c.post(f"/author/case/{TEMPLATE}/check", data={"text": hostile}, headers=d)
         assert "<script>alert(1)</script>" not in r.text and "&lt;script&gt;" in r.text
         assert (ROLEPLAYS / f"{TEMPLATE}.yaml").read_text() == shipped
+
+
+def test_a_form_is_edited_checked_against_every_case_that_uses_it_and_published(tmp_path):
+    from server.content.instruments import INSTRUMENTS
+
+    with practice(tmp_path) as c:
+        svc = c.app.state.service
+        d = session(c, DIRECTOR)
+        shipped = (INSTRUMENTS / "nurse.yaml").read_text()
+        page = c.get("/author/instrument/nurse", headers=d)
+        assert page.status_code == 200 and "as an observer (the form)" in page.text
+        # An item turned into another kind than the global rating's: every case using it breaks.
+        clash = shipped.replace(
+            "id: silence\n        kind: scale", "id: empathy\n        kind: scale"
+        )
+        clash = clash.replace(
+            "      - id: exploring\n        kind: observed",
+            "      - id: relationship\n        kind: text",
+        )
+        r = c.post("/author/instrument/nurse/check", data={"text": clash}, headers=d)
+        assert "&#39;relationship&#39; is a text item in one instrument and a scale item" in r.text
+        assert "adult-pain-bone-metastases" in r.text
+        purpose = next(line for line in shipped.splitlines() if line.startswith("purpose:"))
+        better = shipped.replace(purpose, "purpose: Which empathic statements you heard, and when.")
+        r = c.post("/author/instrument/nurse/check", data={"text": better}, headers=d)
+        assert "✓ Valid; changed: purpose" in r.text and "Naming" in r.text  # the form previewed
+        r = c.post(
+            "/author/instrument/nurse/publish", data={"text": better, "base": "0"}, headers=d
+        )
+        assert r.status_code == 200 and "Published version 1" in r.text, r.text
+        assert svc.instruments["nurse"].purpose == "Which empathic statements you heard, and when."
+        assert (INSTRUMENTS / "nurse.yaml").read_text() == shipped  # the file is untouched

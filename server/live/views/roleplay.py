@@ -273,7 +273,7 @@ def _room(
         ),
         recordings=sum(1 for rec in state.media.recordings.values() if rec.group == g.name),
         sp_slot=sp_slot_of(state, schedule, g, now) if schedule else None,
-        shown=rp.open or (schedule is not None and in_group_time(schedule, now)),
+        shown=rp.open or (schedule is not None and in_group_time(schedule, now, state.rooms)),
     )
 
 

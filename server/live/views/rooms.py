@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from server.domain.agenda import Schedule, ScheduledItem
+from server.domain.breakouts import NO_ROOM_KINDS
 from server.domain.course_state import CourseState
 from server.domain.groups.forming import over_share
 from server.domain.help_calls import HelpCall, help_track, track_answers
 from server.domain.people import Person
 from server.domain.placement import Place, place_of
-from server.domain.rooms import GroupInfo
+from server.domain.rooms import GROUP_KINDS, Breakout, GroupInfo
 from server.live import keys
 from server.live.names import slug
 
@@ -26,6 +28,18 @@ class WhereView:
     facilitator: Person | None
     sps: tuple[Person, ...]
     item: ScheduledItem | None
+    visitors: tuple[Person, ...] = ()  # staff dropping in on the group
+    tz: ZoneInfo | None = None  # the course's zone, for the times shown
+
+
+def visitors_of(state: CourseState, room: str) -> tuple[Person, ...]:
+    """The staff visiting `room` (a room key), as the room shows them."""
+    people = state.people
+    return tuple(
+        people.by_id[pid]
+        for pid, (visited, _) in sorted(state.rooms.visits.items())
+        if visited == room and pid in people.by_id
+    )
 
 
 def build_where(state: CourseState, schedule: Schedule, key: str, now: datetime) -> WhereView:
@@ -57,7 +71,9 @@ def build_where(state: CourseState, schedule: Schedule, key: str, now: datetime)
     members = tuple(people.by_id[m] for m in group.members if m in people.by_id) if group else ()
     fac = people.get(group.facilitator) if group and group.facilitator else None
     sps = tuple(people.by_id[s] for s in group.sps if s in people.by_id) if group else ()
-    return WhereView(key, place, group, members, fac, sps, schedule.current(now))
+    seen = visitors_of(state, f"group:{group.name}") if group else ()
+    item = schedule.current(now)
+    return WhereView(key, place, group, members, fac, sps, item, seen, schedule.tz)
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,7 @@ class RoomView:
     help: tuple[HelpCall, ...]
     mix: tuple[tuple[str, int], ...] = ()  # disciplines of the members, commonest first
     over: tuple[str, ...] = ()  # disciplines above their fair share of the track here
+    visitors: tuple[Person, ...] = ()  # staff dropping in
 
     @property
     def online(self) -> int:
@@ -111,6 +128,7 @@ def build_room(
         calls,
         tuple(sorted(here.items(), key=lambda dc: (-dc[1], dc[0]))),
         over_share(here, track),
+        visitors_of(state, f"group:{g.name}"),
     )
 
 
@@ -145,3 +163,43 @@ def build_help(state: CourseState, track: str, viewer: str | None = None) -> Hel
             continue
         out.append((h, asker, people.get(h.claimed_by) if h.claimed_by else None))
     return HelpView(track, viewer, tuple(out))
+
+
+@dataclass(frozen=True)
+class VisitView:
+    """A staff member's drop-in (where they are visiting, or that it ended) and, for the
+    director, the quick breakout: open for some minutes, or close early."""
+
+    person: Person | None
+    place: Place
+    visit: tuple[str, str] | None  # (room, item) while visiting
+    breakout: Breakout | None  # open now
+    may_open: bool  # the director, in an item without groups, groups formed
+    item: ScheduledItem | None
+    tz: ZoneInfo | None = None
+
+    @property
+    def director(self) -> bool:
+        return self.person is not None and self.person.role.value == "director"
+
+    @property
+    def shown(self) -> bool:
+        return self.visit is not None or self.director
+
+
+def build_visit(state: CourseState, schedule: Schedule, pid: str, now: datetime) -> VisitView:
+    item = schedule.current(now)
+    person = state.people.get(pid)
+    place = place_of(state.rooms, state.people, schedule, pid, now)
+    breakout = state.rooms.breakout_at(item.id if item else None, now)
+    may_open = (
+        person is not None
+        and person.role.value == "director"
+        and item is not None
+        and item.item.kind not in GROUP_KINDS
+        and item.item.kind not in NO_ROOM_KINDS
+        and bool(state.rooms.groups)
+        and breakout is None
+    )
+    visit = state.rooms.visits.get(pid)
+    return VisitView(person, place, visit, breakout, may_open, item, schedule.tz)
