@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
             "feedback",
             "reflections",
             "evaluations",
+            "talk",
             "person",
             "pars",
             "cpe-monitor",

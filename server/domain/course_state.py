@@ -25,6 +25,7 @@ from server.domain import (
     reflections,
     roleplay,
     rooms,
+    talk,
 )
 from server.domain.agenda import (
     DELAY_EVENTS,
@@ -37,7 +38,9 @@ from server.domain.agenda import (
 from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.groups import membership
+from server.domain.media import media_room
 from server.domain.people import PeopleState
+from server.domain.placement import place_of, staff_of
 from server.domain.rehearsal import JumpClock, decide_jump
 from server.domain.roles import Actor
 from server.domain.submissions import FeedbackState
@@ -58,6 +61,7 @@ class CourseState:
     media: media.MediaState = field(default_factory=media.MediaState)
     mail: mail.MailState = field(default_factory=mail.MailState)
     authoring: authoring.AuthoringState = field(default_factory=authoring.AuthoringState)
+    talk: talk.TalkState = field(default_factory=talk.TalkState)
 
     def schedule(self, base: Schedule) -> Schedule:
         """The base schedule with every recorded delay applied, in the order they were made."""
@@ -102,6 +106,8 @@ def apply(state: CourseState, event: Event) -> CourseState:
         return replace(state, mail=mail.apply_mail(state.mail, event))
     if t in authoring.EVENT_TYPES:
         return replace(state, authoring=authoring.apply_authoring(state.authoring, event))
+    if t in talk.EVENT_TYPES:
+        return replace(state, talk=talk.apply_talk(state.talk, event))
     return state
 
 
@@ -130,6 +136,7 @@ Command = (
     | mail.RecordMail
     | authoring.AuthoringCommand
     | breakouts.BreakoutCommand
+    | talk.TalkCommand
 )
 
 
@@ -196,6 +203,11 @@ def decide(
     if isinstance(command, breakouts.BreakoutCommand):
         schedule = state.schedule(base)
         return breakouts.decide_breakout(state.rooms, state.people, schedule, command, actor, now)
+    if isinstance(command, talk.TalkCommand):
+        place = place_of(state.rooms, state.people, state.schedule(base), actor.id, now)
+        here = media_room(place)
+        staff = staff_of(state.rooms, state.people, here) if here else ()
+        return talk.decide_talk(state.talk, here, staff, command, actor, now)
     if isinstance(command, authoring.AuthoringCommand):
         return authoring.decide_authoring(state.authoring, state.people, command, actor, now)
     raise DomainError(f"Unknown command {type(command).__name__}")

@@ -203,6 +203,13 @@ RULES: Mapping[str, Rule] = {
     # mail (the person's id only; the error a mail server gave may quote the address)
     "mail.sent": keep,
     "mail.failed": blank("error", "person"),
+    # talk: what they wrote goes; hands and upvotes stay, no longer theirs
+    "chat.sent": drop_if_theirs,
+    "question.asked": drop_if_theirs,
+    "hand.raised": keep,
+    "hand.lowered": keep,
+    "question.upvoted": keep,
+    "question.answered": keep,
     # quick breakouts and drop-in visits
     "breakout.opened": keep,
     "breakout.closed": keep,

@@ -235,3 +235,22 @@ def portrayals(
             if t.ended_at is not None and (last is None or t.ended_at > last):
                 last = t.ended_at
     return Portrayals(sp, count, limit, rest_minutes, last)
+
+
+def staff_of(rooms: RoomsState, people: PeopleState, room: str) -> tuple[str, ...]:
+    """Who a private line in `room` reaches: a group's facilitator; a track session's
+    facilitators; the director in the plenary (and anyone staff visiting the room)."""
+    kind, _, name = room.partition(":")
+    out: list[str] = []
+    if kind == "group" and name in rooms.groups and rooms.groups[name].facilitator:
+        out.append(str(rooms.groups[name].facilitator))
+    elif kind == "track":
+        out += [
+            p.id
+            for p in people.of_role(Role.FACILITATOR)
+            if name == "all" or p.reg.track.value in (name, "both")
+        ]
+    else:
+        out += [p.id for p in people.of_role(Role.DIRECTOR)]
+    out += [pid for pid, (visited, _) in sorted(rooms.visits.items()) if visited == room]
+    return tuple(dict.fromkeys(out))

@@ -21,7 +21,15 @@ from server.live.context import ViewContext
 from server.live.frames import INSIDE, Frame
 from server.live.views.feedback import LEARNER_FB, build_feedback_panel, build_tally
 from server.live.views.roleplay import LEARNER_RP, build_roleplay_view
-from server.live.views.rooms import build_help, build_room, build_rooms, build_visit, build_where
+from server.live.views.rooms import (
+    build_help,
+    build_inbox,
+    build_room,
+    build_rooms,
+    build_talk,
+    build_visit,
+    build_where,
+)
 
 # Partials of the agenda audience, one template each; their root ids are stable.
 AGENDA_PARTIALS = ("live/status.html", "live/now.html", "live/next.html")
@@ -48,8 +56,10 @@ _TOUCHES = {
     "member.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "track.": (K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY),
     "help.": (K.HELP, K.ROOM, K.ROOMS),
-    "breakout.": (K.AGENDA, K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY, K.VISIT),
-    "visit.": (K.PLACE, K.ROOM, K.ROOMS, K.VISIT),
+    "breakout.": (K.AGENDA, K.PLACE, K.ROOM, K.ROOMS, K.RP, K.FB, K.TALLY, K.VISIT, K.TALK),
+    "visit.": (K.PLACE, K.ROOM, K.ROOMS, K.VISIT, K.TALK),
+    "hand.": (K.TALK, K.ROOM, K.ROOMS),
+    "question.": (K.TALK,),
     "room.link_set": (K.ROOMS,),
     "roleplay.": (K.RP, K.ROOMS),
     "turn.": (K.RP, K.ROOMS),
@@ -95,6 +105,11 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
             *(K.roleplay_of_group(g) for g in mine),
             *(K.place(f"group:{g}") for g in mine),
         )
+    if e.type == "chat.sent":
+        to = e.data.get("to")
+        if to:  # a private line: its author's and its recipients' lines only
+            return tuple(K.inbox(str(p)) for p in {e.actor, *to})
+        return (K.TALK, K.ROOMS)
     if e.type.startswith("help."):
         caller = e.data.get("person")  # (older answers named only the call: every caller's)
         return (*static, K.me(str(caller)) if caller else K.ME)
@@ -129,8 +144,9 @@ def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
     """The audiences of a viewer's page, by role."""
     if actor is None:
         return [K.AGENDA, K.news("all")]
+    talk = [K.talk(f"person:{actor.id}"), K.inbox(actor.id)]
     if actor.role is Role.DIRECTOR:
-        own = [K.AGENDA, K.news("director"), K.DIRECTOR, K.ROOMS, K.help_calls("all")]
+        own = [K.AGENDA, K.news("director"), K.DIRECTOR, K.ROOMS, K.help_calls("all"), *talk]
         return [*own, K.visit(actor.id), *visiting(state, actor.id, ())]
     if actor.role is Role.FACILITATOR:
         track = staff_track(state, actor.id)
@@ -141,15 +157,18 @@ def audiences_for(state: CourseState, actor: Actor | None) -> list[str]:
         rooms += [K.feedback(g.name, actor.id) for g in groups] + [K.tally(g.name) for g in groups]
         # Done and Release are on the claimer's list only: one list per facilitator.
         help_list = K.help_calls(track, actor.id)
-        return [K.AGENDA, K.news(track), K.presence(track), help_list, *rooms]
+        return [K.AGENDA, K.news(track), K.presence(track), help_list, *talk, *rooms]
     p = state.people.get(actor.id)
     if actor.role is Role.SP:
         groups = state.rooms.staff_groups(actor.id)
         rooms = [K.room(g.name) for g in groups] + [K.roleplay(g.name, "sp") for g in groups]
         rooms += [K.feedback(g.name, actor.id) for g in groups]
-        return [K.AGENDA, K.news(staff_track(state, actor.id)), K.me(actor.id), *rooms]
+        news = K.news(staff_track(state, actor.id))
+        return [K.AGENDA, news, K.me(actor.id), *talk, *rooms]
     track = learner_track(state.rooms, p) if p else "all"
-    own = [K.AGENDA, K.news(track), K.me(actor.id), place_key(state, actor.id)]
+    place = place_key(state, actor.id)
+    chat = K.talk(place.removeprefix(K.PLACE))
+    own = [K.AGENDA, K.news(track), K.me(actor.id), place, chat, K.inbox(actor.id)]
     group = state.rooms.group_of(actor.id)
     if group is not None:
         own.append(K.roleplay(group.name, "learner"))
@@ -271,6 +290,12 @@ def render_audience(ctx: ViewContext, audience: str, oob: bool = True) -> dict[s
     if audience.startswith(K.TALLY):
         tally = build_tally(state, ctx.library, ctx.instruments, audience.removeprefix(K.TALLY))
         return {"live/fb_tally.html": r("live/fb_tally.html", t=tally, oob=oob)} if tally else {}
+    if audience.startswith(K.TALK):
+        tv = build_talk(state, ctx.schedule, audience, ctx.now)
+        return {"live/talk.html": r("live/talk.html", t=tv, oob=oob)}
+    if audience.startswith(K.INBOX):
+        lines = build_inbox(state, audience.removeprefix(K.INBOX))
+        return {"live/inbox.html": r("live/inbox.html", lines=lines, oob=oob)}
     if audience.startswith(K.VISIT):
         pid = audience.removeprefix(K.VISIT)
         visit = build_visit(state, ctx.schedule, pid, ctx.now)

@@ -16,13 +16,16 @@ FB = "fb:"  # + group + ":" + person: that person's feedback panel in that group
 TALLY = "tally:"  # + group: the facilitator's live feedback tallies
 HELP = "help:"  # + track (+ ":" + facilitator): the help calls a track's staff answer
 ME = "me:"  # + person: what concerns only them (their call for help: who is coming)
+TALK = "talk:"  # + "group:NAME", "track:T" (its learners) or "person:ID" (staff): the chat,
+#   hands and questions of the room those people are in now
+INBOX = "inbox:"  # + person: their private lines to and from the room's staff
 VISIT = "visit:"  # + person: a staff member's drop-in (where they are visiting, leave) and the
 #   director's quick-breakout controls
 
 # The audiences whose views change as time passes (the others change only with events): the
 # only ones re-rendered at an agenda boundary or when a rehearsal clock moves. (Announcements
 # expire; role-play panels show while the groups meet.)
-TIMED = (AGENDA, PLACE, RP, NEWS, VISIT)
+TIMED = (AGENDA, PLACE, RP, NEWS, VISIT, TALK)
 
 
 def news(where: str) -> str:
@@ -65,6 +68,14 @@ def tally(group: str) -> str:
 
 def help_calls(track: str, viewer: str | None = None) -> str:
     return f"{HELP}{track}:{viewer}" if viewer else HELP + track
+
+
+def talk(target: str) -> str:
+    return TALK + target
+
+
+def inbox(person: str) -> str:
+    return INBOX + person
 
 
 def visit(person: str) -> str:

@@ -35,6 +35,7 @@ FEEDBACK = columns(
 )
 REFLECTIONS = columns("email name shared_with agenda_item prompt text written:instant")
 EVALUATIONS = columns("email name form item value submitted:instant")
+TALK = columns("kind room email name to text upvotes:number answered:bool sent:instant")
 
 
 def attendance_rows(state: CourseState, schedule: Schedule, now: datetime) -> list[dict[str, Any]]:
@@ -153,6 +154,27 @@ def reflection_rows(state: CourseState) -> list[dict[str, Any]]:
     return rows
 
 
+def talk_rows(state: CourseState) -> list[dict[str, Any]]:
+    """Every message, private line and question, in the order sent."""
+    t = state.talk
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for m in t.messages.values():
+        email, name = _who(state, m.author)
+        to = " ".join(_who(state, x)[0] for x in m.to)
+        kind = "private" if m.to else "chat"
+        rows.append((m.seq, {
+            "kind": kind, "room": m.room, "email": email, "name": name, "to": to,
+            "text": m.text, "upvotes": None, "answered": None, "sent": utc_z(m.at),
+        }))  # fmt: skip
+    for q in t.questions.values():
+        email, name = _who(state, q.author)
+        rows.append((q.id, {
+            "kind": "question", "room": q.room, "email": email, "name": name, "to": "",
+            "text": q.text, "upvotes": len(q.votes), "answered": q.answered, "sent": utc_z(q.at),
+        }))  # fmt: skip
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]
+
+
 def evaluation_rows(state: CourseState) -> list[dict[str, Any]]:
     """One row per answer in each person's latest submission of each evaluation."""
     rows = []
@@ -184,6 +206,7 @@ TABLES = {
     "feedback": Table(FEEDBACK, lambda state, schedule, now: feedback_rows(state)),
     "reflections": Table(REFLECTIONS, lambda state, schedule, now: reflection_rows(state)),
     "evaluations": Table(EVALUATIONS, lambda state, schedule, now: evaluation_rows(state)),
+    "talk": Table(TALK, lambda state, schedule, now: talk_rows(state)),
 }
 
 

@@ -15,6 +15,7 @@ from server.web.pages import (
     reflections,
     roleplay,
     rooms,
+    talk,
 )
 
 routes: list[BaseRoute] = [
@@ -27,6 +28,7 @@ routes: list[BaseRoute] = [
     *rooms.routes,
     *roleplay.routes,
     *feedback.routes,
+    *talk.routes,
     *agenda.routes,
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

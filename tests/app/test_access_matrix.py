@@ -69,6 +69,14 @@ def commands(c):
         (f"/rp/{group.name}/recording", {"on": "1"}, {"facilitator", "director"}),
         ("/reflections", {"text": "a thought"}, {"learner", "sp", "facilitator", "director"}),
         ("/evaluations/course", {"a.objective-1": "4"}, {"learner"}),
+        # talk beside the video (the director is in no room during practice: refused, not 403)
+        (
+            "/talk",
+            {"sid": "talk-matrix-01", "text": "hi"},
+            {"learner", "sp", "facilitator", "director"},
+        ),
+        ("/talk/hand", {}, {"learner", "sp", "facilitator", "director"}),
+        ("/talk/questions/1/answered", {}, {"facilitator", "director"}),
         # quick breakouts and drop-in visits
         ("/director/breakout", {"minutes": "5"}, only_director),
         ("/director/breakout/close", {}, only_director),

@@ -21,6 +21,7 @@ from server.domain.help_calls import RequestHelp
 from server.domain.media import SaveRecording
 from server.domain.reflections import WriteReflection
 from server.domain.roles import MEDIA_ACTOR, Actor, Role
+from server.domain.talk import SendChat
 from server.reports import exports
 from tests.app.harness import (
     DEMO_ROSTER,
@@ -87,6 +88,11 @@ def test_the_director_erases_one_learners_data_and_nothing_of_theirs_remains(tmp
             ay,
         )
         c.portal.call(svc.execute, RequestHelp("ZEBRA-X-HELP my audio"), ax)
+        # What they said in their group's chat, in public and privately to its facilitator.
+        here = f"group:{svc.state.rooms.group_of(x).name}"
+        for n, private in ((1, False), (2, True)):
+            said = SendChat(f"erase-x-chat-{n}", here, "ZEBRA-X-CHAT hello", private=private)
+            c.portal.call(svc.execute, said, ax)
         words = f"Well done to {xp.name} and {yp.name} ({xp.reg.email.upper()})"
         c.portal.call(svc.execute, Announce(words), director_actor)
         turn = next(

@@ -1,8 +1,10 @@
-"""Day 3's pain session in three browsers: the director opens small groups inside it for a few
-minutes, the learner's page moves to their group with a countdown, and back when the director
-closes them; the director drops in on that group from its tile and the learner sees who is
-visiting; a learner calls for help and a facilitator of the track joins their room from the
-call."""
+"""Day 3 in four browsers. In the opening plenary, learners talk beside the video: a message
+reaches the others, a question is asked, upvoted and marked answered by the director. Then, in
+the pain session, the director opens small groups inside it for a few minutes: the learner's
+page moves to their group with a countdown, the learner raises a hand and the director's tile
+shows it, and the page goes back when the director closes them; the director drops in on that
+group from its tile and the learner sees who is visiting; a learner calls for help and a
+facilitator of the track joins their room from the call."""
 
 from __future__ import annotations
 
@@ -22,20 +24,49 @@ pytestmark = pytest.mark.browser
 
 SCHEDULE = build_schedule(load_course())
 PAIN = SCHEDULE.get("d3-02")
+WELCOME = SCHEDULE.get("d3-01")  # the plenary before it
 
 
 def text_has(page, words: str, timeout: float = 10.0) -> None:
     wait_true(page, f"document.body.innerText.includes({json.dumps(words)})", timeout)
 
 
-def test_a_quick_breakout_a_drop_in_and_joining_a_callers_room(browser, tmp_path, figure):
-    start = PAIN.start + timedelta(minutes=5)
+def send(page, text: str, kind: str = "chat") -> None:
+    form = page.locator("form.chat-form")
+    form.locator(f"input[name=kind][value={kind}]").check()
+    form.locator("textarea").fill(text)
+    form.locator("textarea").press("Enter")  # Enter sends
+    wait_true(page, "document.querySelector('form.chat-form textarea').value === ''")
+
+
+def test_talk_a_quick_breakout_a_drop_in_and_joining_a_callers_room(browser, tmp_path, figure):
+    start = WELCOME.start + timedelta(minutes=5)
     with course_from(browser, tmp_path, start) as (_url, people, open_page, errors):
         director = open_page(next(p for p in people if p["role"] == "director"))
         director.click("#rooms button[type=submit]")  # form the groups
         director.wait_for_selector(".tile")
-        learner = open_page(next(p for p in people if p["role"] == "learner"))
-        text_has(learner, "session")
+        learners = [p for p in people if p["role"] == "learner"]
+        learner, other = open_page(learners[0]), open_page(learners[1])
+
+        # The plenary: a message reaches everyone; a question is asked, upvoted, answered.
+        send(learner, "Good morning from <b>Boston</b>")
+        other.locator("#talk .chat-text", has_text="Good morning from <b>Boston</b>").wait_for()
+        assert other.locator("#talk-unread").text_content() == "1 new"  # until they look
+        other.click("form.chat-form textarea")
+        wait_true(other, "document.getElementById('talk-unread').hidden")
+        send(learner, "Which opioid do you start with in renal failure?", "question")
+        question = other.locator("#talk .question", has_text="renal failure")
+        question.locator("button:has-text('Upvote')").click()
+        director.locator("#talk .question .votes", has_text="▲ 1").wait_for()
+        director.locator("#talk .question button:has-text('Mark answered')").click()
+        learner.locator("#talk .question.answered", has_text="renal failure").wait_for()
+
+        # The pain session, a track session without small groups.
+        director.click("button:has-text('Jump to the next agenda item')")
+        wait_true(
+            learner,
+            "document.querySelector('#where .where-label').textContent.includes('session')",
+        )
         before = learner.inner_text("#where .where-label")
         assert "session" in before.lower(), before
 
@@ -48,6 +79,9 @@ def test_a_quick_breakout_a_drop_in_and_joining_a_callers_room(browser, tmp_path
         group = label.removeprefix("Small group ")
         countdown = learner.inner_text("#where .breakout-line .countdown")
         assert re.fullmatch(r"(9|10):\d\d", countdown), countdown
+        # A hand raised in the group shows on the director's tile.
+        learner.click("button:has-text('Raise or lower my hand')")
+        director.locator(f"article.tile[aria-label='{group}'] .badge", has_text="✋ 1").wait_for()
         # ... and closes them early: the page goes back by itself.
         director.click("#visit button:has-text('Close the small groups now')")
         wait_true(

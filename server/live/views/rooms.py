@@ -12,9 +12,11 @@ from server.domain.breakouts import NO_ROOM_KINDS
 from server.domain.course_state import CourseState
 from server.domain.groups.forming import over_share
 from server.domain.help_calls import HelpCall, help_track, track_answers
+from server.domain.media import media_room
 from server.domain.people import Person
-from server.domain.placement import Place, place_of
+from server.domain.placement import Place, place_of, staff_of
 from server.domain.rooms import GROUP_KINDS, Breakout, GroupInfo
+from server.domain.talk import Message, Question, is_question_room
 from server.live import keys
 from server.live.names import slug
 
@@ -87,6 +89,8 @@ class RoomView:
     mix: tuple[tuple[str, int], ...] = ()  # disciplines of the members, commonest first
     over: tuple[str, ...] = ()  # disciplines above their fair share of the track here
     visitors: tuple[Person, ...] = ()  # staff dropping in
+    hands: tuple[Person, ...] = ()  # raised in the group's room
+    messages: int = 0  # public messages in the group's room
 
     @property
     def online(self) -> int:
@@ -129,6 +133,12 @@ def build_room(
         tuple(sorted(here.items(), key=lambda dc: (-dc[1], dc[0]))),
         over_share(here, track),
         visitors_of(state, f"group:{g.name}"),
+        tuple(
+            people.by_id[x]
+            for x in state.talk.hands.get(f"group:{g.name}", ())
+            if x in people.by_id
+        ),
+        len(state.talk.in_room(f"group:{g.name}")),
     )
 
 
@@ -203,3 +213,61 @@ def build_visit(state: CourseState, schedule: Schedule, pid: str, now: datetime)
     )
     visit = state.rooms.visits.get(pid)
     return VisitView(person, place, visit, breakout, may_open, item, schedule.tz)
+
+
+@dataclass(frozen=True)
+class TalkView:
+    """The talk beside the video of the room a page's person is in now: its chat, its raised
+    hands and, in the plenary and the track sessions, its questions. `staff` views (a staff
+    member's own page) also lower hands and mark questions answered."""
+
+    key: str
+    room: str | None  # None: no room now (a break)
+    label: str
+    messages: tuple[tuple[Message, Person | None], ...]
+    hands: tuple[Person, ...]
+    questions: tuple[tuple[Question, Person | None], ...]
+    asks: bool  # questions are taken here
+    staff: bool
+    private_to: str  # who a private line here reaches, in words ("" if nobody)
+    tz: ZoneInfo | None = None
+
+
+def talk_room(state: CourseState, schedule: Schedule, key: str, now: datetime) -> Place:
+    """The place a talk audience's people are in now: a group's members share it, a track's
+    learners without a group share it, and a staff member's own page has theirs."""
+    target = key.removeprefix(keys.TALK)
+    if target.startswith("person:"):
+        return place_of(state.rooms, state.people, schedule, target.removeprefix("person:"), now)
+    return build_where(state, schedule, keys.place(target), now).place
+
+
+def build_talk(state: CourseState, schedule: Schedule, key: str, now: datetime) -> TalkView:
+    place = talk_room(state, schedule, key, now)
+    room = media_room(place)
+    people = state.people
+    staff = key.removeprefix(keys.TALK).startswith("person:") and (
+        (p := people.get(key.removeprefix(keys.TALK + "person:"))) is not None
+        and p.role.value in ("director", "facilitator")
+    )
+    if room is None:
+        return TalkView(key, None, place.label, (), (), (), False, bool(staff), "", schedule.tz)
+    t = state.talk
+    reach = [people.by_id[x] for x in staff_of(state.rooms, people, room) if x in people.by_id]
+    words = ", ".join(p.name for p in reach[:3]) + (" and others" if len(reach) > 3 else "")
+    return TalkView(
+        key,
+        room,
+        place.label,
+        tuple((m, people.get(m.author)) for m in t.in_room(room)),
+        tuple(people.by_id[x] for x in t.hands.get(room, ()) if x in people.by_id),
+        tuple((q, people.get(q.author)) for q in t.questions_in(room)),
+        is_question_room(room),
+        bool(staff),
+        words,
+        schedule.tz,
+    )
+
+
+def build_inbox(state: CourseState, pid: str) -> tuple[tuple[Message, Person | None], ...]:
+    return tuple((m, state.people.get(m.author)) for m in state.talk.private_for(pid))

@@ -153,6 +153,11 @@
         retryMs = 2000;
         save("saved:" + item.key, { at: Date.now() });
         if (form) say(form, "✓ Saved. " + r.text, "saved");
+        // A message box (chat) is emptied once its message is stored, ready for the next.
+        if (form && form.hasAttribute("data-reset-on-success")) {
+          var box = form.querySelector("textarea");
+          if (box) box.value = "";
+        }
         if (item.after === "reload" && !pending().length) { window.location.reload(); return; }
         flush();
       } else if (permanent) {

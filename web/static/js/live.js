@@ -236,7 +236,7 @@
     });
   }
 
-  new MutationObserver(function () { restoreOpen(); restoreTyping(); hideDismissed(); speakToMe(); localize(document); tick(); })
+  new MutationObserver(function () { restoreOpen(); restoreTyping(); hideDismissed(); speakToMe(); localize(document); tick(); countUnread(); })
     .observe(document.body, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     var z = document.querySelector(".your-zone");
@@ -246,4 +246,48 @@
   });
   setInterval(tick, 250);
   setInterval(ping, 30000);
+
+  // Talk beside the video: Enter sends (Shift+Enter is a new line); messages that arrived since
+  // this person last looked at the talk are counted beside its heading until they do.
+  document.addEventListener("keydown", function (evt) {
+    var box = evt.target;
+    if (!box.matches || !box.matches(".chat-form textarea")) return;
+    if (evt.key === "Enter" && !evt.shiftKey && !evt.isComposing) {
+      evt.preventDefault();
+      if (box.value.trim()) box.form.requestSubmit();
+    }
+  });
+  function lastRead(room) {
+    try { return Number(sessionStorage.getItem("talk-read:" + room) || 0); } catch (e) { return 0; }
+  }
+  function markRead() {
+    var live = document.getElementById("talk");
+    if (!live) return;
+    var seqs = Array.prototype.map.call(live.querySelectorAll("li[data-seq]"), function (li) {
+      return Number(li.getAttribute("data-seq"));
+    });
+    try { sessionStorage.setItem("talk-read:" + live.getAttribute("data-room"), String(Math.max.apply(null, [0].concat(seqs)))); } catch (e) {}
+    countUnread();
+  }
+  function countUnread() {
+    var live = document.getElementById("talk");
+    var badge = document.getElementById("talk-unread");
+    if (!live || !badge) return;
+    var me = document.body.getAttribute("data-person");
+    var seen = lastRead(live.getAttribute("data-room"));
+    var n = Array.prototype.filter.call(live.querySelectorAll("li[data-seq]"), function (li) {
+      return Number(li.getAttribute("data-seq")) > seen && li.getAttribute("data-author") !== me;
+    }).length;
+    // Written only when it changes: this runs from the page's mutation observer.
+    var words = n ? n + " new" : "";
+    if (badge.hidden !== (n === 0)) badge.hidden = n === 0;
+    if (badge.textContent !== words) badge.textContent = words;
+  }
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.closest && evt.target.closest(".panel.talk")) markRead();
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest && evt.target.closest(".panel.talk")) markRead();
+  });
+  document.addEventListener("DOMContentLoaded", countUnread);
 })();
