@@ -81,7 +81,14 @@ def test_talk_a_quick_breakout_a_drop_in_and_joining_a_callers_room(browser, tmp
         assert re.fullmatch(r"(9|10):\d\d", countdown), countdown
         # A hand raised in the group shows on the director's tile.
         learner.click("button:has-text('Raise or lower my hand')")
-        director.locator(f"article.tile[aria-label='{group}'] .badge", has_text="✋ 1").wait_for()
+        tile = director.locator(f"article.tile[aria-label='{group}']")
+        tile.locator(".badge", has_text="✋ 1").wait_for()
+        send(learner, "We are ready in our group")  # and the tile counts it as new
+        wait_true(
+            director,
+            f"(document.querySelector(\"article.tile[aria-label='{group}'] [data-talk-seqs]\")"
+            " || {}).textContent === '1 new'",
+        )
         # ... and closes them early: the page goes back by itself.
         director.click("#visit button:has-text('Close the small groups now')")
         wait_true(
@@ -96,6 +103,14 @@ def test_talk_a_quick_breakout_a_drop_in_and_joining_a_callers_room(browser, tmp
         director.locator(f"#room-{group.lower().replace(' ', '-')}").wait_for(timeout=10000)
         learner.locator("#where .visitors", has_text="Visiting now").wait_for(timeout=10000)
         assert director.locator("#visit button:has-text('Leave the room')").count() == 1
+        # Visiting, the director reads the group's talk: its tile no longer counts it as new.
+        assert "We are ready in our group" in director.inner_text("#talk")
+        director.click("form.chat-form textarea")
+        wait_true(
+            director,
+            f"document.querySelector(\"article.tile[aria-label='{group}'] [data-talk-seqs]\")"
+            ".hidden",
+        )
 
         # A learner calls for help; a facilitator of the track joins their room from the call.
         learner.fill("#help-note", "Our SP has dropped out")

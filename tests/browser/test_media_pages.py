@@ -1,5 +1,6 @@
 """Two people in one small group, each in their own Chromium with fake camera and microphone,
-join the room's audio and video and see each other's picture play."""
+join the room's audio and video and see each other's picture play; the director drops in on the
+group and joins its audio and video as a visitor the group sees by name."""
 
 from __future__ import annotations
 
@@ -94,6 +95,29 @@ def test_two_browsers_see_each_other(tmp_path):
                     10,
                 )
                 pages[0].screenshot(path=str(tmp_path / "media.png"))
+                # The director drops in on their group: the director's page joins its audio and
+                # video, and the group sees them there by name.
+                group = next(iter(rooms)).removeprefix("— ").removeprefix("Small group ")
+                r = d.request.post(url + "/visit", form={"room": f"group:{group}"})
+                assert r.ok, r.text()
+                visitor = d.new_page()
+                visitor.on("pageerror", lambda e: errors.append(str(e)))
+                visitor.goto(url + "/")
+                wait_true(
+                    visitor,
+                    "document.getElementById('media-room').textContent.includes("
+                    + json.dumps(group)
+                    + ")",
+                    15,
+                )
+                visitor.click("#media-join")
+                wait_true(visitor, PLAYING, 30)
+                wait_true(
+                    pages[0],
+                    "[...document.querySelectorAll('figcaption')].some(c => c.textContent"
+                    f".includes({json.dumps(director['name'])}))",
+                    30,
+                )
                 assert errors == [], errors
                 assert [e for b in browsers for e in b.errors] == []
             finally:

@@ -90,7 +90,7 @@ class RoomView:
     over: tuple[str, ...] = ()  # disciplines above their fair share of the track here
     visitors: tuple[Person, ...] = ()  # staff dropping in
     hands: tuple[Person, ...] = ()  # raised in the group's room
-    messages: int = 0  # public messages in the group's room
+    messages: tuple[int, ...] = ()  # the seqs of the latest public messages in its room
 
     @property
     def online(self) -> int:
@@ -138,7 +138,7 @@ def build_room(
             for x in state.talk.hands.get(f"group:{g.name}", ())
             if x in people.by_id
         ),
-        len(state.talk.in_room(f"group:{g.name}")),
+        tuple(m.seq for m in state.talk.in_room(f"group:{g.name}")),
     )
 
 

@@ -270,6 +270,15 @@
     countUnread();
   }
   function countUnread() {
+    // Each room tile of the director's page: the messages of that group since they last read it
+    // (by dropping in and looking at its talk).
+    document.querySelectorAll("[data-talk-seqs]").forEach(function (tile) {
+      var seen = lastRead(tile.getAttribute("data-talk-room"));
+      var n = tile.getAttribute("data-talk-seqs").split(" ").filter(function (x) { return Number(x) > seen; }).length;
+      var words = n ? n + " new" : "";
+      if (tile.hidden !== (n === 0)) tile.hidden = n === 0;
+      if (tile.textContent !== words) tile.textContent = words;
+    });
     var live = document.getElementById("talk");
     var badge = document.getElementById("talk-unread");
     if (!live || !badge) return;
