@@ -2,7 +2,8 @@
 
 A cold start replays the whole log; it must stay linear in events of every type. The baseline
 in the same run is presence (joins and leaves), the cheapest events; feedback submissions carry
-a submission id each, which the state keeps for every id ever used.
+a submission id each, which the state keeps for every id ever used; chat messages too (in 19
+group rooms and the plenary, one in ten a private line), and the state keeps every message.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _log(kind: str, n: int) -> list[Event]:
         if kind == "presence":
             typ = "presence.joined" if (i // PEOPLE) % 2 == 0 else "presence.left"
             data: dict[str, Any] = {"person": who, "conn": f"c-{who}"}
+        elif kind == "chat":
+            typ = "chat.sent"
+            room = "plenary" if i % 5 == 0 else f"group:Adult {i % 19 + 1}"
+            data = {"sid": f"chat-{i:08d}", "room": room, "text": f"Message {i}"}
+            if i % 10 == 3:
+                data["to"] = [f"p{(i + 7) % PEOPLE}"]
         else:
             typ = "feedback.submitted"
             data = {
@@ -67,7 +74,7 @@ def replay_seconds(events: list[Event]) -> float:
 def run(sizes: list[int], repeats: int) -> dict[str, Any]:
     rows = []
     for n in sizes:
-        for kind in ("presence", "feedback"):
+        for kind in ("presence", "feedback", "chat"):
             log = _log(kind, n)
             times = [replay_seconds(log) for _ in range(repeats)]
             median = statistics.median(times)
@@ -81,7 +88,9 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
             )
     return {
         "title": "Replay by event type",
-        "goal": "linear in events of every type: feedback within a small factor of presence",
+        "goal": (
+            "linear in events of every type: feedback and chat within a small factor of presence"
+        ),
         "columns": ["events", "type", "median_s", "events_per_s"],
         "rows": rows,
         "notes": [
@@ -91,5 +100,9 @@ def run(sizes: list[int], repeats: int) -> dict[str, Any]:
             "(server/domain/growing.py, after commit e8dfad1), the same replay measured on "
             "2026-12-01 on this machine: 10,000 feedback events 0.92 s and 50,000 in 17.24 s "
             "(2,899/s), against presence 0.42 s and 2.24 s in the same run.",
+            "Growing (server/domain/growing.py) first merged its recent part into the whole "
+            "every √n keys (n·√n copies): on 2026-12-01 at 21:22 UTC, 200,000 feedback events "
+            "took 10.56 s and 200,000 chat messages 14.79 s (presence 4.31 s in the same run); "
+            "it now keeps levels that merge like a binary counter (about log₂ n copies a key).",
         ],
     }
