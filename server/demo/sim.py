@@ -24,12 +24,14 @@ from server.domain.agenda import Kind, ScheduledItem
 from server.domain.course_state import Command
 from server.domain.errors import DomainError
 from server.domain.evaluations import SubmitEvaluation, evaluation_keys, evaluation_opens
+from server.domain.media import media_room
 from server.domain.people import Person
 from server.domain.people_rules import Connect, Disconnect
-from server.domain.placement import sp_window, sps_with
+from server.domain.placement import place_of, sp_window, sps_with
 from server.domain.reflections import WriteReflection
 from server.domain.roles import Actor, Role
 from server.domain.submissions import OBSERVED_CHOICES
+from server.domain.talk import AskQuestion, SendChat, Upvote, is_question_room
 from server.live.views.feedback import turn_instrument
 from server.store import StoreError
 
@@ -65,6 +67,20 @@ REFLECTIONS = (
     "Hearing the others try the same conversation showed me three ways in.",
     "I want to remember to ask what matters most before I recommend anything.",
 )
+CHAT = (
+    "Can everyone hear me?",
+    "Thank you, that was a helpful way to put it.",
+    "Could you say the last point again?",
+    "I'm back, my connection dropped for a moment.",
+    "That is exactly what happens on our unit.",
+    "Good point about asking permission first.",
+)
+QUESTIONS = (
+    "How do you start an opioid in someone with kidney failure?",
+    "What do you say when a family asks for everything to be done?",
+    "How do you involve a child who is old enough to understand?",
+    "When do you bring in the palliative care team?",
+)
 NEXT_TIME = (
     "pause after the headline and count to five.",
     "ask what they understand before I explain.",
@@ -91,9 +107,11 @@ class Simulation:
     actions: int = 0
     refused: int = 0
     _conn: int = 0
+    talk_rng: random.Random = field(init=False)  # its own, so talk does not change the rest
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.talk_rng = random.Random(self.seed * 7919 + 1)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -145,6 +163,7 @@ class Simulation:
         if item.item.prompts:
             await self._reflections(item, now)
         await self._evaluations(now)
+        await self._talk(now)
 
     # --- joins and leaves -------------------------------------------------------------------
 
@@ -369,6 +388,29 @@ class Simulation:
                 await self.act(
                     SubmitEvaluation(self._sid(), key, spec(form), answers, required(form)), p
                 )
+
+    async def _talk(self, now: datetime) -> None:
+        """Now and then someone online says something in their room, asks the speaker a
+        question in the plenary or a session, or upvotes one already asked there."""
+        state, r = self.service.state, self.talk_rng
+        for pid in sorted(self.online):
+            if r.random() > 0.003:
+                continue
+            p = state.people.get(pid)
+            if p is None:
+                continue
+            here = media_room(place_of(state.rooms, state.people, self.service.schedule, pid, now))
+            if here is None:
+                continue
+            asked = [q for q in state.talk.questions_in(here) if not q.answered]
+            roll = r.random()
+            sid = f"sim-talk-{r.getrandbits(64):016x}"
+            if is_question_room(here) and p.role is Role.LEARNER and roll < 0.15:
+                await self.act(AskQuestion(sid, here, r.choice(QUESTIONS)), p)
+            elif asked and roll < 0.4:
+                await self.act(Upvote(r.choice(asked).id), p)
+            else:
+                await self.act(SendChat(sid, here, r.choice(CHAT)), p)
 
     def _sid(self) -> str:
         return f"sim-{self.rng.getrandbits(64):016x}"

@@ -38,8 +38,12 @@ def test_a_practice_block_runs_by_itself_and_spares_the_printed_people(tmp_path)
         "feedback.submitted",
         "feedback.released",
         "nexttime.written",
+        "chat.sent",
     ):
         assert kind in types, f"the simulation never produced {kind}"
+    # Learners rate themselves on their own turns (the gap), beside the others' feedback.
+    capacities = {f.capacity for per in svc.state.feedback.turns.values() for f in per.values()}
+    assert {"self", "peer"} <= capacities, capacities
     assert not any(e.actor in spare for e in events if e.actor != "cli")
     state = svc.state
     spare_fac = next(
