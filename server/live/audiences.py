@@ -44,7 +44,8 @@ ROLEPLAY_TEMPLATES = {
 K = keys
 # Which audiences an event can change, by the event type's prefix.
 _TOUCHES = {
-    "agenda.": (K.AGENDA, K.PLACE, K.ROOMS, K.ROOM, K.RP, K.FB, K.TALLY),  # times and slots move
+    "agenda.": (K.AGENDA, K.PLACE, K.ROOMS, K.ROOM, K.RP, K.FB, K.TALLY, K.VISIT, K.TALK),
+    # (times and slots move; the quick breakout's limit is the item's end)
     "announcement.": (K.NEWS,),
     "person.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS, K.PLACE),
     "link.": (K.PRESENCE, K.DIRECTOR, K.ROOM, K.ROOMS),
@@ -117,7 +118,10 @@ def touched_by(e: Event, rooms: RoomsState | None = None) -> tuple[str, ...]:
     if group is None:
         return static
     if e.type == "feedback.submitted":
-        return (K.feedback(group, e.actor), K.tally(group))
+        # the author's own form, the tally, and the turn's learner (whose panel counts the
+        # forms in, and once released shows them)
+        learner = str(e.data.get("learner") or e.actor)
+        return (K.feedback(group, e.actor), K.feedback(group, learner), K.tally(group))
     if e.type.startswith(("feedback.", "nexttime.", "turn.", "roleplay.")):
         return (*static, K.feedback_of_group(group), K.tally(group))
     return static

@@ -1,7 +1,8 @@
 """Nothing stale, as an invariant: after any step of a course day (a move, a lock, groups formed
 again, a late registration, an erasure, every role-play step, help calls, feedback, an
-announcement and its withdrawal, a delay, the clock jumping to the next item), every open page
-shows exactly what a fresh load of that page would show.
+announcement and its withdrawal, a delay, the clock jumping to the next item, chat, private
+lines, questions and hands, a quick breakout opened and closed, the director dropping in and
+leaving), every open page shows exactly what a fresh load of that page would show.
 
 Random steps are driven as the people themselves would send them, against one server, with the
 pages of every role open in Chromium; after each step each page's live `<main>` is compared with
@@ -43,6 +44,8 @@ COMPARE = """async () => {
     c.querySelectorAll('.durable-status').forEach(e => { e.className = 'durable-status'; });
     c.querySelectorAll('[data-until], [data-elapsed-since], [data-you-if], .durable-status, .flash')
       .forEach(e => { e.textContent = ''; });
+    c.querySelectorAll('[data-talk-seqs], #talk-unread')  // unread counts: the browser's own
+      .forEach(e => { e.textContent = ''; e.removeAttribute('hidden'); });
     c.querySelectorAll('*').forEach(e => {
       for (const a of ['hx-swap-oob', 'data-localized', 'data-restored', 'data-htmx-powered']) e.removeAttribute(a);
       if (e.hasAttribute('data-announcement') || e.hasAttribute('data-hide-if')) e.removeAttribute('hidden');
@@ -205,6 +208,20 @@ def step(course: Course, pages: dict, rng: random.Random, n: int) -> str:
     if roll < 0.31:
         course.post(director, "/director/delay", {"minutes": str(rng.randint(1, 3))}, "delay")
         return "the director delays the running item"
+    if roll < 0.32:
+        if rng.random() < 0.5:
+            form = {"minutes": str(rng.randint(1, 20))}
+            course.post(director, "/director/breakout", form, "breakout")
+            return "the director opens the small groups for a few minutes"
+        course.post(director, "/director/breakout/close", kind="breakout close")
+        return "the director closes the small groups"
+    if roll < 0.335 and groups:
+        if rng.random() < 0.6:
+            g = rng.choice(groups)
+            course.post(director, "/visit", {"room": f"group:{g['name']}"}, "drop in")
+            return f"the director drops in on {g['name']}"
+        course.post(director, "/visit/leave", kind="leave visit")
+        return "the director leaves the room they visit"
     staff = [w for w, p in people.items() if p["role"] == "facilitator"]
     sps = [w for w, p in people.items() if p["role"] == "sp"]
     mine = [w for w, p in people.items() if p["role"] == "learner"]
@@ -260,8 +277,9 @@ def step(course: Course, pages: dict, rng: random.Random, n: int) -> str:
     if mine:
         who = rng.choice(mine)
         page = pages[who]
-        if roll < 0.86 and page.locator("form.fb-form").count():
-            form = page.locator("form.fb-form").first
+        forms = page.locator("form.fb-form:visible")  # (a folded self-rating is not in reach)
+        if roll < 0.86 and forms.count():
+            form = forms.first
             for fs in form.locator("fieldset.fb-q").all():
                 radios = fs.locator("input[type=radio]")
                 if radios.count():
@@ -270,6 +288,14 @@ def step(course: Course, pages: dict, rng: random.Random, n: int) -> str:
             page.wait_for_timeout(300)
             course.sent["feedback"] = course.sent.get("feedback", 0) + 1
             return f"{who} sends feedback"
+        if roll < 0.885:
+            form = {"text": f"chat {n} <i>from</i> {who}", "sid": f"walk-chat-{n:06d}"}
+            form["kind"] = rng.choice(["chat", "chat", "private", "question"])
+            course.post(page, "/talk", form, "chat")
+            return f"{who} says something in their room ({form['kind']})"
+        if roll < 0.895:
+            course.post(page, "/talk/hand", kind="hand")
+            return f"{who} raises or lowers their hand"
         if roll < 0.92:
             course.post(page, "/help", {"note": f"help {n}"}, "help")
             return f"{who} calls for help"

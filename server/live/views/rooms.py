@@ -194,7 +194,7 @@ class VisitView:
 
     @property
     def shown(self) -> bool:
-        return self.visit is not None or self.director
+        return (self.visit is not None and self.place.visiting) or self.director
 
 
 def build_visit(state: CourseState, schedule: Schedule, pid: str, now: datetime) -> VisitView:

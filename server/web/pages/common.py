@@ -69,6 +69,7 @@ def render_page(request: Request, template: str, status: int = 200, **extra: Any
         "rehearsal": isinstance(svc.clock, RehearsalClock),
         "me": me,
         "may_author": me is not None and me.id in svc.state.authoring.authors,
+        "visiting_room": _visiting(svc, me.id) if me else "",
         "role_label": ROLE_LABELS[me.role] if me else None,
         "my_track": learner_track(svc.state.rooms, me) if me else None,
         "tz": svc.schedule.tz,
@@ -76,6 +77,15 @@ def render_page(request: Request, template: str, status: int = 200, **extra: Any
     }
     html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)
+
+
+def _visiting(svc: CourseService, pid: str) -> str:
+    """The room a staff member's page was drawn visiting ("" if none): the page reloads itself
+    when that changes (a drop-in from another tab, or the visit ended with its item)."""
+    from server.domain.placement import place_of
+
+    place = place_of(svc.state.rooms, svc.state.people, svc.schedule, pid, svc.clock.now())
+    return place.room if place.visiting else ""
 
 
 def media_ice(request: Request) -> str | None:

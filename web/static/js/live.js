@@ -236,7 +236,7 @@
     });
   }
 
-  new MutationObserver(function () { restoreOpen(); restoreTyping(); hideDismissed(); speakToMe(); localize(document); tick(); countUnread(); })
+  new MutationObserver(function () { restoreOpen(); restoreTyping(); hideDismissed(); speakToMe(); localize(document); tick(); countUnread(); visitChanged(); })
     .observe(document.body, { childList: true, subtree: true });
   document.addEventListener("DOMContentLoaded", function () {
     var z = document.querySelector(".your-zone");
@@ -299,4 +299,17 @@
     if (evt.target.closest && evt.target.closest(".panel.talk")) markRead();
   });
   document.addEventListener("DOMContentLoaded", countUnread);
+
+  // A staff member's drop-in moves their whole page to another room (its panels are not on the
+  // page they had): when the room they visit now is not the one this page was drawn with (they
+  // dropped in from another tab, left, or the visit ended with its item), the page loads again.
+  var reloading = false;
+  function visitChanged() {
+    var panel = document.getElementById("visit");
+    if (!panel || reloading || !panel.hasAttribute("data-visit-now")) return;
+    if (panel.getAttribute("data-visit-now") !== (document.body.getAttribute("data-visit") || "")) {
+      reloading = true;
+      window.location.reload();
+    }
+  }
 })();
