@@ -33,6 +33,11 @@ class Place:
     until: datetime | None = None  # in a quick breakout: when the groups close
     visiting: bool = False  # staff dropping in on a room that is not theirs
 
+    @property
+    def visited(self) -> str:
+        """The room a staff member is visiting here ("" when this is their own place)."""
+        return self.room if self.visiting else ""
+
 
 def place_of(
     rooms: RoomsState, people: PeopleState, schedule: Schedule, pid: str, now: datetime

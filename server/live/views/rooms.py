@@ -16,7 +16,7 @@ from server.domain.media import media_room
 from server.domain.people import Person
 from server.domain.placement import Place, place_of, staff_of
 from server.domain.rooms import GROUP_KINDS, Breakout, GroupInfo
-from server.domain.talk import Message, Question, is_question_room
+from server.domain.talk import STAFF, Message, Question, is_question_room
 from server.live import keys
 from server.live.names import slug
 
@@ -246,12 +246,10 @@ def build_talk(state: CourseState, schedule: Schedule, key: str, now: datetime) 
     place = talk_room(state, schedule, key, now)
     room = media_room(place)
     people = state.people
-    staff = key.removeprefix(keys.TALK).startswith("person:") and (
-        (p := people.get(key.removeprefix(keys.TALK + "person:"))) is not None
-        and p.role.value in ("director", "facilitator")
-    )
+    viewer = people.get(key.removeprefix(keys.TALK + "person:"))
+    staff = viewer is not None and viewer.role in STAFF
     if room is None:
-        return TalkView(key, None, place.label, (), (), (), False, bool(staff), "", schedule.tz)
+        return TalkView(key, None, place.label, (), (), (), False, staff, "", schedule.tz)
     t = state.talk
     reach = [people.by_id[x] for x in staff_of(state.rooms, people, room) if x in people.by_id]
     words = ", ".join(p.name for p in reach[:3]) + (" and others" if len(reach) > 3 else "")
@@ -263,7 +261,7 @@ def build_talk(state: CourseState, schedule: Schedule, key: str, now: datetime) 
         tuple(people.by_id[x] for x in t.hands.get(room, ()) if x in people.by_id),
         tuple((q, people.get(q.author)) for q in t.questions_in(room)),
         is_question_room(room),
-        bool(staff),
+        staff,
         words,
         schedule.tz,
     )

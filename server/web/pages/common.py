@@ -84,8 +84,7 @@ def _visiting(svc: CourseService, pid: str) -> str:
     when that changes (a drop-in from another tab, or the visit ended with its item)."""
     from server.domain.placement import place_of
 
-    place = place_of(svc.state.rooms, svc.state.people, svc.schedule, pid, svc.clock.now())
-    return place.room if place.visiting else ""
+    return place_of(svc.state.rooms, svc.state.people, svc.schedule, pid, svc.clock.now()).visited
 
 
 def media_ice(request: Request) -> str | None:
