@@ -40,6 +40,9 @@ class Settings:
     scenarios_dir: Path | None = None  # role-play cases (default scenarios/roleplays)
     simulate: bool = False  # the demo's simulated participants
     media: bool = True  # built-in audio and video in every room
+    engine: str = "aiortc"  # or "janus://HOST:PORT[,janus://…]" (server/media/engine.py)
+    janus_secret: str = ""  # the api_secret of every Janus instance
+    janus_admin_key: str = ""  # the VideoRoom admin key (rooms are created with it)
     ice: IceSettings = field(default_factory=IceSettings)
     recordings_dir: Path = Path("data/recordings")
     retention_days: float = 14.0  # recordings are deleted this long after they end (0: never)
@@ -101,6 +104,24 @@ def media_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(str(e)) from None
     off = getattr(args, "no_media", False) or os.environ.get("COMPANION_NO_MEDIA") == "1"
     out: dict[str, Any] = {"ice": ice, "media": not off}
+    given = getattr(args, "media", None)
+    engine = ",".join(given) if given else os.environ.get("COMPANION_MEDIA", "aiortc")
+    engine = engine.strip() or "aiortc"
+    if engine != "aiortc":
+        from server.media.janus import JanusSettingsError, parse_janus
+
+        try:
+            parse_janus(engine)
+        except JanusSettingsError as e:
+            raise UsageError(f"{e} (or --media aiortc)") from None
+        out["janus_secret"] = os.environ.get("COMPANION_JANUS_SECRET", "")
+        out["janus_admin_key"] = os.environ.get("COMPANION_JANUS_ADMIN_KEY", "")
+        if not out["janus_secret"] or not out["janus_admin_key"]:
+            raise UsageError(
+                "--media janus:// needs $COMPANION_JANUS_SECRET (Janus's api_secret) and "
+                "$COMPANION_JANUS_ADMIN_KEY (its VideoRoom admin_key)"
+            )
+    out["engine"] = engine
     recordings = pick("recordings", "COMPANION_RECORDINGS")
     if recordings:
         out["recordings_dir"] = Path(recordings)

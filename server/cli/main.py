@@ -53,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         m = sp.add_argument_group("audio and video")
         m.add_argument("--no-media", action="store_true", help="no built-in audio and video")
         m.add_argument(
+            "--media",
+            action="append",
+            metavar="ENGINE",
+            help="the media engine: aiortc (embedded, the default) or janus://HOST:PORT (repeat "
+            "or comma-separate for several Janus instances; secrets from $COMPANION_JANUS_SECRET "
+            "and $COMPANION_JANUS_ADMIN_KEY) ($COMPANION_MEDIA)",
+        )
+        m.add_argument(
             "--ice-servers",
             help="STUN/TURN servers, comma-separated: stun:HOST:PORT,turn:USER:PASS@HOST:PORT "
             "($COMPANION_ICE_SERVERS)",

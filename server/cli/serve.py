@@ -75,10 +75,16 @@ def serve_workers(
 
     if not store.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
-    # Built-in media relays within one process: pages of one room on different workers would
-    # not see each other, so several workers serve rooms through their meeting links instead.
-    os.environ["COMPANION_NO_MEDIA"] = "1"
-    print("  Built-in audio/video is off with several workers; set meeting links on the rooms.")
+    engine = media_settings(args)["engine"]
+    if engine == "aiortc":
+        # The embedded engine relays within one process: pages of one room on different
+        # workers would not see each other, so several workers serve rooms through their
+        # meeting links instead, or through Janus (--media janus://…), which they all share.
+        os.environ["COMPANION_NO_MEDIA"] = "1"
+        print("  Embedded audio/video is off with several workers: use --media janus://HOST:PORT")
+        print("  or set meeting links on the rooms.")
+    else:
+        os.environ["COMPANION_MEDIA"] = engine
     os.environ.update(
         COMPANION_STORE=store,
         COMPANION_SECRET=secret,

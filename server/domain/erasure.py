@@ -200,6 +200,7 @@ RULES: Mapping[str, Rule] = {
     "recording.saved": keep,
     "recording.deleted": keep,
     "room.link_set": keep,
+    "room.hosted": keep,
     # mail (the person's id only; the error a mail server gave may quote the address)
     "mail.sent": keep,
     "mail.failed": blank("error", "person"),

@@ -82,6 +82,21 @@ def layout(
     return Layout(tuple(dict.fromkeys(stage)), others, muted, label)
 
 
+def may_share_screen(role: Role, pid: str, room: str | None, rooms: RoomsState) -> str | None:
+    """Whether `pid` may share a screen in `room`: course staff (the director and facilitators)
+    in the plenary and track sessions, the group's own facilitator (or the director) in a small
+    group. None when they may; otherwise the reason, for the page."""
+    if room is None:
+        return "There is no room to share a screen in right now."
+    if role not in STAFF:
+        return "Only course staff share a screen: ask the facilitator to share it."
+    if room.startswith("group:") and role is not Role.DIRECTOR:
+        group = rooms.groups.get(room.removeprefix("group:"))
+        if group is None or group.facilitator != pid:
+            return "Only this group's facilitator shares a screen here."
+    return None
+
+
 def visible(lay: Layout, viewer: str, limit: int = MAX_VIDEO) -> list[str]:
     """Whose video `viewer` receives: the stage, then others, never themself, at most `limit`."""
     return visible_of(lay.order, viewer, limit)
@@ -125,6 +140,7 @@ class MediaState:
     consent: Mapping[str, frozenset[str]] = field(default_factory=dict)  # group -> people
     recordings: Mapping[str, Recording] = field(default_factory=dict)  # live ones, by id
     links: Mapping[str, str] = field(default_factory=dict)  # room -> external meeting link
+    hosts: Mapping[str, str] = field(default_factory=dict)  # room -> media server instance
 
 
 def stage_of_turn(rooms: RoomsState, rp: Roleplay) -> tuple[str, ...]:
@@ -236,7 +252,16 @@ class SetRoomLink:
     url: str  # "" removes it
 
 
-MediaCommand = SetRecording | GiveConsent | SaveRecording | DeleteRecording | SetRoomLink
+@dataclass(frozen=True)
+class HostRoom:
+    """Written by the media engine: `room` now lives on media server `instance` (a room is
+    never split; every worker and host reads this to find it)."""
+
+    room: str
+    instance: str
+
+
+MediaCommand = SetRecording | GiveConsent | SaveRecording | DeleteRecording | SetRoomLink | HostRoom
 EVENT_TYPES = frozenset(
     {
         "recording.set",
@@ -245,6 +270,7 @@ EVENT_TYPES = frozenset(
         "recording.saved",
         "recording.deleted",
         "room.link_set",
+        "room.hosted",
     }
 )
 ROOM_PREFIXES = ("plenary", "track:", "group:")
@@ -320,7 +346,32 @@ def decide_media(
         if media.links.get(room, "") == url:
             return []
         return [ev("room.link_set", room=room, url=url)]
+    if isinstance(command, HostRoom):
+        if actor != MEDIA_ACTOR:
+            raise PermissionDenied("Only the media engine places rooms on its servers.")
+        if not command.room.startswith(ROOM_PREFIXES):
+            raise DomainError(f"{command.room!r} is not a room (plenary, track:… or group:…).")
+        before = media.hosts.get(command.room, "")
+        if before == command.instance:
+            return []
+        return [ev("room.hosted", room=command.room, instance=command.instance, before=before)]
     raise DomainError(f"Unknown command {type(command).__name__}")
+
+
+def host_for(hosts: Mapping[str, str], alive: Sequence[str], room: str) -> str | None:
+    """The media server instance `room` should live on: where it lives now if that instance is
+    alive, else the alive instance with the fewest rooms (ties by the order given). None if no
+    instance is alive."""
+    current = hosts.get(room)
+    if current in alive:
+        return current
+    if not alive:
+        return None
+    load = {name: 0 for name in alive}
+    for r, name in hosts.items():
+        if name in load and r != room:
+            load[name] += 1
+    return min(alive, key=lambda name: (load[name], alive.index(name)))
 
 
 def apply_media(media: MediaState, e: Event) -> MediaState:
@@ -357,4 +408,6 @@ def apply_media(media: MediaState, e: Event) -> MediaState:
         if url:
             links[room] = url
         return replace(media, links=links)
+    if e.type == "room.hosted":
+        return replace(media, hosts={**media.hosts, str(d["room"]): str(d["instance"])})
     return media

@@ -62,6 +62,7 @@ _TOUCHES = {
     "hand.": (K.TALK, K.ROOM, K.ROOMS),
     "question.": (K.TALK,),
     "room.link_set": (K.ROOMS,),
+    "room.hosted": (),
     "roleplay.": (K.RP, K.ROOMS),
     "turn.": (K.RP, K.ROOMS),
     "scene.": (K.RP, K.ROOMS),

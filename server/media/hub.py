@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +29,7 @@ from server.domain import media
 from server.domain.placement import places_of
 from server.domain.roles import ROLE_LABELS, Role
 from server.live.hub import Message, Outgoing
+from server.media.common import MAX_SDP, MediaError, RoomEngine, state_text
 from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
@@ -40,20 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("companion.media")
 
-MAX_SDP = 64 * 1024
 MAX_SLOTS = 24  # per kind, per page
 CODEC = {"video": "video/vp8", "audio": "audio/opus"}
-NEGOTIATION_LIMIT = 20.0  # seconds for one offer/answer
-COALESCE = 0.2  # seconds to gather changes before placing everyone again
-BOUNDARY_LAG = 0.05  # seconds after a boundary before placing: its own pushes go first
-SLOW = 0.1  # seconds: a reconcile slower than this is worth a line in the log
-# Who belongs where changes with the course's events (which wake the loop) and at the agenda's
-# boundaries (which it aims at); besides those, everyone is placed again this often, just in case.
-TICK = 10.0
-
-
-class MediaError(ValueError):
-    pass
 
 
 @dataclass
@@ -82,72 +69,41 @@ class Peer:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
-class MediaHub:
+class MediaHub(RoomEngine[Peer]):
+    engine_name = "aiortc"
+    # Who belongs where changes with the course's events (which wake the loop) and at the
+    # agenda's boundaries (which it aims at); besides those, everyone is placed again this often.
+    tick = 10.0
+
     def __init__(
         self,
         service: CourseService,
         ice: IceSettings | None = None,
         recorder: Recorder | None = None,
     ) -> None:
-        self.service = service
+        super().__init__(service)
         self.ice = ice or IceSettings()
         configure(self.ice)
-        self.peers: dict[str, Peer] = {}
         self.recorder = recorder
-        self._order = itertools.count()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.service.listeners.append(lambda events: self._wake.set())
-        self._task = asyncio.create_task(self._loop(), name="media-rooms")
+        self._start_loop()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=5)
+        await self._stop_loop()
         if self.recorder:
             await self.recorder.close_all()
         for key in list(self.peers):
             await self.leave(key)
 
-    async def _loop(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow the task's
-            # cancellation, and the server would never finish shutting down.
-            until = self.service.seconds_to_next_move()
-            wait = TICK if until is None else min(TICK, until + BOUNDARY_LAG)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-            # Coalesce: a burst of changes (a hundred pages joining) costs one pass, and the
-            # live channel keeps the loop between passes.
-            await asyncio.sleep(COALESCE)
-            self._wake.clear()
-            t0 = time.perf_counter()
-            try:
-                await self.reconcile()
-            except Exception:
-                log.exception("media reconcile failed")
-            spent = time.perf_counter() - t0
-            if spent > SLOW:
-                log.warning("media: placing %d pages took %.0f ms", len(self.peers), spent * 1000)
-
     # --- pages -------------------------------------------------------------------------------
 
-    def join(self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None]) -> None:
-        """A page with a signed-in person opened its socket: it gets the media state."""
-        self.peers[key] = Peer(key, pid, role, send, next(self._order))
-        self._wake.set()
-
-    async def leave(self, key: str) -> None:
-        peer = self.peers.pop(key, None)
-        if peer is None:
-            return
-        await self._hang_up(peer)
-        self._wake.set()
+    def _new_peer(
+        self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None], order: int
+    ) -> Peer:
+        return Peer(key, pid, role, send, order)
 
     async def _hang_up(self, peer: Peer) -> None:
         for task in list(peer.tasks):
@@ -172,26 +128,9 @@ class MediaHub:
             return
         kind = msg.get("type")
         if kind == "media.offer":
-            # Negotiation takes a while (ICE gathering): it must not hold up the page's socket.
-            task = asyncio.create_task(self._guarded(peer, kind, self._offer(peer, msg.get("sdp"))))
-            peer.tasks.add(task)
-            task.add_done_callback(peer.tasks.discard)
+            self._in_background(peer, self._offer(peer, msg.get("sdp")), kind)
             return
         await self._guarded(peer, kind, self._other(peer, kind, msg))
-
-    async def _guarded(self, peer: Peer, kind: Any, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            async with asyncio.timeout(NEGOTIATION_LIMIT):
-                await work
-        except MediaError as e:
-            peer.send(json.dumps({"type": "media.error", "message": str(e)}))
-        except TimeoutError:
-            peer.send(
-                json.dumps({"type": "media.error", "message": "Audio/video setup timed out."})
-            )
-        except Exception as e:  # never let media break the page's socket
-            log.exception("media message %r from %s failed", kind, peer.pid)
-            peer.send(json.dumps({"type": "media.error", "message": f"Audio/video failed: {e}"}))
 
     async def _other(self, peer: Peer, kind: Any, msg: dict[str, Any]) -> None:
         if kind == "media.mute":
@@ -422,9 +361,7 @@ class MediaHub:
             viewer.last_key = key
             message = shared.get(key)
             if message is None:
-                message = shared[key] = Message(
-                    self._state_text(room, lay, link, you, [], recording)
-                )
+                message = shared[key] = Message(state_text(room, lay, link, you, [], recording))
             if message.text != viewer.last_state:
                 viewer.last_state = message.text
                 viewer.send(message)
@@ -448,38 +385,7 @@ class MediaHub:
                     "muted": dict(owner.muted) if owner else {},
                 }
             )
-        text = self._state_text(room, lay, link, you, tiles, recording)
+        text = state_text(room, lay, link, you, tiles, recording)
         if text != viewer.last_state:
             viewer.last_state = text
             viewer.send(text)
-
-    def _state_text(
-        self,
-        room: str | None,
-        lay: media.Layout | None,
-        link: str | None,
-        you: tuple[bool, bool, bool],
-        tiles: list[dict[str, Any]],
-        recording: str | None,
-    ) -> str:
-        msg: dict[str, Any] = {
-            "type": "media.state",
-            "room": room,
-            "label": self._room_label(room),
-            "link": link,
-            "stage_label": lay.label if lay else "",
-            "you": {"stage": you[0], "muted_on_join": you[1], "connected": you[2]},
-            "tiles": tiles,
-            "recording": recording,
-        }
-        return json.dumps(msg, sort_keys=True)
-
-    @staticmethod
-    def _room_label(room: str | None) -> str:
-        if room is None:
-            return "No room right now"
-        if room == "plenary":
-            return "Plenary"
-        if room.startswith("track:"):
-            return f"{room.removeprefix('track:').capitalize()} session"
-        return f"Small group {room.removeprefix('group:')}"

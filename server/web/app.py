@@ -94,9 +94,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.recorder = recorder
         media = None
         if settings.media:
-            from server.media.hub import MediaHub
+            from server.media.engine import make_engine
 
-            media = MediaHub(service, settings.ice, recorder)
+            media = make_engine(settings, service, recorder)
             media.start()
         app.state.media = media
         collector = None

@@ -74,6 +74,7 @@ def render_page(request: Request, template: str, status: int = 200, **extra: Any
         "my_track": learner_track(svc.state.rooms, me) if me else None,
         "tz": svc.schedule.tz,
         "media_ice": media_ice(request),
+        "media_engine": getattr(getattr(request.app.state, "media", None), "engine_name", ""),
     }
     html = svc.renderer.render(template, **context, **extra)
     return HTMLResponse(html, status_code=status)

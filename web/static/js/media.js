@@ -1,8 +1,11 @@
-// Room audio and video: one RTCPeerConnection to the server, negotiated over the page's live
-// socket (live.js). The page offers its camera and microphone plus receiving "slots"; the
-// server answers and says, in media.state, whose picture and sound is in which slot. Moving to
-// another room, a new stage or someone leaving only changes that mapping; the page renegotiates
-// only when the server asks for more slots (media.need).
+// Room audio and video, negotiated over the page's live socket (live.js), on either engine.
+// Embedded (aiortc): one RTCPeerConnection to the server. The page offers its camera and
+// microphone plus receiving "slots"; the server answers and says, in media.state, whose picture
+// and sound is in which slot; the page renegotiates only when asked for more slots (media.need).
+// Janus (data-engine="janus"): the camera goes out on its own connection in three simulcast
+// layers; what the page watches comes on a second connection that the server offers
+// (media.sub.offer) and the page answers; a shared screen is a third. The server picks each
+// stream's layer (stage high, thumbnails low); the page tells it when its link is poor.
 (function () {
   "use strict";
 
@@ -25,18 +28,33 @@
   var lastState = null;
   var streams = {};       // mid -> MediaStream holding that slot's track
   var retryTimer = null;
+  var engine = panel.getAttribute("data-engine") || "aiortc";
+  var janus = engine === "janus";
+  var joined = false;     // janus: watching (and maybe publishing) in the room
+  var subPc = null;       // janus: what this page watches, offered by the server
+  var subChain = Promise.resolve();
+  var screenPc = null, screenStream = null;
+  var quality = "high", poorRuns = 0, goodRuns = 0, lastStats = {};
+  function rx() { return janus ? subPc : pc; }
+  function isJoined() { return janus ? joined : !!pc; }
 
   function status(text) { var el = document.getElementById("media-status"); if (el) el.textContent = text; }
   function send(obj) { return window.companionSend && window.companionSend(obj); }
   function show(el, on) { if (el) el.hidden = !on; }
 
   function controls() {
-    var joined = !!pc;
-    show($("media-join"), !joined);
-    show($("media-watch"), !joined);
-    show($("media-leave"), joined);
-    show($("media-mic"), joined && publish && local && local.getAudioTracks().length > 0);
-    show($("media-cam"), joined && publish && local && local.getVideoTracks().length > 0);
+    var on = isJoined();
+    show($("media-join"), !on);
+    show($("media-watch"), !on);
+    show($("media-leave"), on);
+    show($("media-mic"), on && publish && local && local.getAudioTracks().length > 0);
+    show($("media-cam"), on && publish && local && local.getVideoTracks().length > 0);
+    var share = $("media-screen");
+    if (share) {
+      show(share, on && !!(lastState && lastState.may_share) && !!navigator.mediaDevices.getDisplayMedia);
+      share.textContent = screenStream ? "Stop sharing your screen" : "Share your screen";
+      share.setAttribute("aria-pressed", String(!!screenStream));
+    }
     $("media-mic").textContent = micOn ? "Mute microphone" : "Unmute microphone";
     $("media-mic").setAttribute("aria-pressed", String(!micOn));
     $("media-cam").textContent = camOn ? "Turn camera off" : "Turn camera on";
@@ -137,6 +155,14 @@
       try { local = await getLocal(); } catch (err) { status(explain(err)); wanted = false; controls(); return; }
     }
     hangUp(false);
+    if (janus) {
+      joined = true;
+      send({ type: "media.watch" });
+      if (publish && local) await startPublish();
+      else status("Watching and listening.");
+      controls();
+      return;
+    }
     pc = new RTCPeerConnection({ iceServers: ice, bundlePolicy: "max-bundle" });
     pc.addEventListener("track", function () { render(); });
     pc.addEventListener("connectionstatechange", function () {
@@ -159,8 +185,136 @@
     await negotiate();
   }
 
+  // Janus: the camera and microphone on a connection of their own, video in three layers the
+  // server forwards as each viewer needs (640×360, 320×180, 160×90 from a 640×360 camera).
+  async function startPublish() {
+    if (pc) { pc.close(); pc = null; }
+    var conn = pc = new RTCPeerConnection({ iceServers: ice, bundlePolicy: "max-bundle" });
+    conn.addEventListener("connectionstatechange", function () {
+      if (pc !== conn) return;
+      if (conn.connectionState === "connected") status(micOn ? "You are live in this room." : "You are in this room, muted.");
+      if (conn.connectionState === "failed") { status("The audio/video connection failed; trying again…"); scheduleRetry(); }
+    });
+    local.getAudioTracks().forEach(function (t) { t.enabled = micOn; conn.addTransceiver(t, { direction: "sendonly" }); });
+    local.getVideoTracks().forEach(function (t) {
+      t.enabled = camOn;
+      conn.addTransceiver(t, { direction: "sendonly", sendEncodings: [
+        { rid: "h", maxBitrate: 600000 },
+        { rid: "m", scaleResolutionDownBy: 2, maxBitrate: 200000 },
+        { rid: "l", scaleResolutionDownBy: 4, maxBitrate: 70000 }
+      ] });
+    });
+    send({ type: "media.mute", audio: !micOn, video: !camOn });
+    selfTile().querySelector("video").srcObject = local;
+    status("Connecting audio and video…");
+    await negotiate();
+  }
+
+  // Janus: the server offers what this page watches; a fresh offer means a new room.
+  function onSubOffer(msg) {
+    subChain = subChain.then(async function () {
+      if (!joined) return;
+      if (msg.fresh || !subPc) {
+        if (subPc) subPc.close();
+        streams = {};
+        var conn = subPc = new RTCPeerConnection({ iceServers: ice, bundlePolicy: "max-bundle" });
+        conn.addEventListener("track", function () { render(); });
+        conn.addEventListener("connectionstatechange", function () {
+          if (subPc === conn && conn.connectionState === "failed") scheduleRetry();
+        });
+      }
+      try {
+        await subPc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+        await subPc.setLocalDescription(await subPc.createAnswer());
+        await gathered(subPc, 3000);
+        send({ type: "media.sub.answer", sdp: subPc.localDescription.sdp });
+      } catch (err) {
+        status("Could not receive the room's audio and video: " + err.message);
+      }
+      render();
+    });
+  }
+
+  // A screen or window as a second feed, shown large to everyone in the room. The browser's
+  // own "Stop sharing" ends the track; the page notices and tells the server.
+  async function shareScreen() {
+    if (screenStream) { stopScreen(true); return; }
+    try {
+      screenStream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
+    } catch (err) {
+      screenStream = null;
+      status("Screen sharing did not start (" + (err && err.message || err) + ").");
+      return;
+    }
+    var track = screenStream.getVideoTracks()[0];
+    track.addEventListener("ended", function () { stopScreen(true); status("You stopped sharing your screen."); });
+    var mine = document.createElement("figure");
+    mine.id = "media-screen-self";
+    mine.className = "vtile vtile-self-screen";
+    var v = document.createElement("video");
+    v.autoplay = true; v.muted = true; v.playsInline = true;
+    v.setAttribute("aria-label", "The screen you are sharing");
+    v.srcObject = screenStream;
+    var cap = document.createElement("figcaption");
+    cap.textContent = "You are sharing this";
+    mine.appendChild(v); mine.appendChild(cap);
+    $("media-gallery").appendChild(mine);
+    var conn = screenPc = new RTCPeerConnection({ iceServers: ice, bundlePolicy: "max-bundle" });
+    conn.addTransceiver(track, { direction: "sendonly" });
+    controls();
+    await conn.setLocalDescription(await conn.createOffer());
+    await gathered(conn, 3000);
+    if (screenPc === conn) send({ type: "media.screen.offer", sdp: conn.localDescription.sdp });
+    status("Sharing your screen with the room.");
+  }
+  function stopScreen(tell) {
+    if (screenStream) screenStream.getTracks().forEach(function (t) { t.stop(); });
+    screenStream = null;
+    if (screenPc) { screenPc.close(); screenPc = null; }
+    var mine = $("media-screen-self");
+    if (mine) mine.remove();
+    if (tell) send({ type: "media.screen.stop" });
+    controls();
+  }
+
+  // Janus: how the pictures arrive. A link that loses packets or frames steps down by itself
+  // (high → low → audio only), and back up after a good while; each tile shows what it gets.
+  function stepQuality(lossy) {
+    if (lossy) { poorRuns++; goodRuns = 0; } else { goodRuns++; poorRuns = 0; }
+    var next = quality;
+    if (poorRuns >= 2 && quality !== "audio") { next = quality === "high" ? "low" : "audio"; poorRuns = 0; }
+    if (goodRuns >= 10 && quality !== "high") { next = quality === "audio" ? "low" : "high"; goodRuns = 0; }
+    if (next !== quality) { quality = next; send({ type: "media.quality", level: quality }); }
+  }
+  async function watchQuality() {
+    if (!janus || !subPc || !joined) return;
+    var report;
+    try { report = await subPc.getStats(); } catch (e) { return; }
+    var lost = 0, got = 0, heights = {};
+    report.forEach(function (r) {
+      if (r.type !== "inbound-rtp" || r.kind !== "video") return;
+      var before = lastStats[r.id] || { lost: r.packetsLost || 0, got: r.packetsReceived || 0 };
+      lost += Math.max(0, (r.packetsLost || 0) - before.lost);
+      got += Math.max(0, (r.packetsReceived || 0) - before.got);
+      lastStats[r.id] = { lost: r.packetsLost || 0, got: r.packetsReceived || 0 };
+      if (r.mid !== undefined) heights[r.mid] = r.frameHeight || 0;
+    });
+    if (got + lost > 50) stepQuality(lost / (got + lost) > 0.08);
+    Array.prototype.slice.call(panel.querySelectorAll(".vtile[data-mid]")).forEach(function (el) {
+      var h = heights[el.getAttribute("data-mid")];
+      var q = el.querySelector(".vtile-q");
+      if (!q) return;
+      var text = quality === "audio" && !el.classList.contains("is-screen") ? "audio only" : (h ? h + "p" : "…");
+      if (q.textContent !== text) { q.textContent = text; q.setAttribute("aria-label", "Picture quality: " + text); }
+    });
+  }
+  setInterval(watchQuality, 2000);
+
   function hangUp(forget) {
     if (pc) { pc.close(); pc = null; }
+    if (subPc) { subPc.close(); subPc = null; }
+    if (janus) stopScreen(false);
+    joined = false;
     negotiating = false;
     pendingNeed = null;
     streams = {};
@@ -212,8 +366,9 @@
   }
 
   function trackFor(mid) {
-    if (!pc) return null;
-    var t = pc.getTransceivers().filter(function (x) { return x.mid === mid; })[0];
+    var conn = rx();
+    if (!conn) return null;
+    var t = conn.getTransceivers().filter(function (x) { return x.mid === mid; })[0];
     return t ? t.receiver.track : null;
   }
   function streamFor(mid) {
@@ -230,7 +385,7 @@
     var st = lastState;
     var stage = $("media-stage"), gallery = $("media-gallery"), sounds = $("media-audio");
     var keep = {};
-    if (st && pc && !st.link) {
+    if (st && rx() && !st.link) {
       var people = {};
       st.tiles.forEach(function (tile) {
         var p = people[tile.person] || (people[tile.person] = { tile: tile, video: null, audio: null });
@@ -255,7 +410,17 @@
         var parent = t.stage ? stage : gallery;
         if (el.parentNode !== parent) parent.appendChild(el);
         el.classList.toggle("on-stage", !!t.stage);
+        el.classList.toggle("is-screen", !!t.screen);
         el.setAttribute("data-person", pid);
+        if (janus && p.video) {
+          el.setAttribute("data-mid", p.video);
+          if (!el.querySelector(".vtile-q")) {
+            var q = document.createElement("span");
+            q.className = "vtile-q";
+            q.setAttribute("role", "img");
+            el.appendChild(q);
+          }
+        }
         var muted = t.muted || {};
         el.querySelector("figcaption").textContent = t.name + (t.role ? " · " + t.role : "") + (muted.audio ? " · muted" : "");
         el.classList.toggle("cam-off", !p.video || !!muted.video);
@@ -275,7 +440,7 @@
     }
     [stage, gallery, sounds].forEach(function (box) {
       Array.prototype.slice.call(box.children).forEach(function (el) {
-        if (el.id !== "media-self" && !keep[el.id]) el.remove();
+        if (el.id !== "media-self" && el.id !== "media-screen-self" && !keep[el.id]) el.remove();
       });
     });
   }
@@ -290,15 +455,15 @@
       $("media-link-a").href = st.link;
       show(link, true);
       show($("media-controls"), false);
-      if (pc) hangUp(false);
+      if (isJoined()) hangUp(false);
       status("Audio and video for this room are in the meeting linked below.");
     } else {
       show(link, false);
       show($("media-controls"), true);
-      if (wanted && !pc) join(publish);
+      if (wanted && !isJoined()) join(publish);
     }
-    if (!st.room) status(pc ? "No room right now (a break): you will be connected again when the next session starts." : "No room right now.");
-    if (wanted && pc && !st.you.connected && !negotiating) {
+    if (!st.room) status(isJoined() ? "No room right now (a break): you will be connected again when the next session starts." : "No room right now.");
+    if (wanted && isJoined() && !st.you.connected && !negotiating) {
       // The server lost this page's connection (it restarted, or the socket dropped): offer again.
       scheduleRetry();
     }
@@ -319,6 +484,15 @@
   document.addEventListener("companion:media", async function (evt) {
     var msg = evt.detail;
     if (msg.type === "media.state") onState(msg);
+    else if (msg.type === "media.sub.offer") onSubOffer(msg);
+    else if (msg.type === "media.republish") { if (joined && publish && local) startPublish(); }
+    else if (msg.type === "media.screen.answer" && screenPc) {
+      try { await screenPc.setRemoteDescription({ type: "answer", sdp: msg.sdp }); }
+      catch (err) { status("Could not share your screen: " + err.message); stopScreen(true); }
+    } else if (msg.type === "media.screen.ended") {
+      stopScreen(false);
+      if (msg.message) status(msg.message);
+    }
     else if (msg.type === "media.answer" && pc) {
       try { await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }); }
       catch (err) { status("Could not set up audio and video: " + err.message); }
@@ -329,6 +503,7 @@
       if (negotiating) pendingNeed = msg; else more(msg);
     } else if (msg.type === "media.error") {
       negotiating = false;
+      if (screenPc && !screenPc.remoteDescription) stopScreen(false);
       status(msg.message);
       if (msg.retry) scheduleRetry();
     }
@@ -346,6 +521,7 @@
   $("media-leave").addEventListener("click", function () { hangUp(true); status("You left audio and video."); });
   $("media-mic").addEventListener("click", function () { setMic(!micOn, true); });
   $("media-cam").addEventListener("click", function () { setCam(!camOn); });
+  if ($("media-screen")) $("media-screen").addEventListener("click", function () { shareScreen(); });
   controls();
   var kept = null;
   try { kept = sessionStorage.getItem(KEPT); } catch (e) { kept = null; }
@@ -353,7 +529,7 @@
     // Rejoin once the live socket is open (signalling travels on it).
     document.addEventListener("companion:connected", function once() {
       document.removeEventListener("companion:connected", once);
-      if (!pc) join(kept === "publish");
+      if (!isJoined()) join(kept === "publish");
     });
   }
 })();

@@ -1,0 +1,357 @@
+"""Audio and video through Janus, as people see it: two Janus instances and the companion,
+started by the test inside a network namespace of its own (Janus offers no loopback
+candidates; tests/netns.py), and Chromium pages with fake camera, microphone and screen.
+
+Two learners of one group see and hear each other through Janus; the group's facilitator
+shares a screen the learners see large, and stopping it from the browser is noticed; an outsider
+from another group gets none of the group's feeds, and Janus itself refuses a subscriber without
+the room's pin; killing the instance the room lives on moves the room to the other instance and
+the pages reconnect by themselves; an agenda move takes everyone into the next room."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.chromium import ARGS, CHROMIUM, Watched, wait_true
+from tests.janus_server import API_SECRET, ENV, janus
+from tests.netns import namespace
+from tests.servers import DEMO_ROSTER as ROSTER
+from tests.servers import cli, companion
+
+pytestmark = pytest.mark.browser
+
+DAY2_PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: small-group practice
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--auto-select-desktop-capture-source=Entire screen",
+]
+SECRET = {"COMPANION_SECRET": "janus-browser-secret-0123456789abcdef"}
+
+# A remote picture that plays: decoded frames and a clock that moves.
+PLAYING = """() => [...document.querySelectorAll(
+  '#media-stage .vtile:not(.vtile-self) video, #media-gallery .vtile:not(.vtile-self) video')]
+  .some(v => v.videoWidth > 0 && v.currentTime > 0.5 && !v.paused)"""
+SOUND = """() => [...document.querySelectorAll('#media-audio audio')]
+  .some(a => a.srcObject && a.srcObject.getAudioTracks().some(t => t.readyState === 'live')
+          && a.currentTime > 0.5)"""
+SCREEN = """() => [...document.querySelectorAll('#media-stage .vtile.is-screen video')]
+  .some(v => v.videoWidth > 0 && v.currentTime > 0.3)"""
+
+
+FRAMES = """() => [...document.querySelectorAll('.vtile:not(.vtile-self) video')]
+  .filter(v => !v.closest('#media-screen-self'))
+  .reduce((n, v) => n + v.getVideoPlaybackQuality().totalVideoFrames, 0)"""
+
+
+def wait_frames(page, timeout: float) -> None:
+    """Remote pictures decode new frames (a frozen picture of a dead connection does not)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = page.evaluate(FRAMES)
+        page.wait_for_timeout(1000)
+        if page.evaluate(FRAMES) > before + 5 and page.evaluate(PLAYING):
+            return
+        assert time.monotonic() < deadline, "no new frames"
+
+
+def janus_room_of(room: str) -> str:
+    """The name the companion gives `room` in Janus, as its own code computes it."""
+    from server.media.janus import janus_room, room_key
+
+    return janus_room(room_key(SECRET["COMPANION_SECRET"]), room)
+
+
+def hosts(db: str) -> dict[str, str]:
+    """Which Janus instance each room lives on, read from the log itself (room.hosted)."""
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT data FROM events WHERE type = 'room.hosted' ORDER BY seq")
+        out: dict[str, str] = {}
+        for (data,) in rows:
+            d = json.loads(data)
+            out[d["room"]] = d["instance"]
+        return out
+    finally:
+        con.close()
+
+
+def refused_without_pin(url: str, room: str) -> str:
+    """An outsider who somehow reached Janus (with its API secret, even) and knows a room's
+    name still cannot subscribe: the room has a pin only the companion knows."""
+    from websockets.sync.client import connect
+
+    with connect(url, subprotocols=["janus-protocol"]) as ws:
+
+        def call(msg):
+            ws.send(json.dumps({**msg, "apisecret": API_SECRET}))
+            while True:
+                r = json.loads(ws.recv(10))
+                if r.get("janus") != "ack":
+                    return r
+
+        s = (call({"janus": "create", "transaction": "a"}))["data"]["id"]
+        h = (
+            call(
+                {
+                    "janus": "attach",
+                    "plugin": "janus.plugin.videoroom",
+                    "session_id": s,
+                    "transaction": "b",
+                }
+            )
+        )["data"]["id"]
+        listed = call(
+            {
+                "janus": "message",
+                "session_id": s,
+                "handle_id": h,
+                "transaction": "c",
+                "body": {"request": "list"},
+            }
+        )
+        rooms = listed["plugindata"]["data"]["list"]
+        assert rooms == [], f"rooms are private, yet Janus lists {rooms}"
+        r = call(
+            {
+                "janus": "message",
+                "session_id": s,
+                "handle_id": h,
+                "transaction": "d",
+                "body": {
+                    "request": "join",
+                    "ptype": "subscriber",
+                    "room": room,
+                    "streams": [{"feed": "x"}],
+                },
+            }
+        )
+        return json.dumps(r["plugindata"]["data"])
+
+
+@pytest.fixture(scope="module")
+def netns():
+    with namespace("janus") as ns:
+        yield ns
+
+
+def test_rooms_through_janus(netns, tmp_path):
+    db = tmp_path / "log.db"
+    store = f"sqlite:///{db}"
+    env = {**SECRET, **ENV}
+    cli("roster", "import", str(ROSTER), "--store", store, env=env)
+    with janus(netns.interface) as j1, janus(netns.interface) as j2:
+        args = (
+            "--store",
+            store,
+            "--rehearsal-start",
+            DAY2_PRACTICE,
+            "--media",
+            f"{j1.url},{j2.url}",
+        )
+        with companion(*args, env=env) as url:
+            links = json.loads(cli("links", "--json", "--store", store, "--base-url", url, env=env))
+            director = next(x for x in links if x["role"] == "director")
+            with sync_playwright() as p:
+                browsers = [
+                    Watched(p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA]))
+                    for _ in range(2)
+                ]
+                try:
+                    run_course_day(browsers, url, links, director, str(db), j1, j2)
+                finally:
+                    for b in browsers:
+                        b.close()
+
+
+def run_course_day(browsers, url, links, director, db, j1, j2):
+    d = browsers[0].new_context()
+    d.request.get(director["link"])
+    r = d.request.post(
+        url + "/director/groups/assign",
+        form={"seed": "3", "min_size": "2", "max_size": "3", "teams": "together"},
+    )
+    assert r.ok, r.text()
+
+    def open_page(person, i):
+        ctx = browsers[i % 2].new_context(permissions=["camera", "microphone"])
+        ctx.request.get(person["link"])
+        page = ctx.new_page()
+        page.goto(url + "/")
+        wait_true(page, "document.getElementById('media-room').textContent !== ''", 15)
+        return page, page.text_content("#media-room")
+
+    # A group's facilitator, two learners of that group, and a learner of another group.
+    facilitators = {}
+    for i, person in enumerate(x for x in links if x["role"] == "facilitator"):
+        page, room_label = open_page(person, i)
+        if "Small group" in room_label and room_label not in facilitators:
+            facilitators[room_label] = page
+        else:
+            page.context.close()
+    pages: dict[str, list] = {}
+    outsider = None
+    for i, person in enumerate(x for x in links if x["role"] == "learner"):
+        page, room_label = open_page(person, i)
+        if room_label in facilitators and len(pages.get(room_label, [])) < 2:
+            pages.setdefault(room_label, []).append((page, person))
+        elif outsider is None and "Small group" in room_label:
+            outsider = page
+            continue
+        else:
+            page.context.close()
+            continue
+        if outsider is not None and any(len(v) == 2 for v in pages.values()):
+            break
+    label, pair = next((k, v) for k, v in pages.items() if len(v) == 2)
+    (a, pa), (b, pb) = pair
+    assert outsider is not None
+    fac = facilitators.pop(label)
+    for page in facilitators.values():
+        page.context.close()
+    for k, v in pages.items():
+        if k != label:
+            for page, _ in v:
+                page.context.close()
+    group = {"members": [pa["id"], pb["id"]], "name": label.removeprefix("— Small group ")}
+    for page in (a, b, fac, outsider):
+        assert page.get_attribute("#media", "data-engine") == "janus"
+    for page in (a, b, outsider):
+        page.click("#media-join")
+    for page in (a, b):
+        wait_true(page, PLAYING, 40)
+        wait_true(page, SOUND, 20)
+    names = {
+        a.text_content(".vtile:not(.vtile-self) figcaption"),
+        b.text_content(".vtile:not(.vtile-self) figcaption"),
+    }
+    assert all(names), names
+    # Simulcast: each tile names the layer it gets.
+    wait_true(
+        a, "[...document.querySelectorAll('.vtile-q')].some(q => /\\d+p/.test(q.textContent))", 15
+    )
+
+    # The outsider, in another group's room, never gets this group's feeds.
+    outsider.wait_for_timeout(1500)
+    seen = outsider.evaluate(
+        "[...document.querySelectorAll('.vtile:not(.vtile-self)')].map(t => t.dataset.person)"
+    )
+    assert not set(seen) & set(group["members"]), seen
+    room = f"group:{group['name']}"
+    placed = hosts(db)
+    assert room in placed, placed
+    first = j1 if placed[room] == j1.name else j2
+    spare = j2 if first is j1 else j1
+    verdict = refused_without_pin(f"ws://{first.name}", janus_room_of(room))
+    assert "error_code" in verdict, verdict
+
+    # The facilitator shares a screen; both learners see it large.
+    fac.click("#media-join")
+    wait_true(fac, "!document.getElementById('media-screen').hidden", 20)
+    fac.click("#media-screen")
+    for page in (a, b):
+        wait_true(page, SCREEN, 30)
+    if os.environ.get("COMPANION_SHOTS"):
+        a.set_viewport_size({"width": 1366, "height": 768})
+        a.wait_for_timeout(1500)
+        a.screenshot(path=os.path.join(os.environ["COMPANION_SHOTS"], "janus-screen.png"))
+    # Stopping it with the browser's own control (the track ends) is noticed.
+    # (A track that the browser ends fires "ended"; stop() alone does not, so the test fires it
+    # as the browser's own "Stop sharing" button would.)
+    fac.evaluate("""() => { const t = document.querySelector('#media-screen-self video')
+        .srcObject.getVideoTracks()[0]; t.stop(); t.dispatchEvent(new Event('ended')); }""")
+    wait_true(
+        fac, "/Share your screen/.test(document.getElementById('media-screen').textContent)", 10
+    )
+    for page in (a, b):
+        wait_true(page, "!document.querySelector('#media-stage .vtile.is-screen')", 20)
+
+    # The instance the room lives on dies: the room moves and the pages reconnect by themselves.
+    first.kill()
+    deadline = time.monotonic() + 30
+    while hosts(db).get(room) != spare.name:
+        assert time.monotonic() < deadline, f"{room} was not placed again: {hosts(db)}"
+        time.sleep(0.2)
+    for page in (a, b):
+        wait_frames(page, 45)
+
+    # An agenda move: the next item takes everyone to its room, and they see each other there.
+    before = a.text_content("#media-room")
+    for _ in range(4):
+        r = d.request.post(url + "/director/clock/next")
+        assert r.ok, r.text()
+        a.wait_for_timeout(800)
+        now = a.text_content("#media-room")
+        if now != before and "Small group" not in now and now:
+            break
+    now = a.text_content("#media-room")
+    assert now != before and "Small group" not in now, (before, now)
+    assert b.text_content("#media-room") == now
+    for page in (a, b):
+        wait_frames(page, 45)
+    for page in (a, b, fac, outsider):
+        page.context.close()
+
+
+def test_pages_on_two_servers_meet_in_one_janus_room(netns, tmp_path):
+    """Two companion servers on one Redis log (as two hosts, or workers, would be) and one Janus:
+    a learner on each server, both in one group, see each other; the room is placed once."""
+    from tests.redis_server import redis_server
+
+    env = {**SECRET, **ENV}
+    with redis_server(tmp_path / "redis") as store, janus(netns.interface) as j:
+        cli("roster", "import", str(ROSTER), "--store", store, env=env)
+        args = ("--store", store, "--rehearsal-start", DAY2_PRACTICE, "--media", j.url)
+        with companion(*args, env=env) as one, companion(*args, env=env) as two:
+            links = json.loads(cli("links", "--json", "--store", store, "--base-url", one, env=env))
+            director = next(x for x in links if x["role"] == "director")
+            with sync_playwright() as p:
+                browser = Watched(
+                    p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA])
+                )
+                try:
+                    d = browser.new_context()
+                    d.request.get(director["link"])
+                    r = d.request.post(
+                        one + "/director/groups/assign",
+                        form={"seed": "3", "min_size": "2", "max_size": "3", "teams": "together"},
+                    )
+                    assert r.ok, r.text()
+                    seen: dict[str, object] = {}
+                    pair = []
+                    for person in (x for x in links if x["role"] == "learner"):
+                        base = (one, two)[len(pair) % 2]
+                        ctx = browser.new_context(permissions=["camera", "microphone"])
+                        ctx.request.get(person["link"].replace(one, base))
+                        page = ctx.new_page()
+                        page.goto(base + "/")
+                        wait_true(
+                            page,
+                            "document.getElementById('media-room')"
+                            ".textContent.includes('Small group')",
+                            15,
+                        )
+                        label = page.text_content("#media-room")
+                        if not pair:
+                            pair.append(page)
+                            seen["label"] = label
+                        elif label == seen["label"]:
+                            pair.append(page)
+                            break
+                        else:
+                            ctx.close()
+                    assert len(pair) == 2
+                    assert pair[0].url.startswith(one) and pair[1].url.startswith(two)
+                    for page in pair:
+                        page.click("#media-join")
+                    for page in pair:
+                        wait_frames(page, 45)
+                finally:
+                    browser.close()
