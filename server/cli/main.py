@@ -16,7 +16,7 @@ from server.cli.people import (
     cmd_roster_import,
 )
 from server.cli.reports import cmd_agenda, cmd_export
-from server.cli.serve import DEMO_ROSTER, cmd_demo, cmd_serve
+from server.cli.serve import DEMO_ROSTER, cmd_demo, cmd_janus_config, cmd_serve
 from server.config import UsageError
 from server.content.course import COURSE_FILE
 from server.content.files import ContentError
@@ -88,6 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--store", help="event log URL (default $COMPANION_STORE or ./data SQLite)")
     s.add_argument("--workers", type=int, default=1, help="worker processes (needs Redis)")
     s.set_defaults(func=cmd_serve)
+
+    jc = sub.add_parser("janus-config", help="write a Janus configuration for the course's rooms")
+    jc.add_argument("folder", help="where to write janus.jcfg and its plugin files")
+    jc.add_argument("--ws-port", type=int, default=8188, help="Janus's WebSocket API port")
+    jc.add_argument("--ws-ip", default="127.0.0.1", help="the address the API listens on")
+    jc.add_argument("--rtp-ports", default="20000-20199", help="UDP range for media")
+    jc.add_argument(
+        "--interfaces", help="interfaces or address prefixes to offer (ice_enforce_list)"
+    )
+    jc.add_argument("--public-ip", help="the address browsers reach Janus at, behind NAT")
+    jc.add_argument("--stun", help="HOST:PORT of a STUN server")
+    jc.add_argument(
+        "--turn",
+        help="HOST:PORT of a TURN server (user and password from "
+        "$COMPANION_TURN_USER, $COMPANION_TURN_PASSWORD)",
+    )
+    jc.set_defaults(func=cmd_janus_config)
 
     r = sub.add_parser("roster", help="check or import the registration list (CSV)")
     rsub = r.add_subparsers(dest="roster_command", required=True)

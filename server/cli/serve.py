@@ -184,3 +184,40 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     clock = RehearsalClock(start, args.speed)
     return serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")
+
+
+def cmd_janus_config(args: argparse.Namespace) -> int:
+    """Write a Janus configuration for the course's rooms into a folder."""
+    from server.media.janus_conf import JanusConf, write
+
+    secret = os.environ.get("COMPANION_JANUS_SECRET", "")
+    key = os.environ.get("COMPANION_JANUS_ADMIN_KEY", "")
+    if not secret or not key:
+        raise UsageError(
+            "janus-config needs $COMPANION_JANUS_SECRET and $COMPANION_JANUS_ADMIN_KEY "
+            "(the companion is given the same two)"
+        )
+    lo, _, hi = args.rtp_ports.partition("-")
+    if not (lo.isdigit() and hi.isdigit() and 0 < int(lo) <= int(hi) < 65536):
+        raise UsageError(f"--rtp-ports must be a range such as 20000-20199, not {args.rtp_ports!r}")
+    for name in ("stun", "turn"):
+        value = getattr(args, name) or ""
+        if value and not value.rpartition(":")[2].isdigit():
+            raise UsageError(f"--{name} must be HOST:PORT, not {value!r}")
+    conf = JanusConf(
+        api_secret=secret,
+        admin_key=key,
+        ws_port=args.ws_port,
+        ws_ip=args.ws_ip,
+        rtp_ports=(int(lo), int(hi)),
+        interfaces=args.interfaces or "",
+        public_ip=args.public_ip or "",
+        stun=args.stun or "",
+        turn=args.turn or "",
+        turn_user=os.environ.get("COMPANION_TURN_USER", "companion" if args.turn else ""),
+        turn_password=os.environ.get("COMPANION_TURN_PASSWORD", ""),
+    )
+    folder = Path(args.folder)
+    cfg = write(conf, folder)
+    print(f"Wrote {cfg} and its two plugin files; start Janus with: janus -C {cfg} -F {folder}")
+    return 0

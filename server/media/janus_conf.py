@@ -130,3 +130,40 @@ admin: {{
 """
     )
     return folder / "janus.jcfg"
+
+
+def from_env(env: dict[str, str]) -> JanusConf:
+    """The configuration from JANUS_* variables (the compose file's Janus container)."""
+
+    def need(name: str) -> str:
+        value = env.get(name, "")
+        if not value:
+            raise SystemExit(f"janus: set {name} (the same value the companion is given)")
+        return value
+
+    lo, _, hi = env.get("JANUS_RTP_PORTS", "20000-20199").partition("-")
+    if not (lo.isdigit() and hi.isdigit() and 0 < int(lo) <= int(hi) < 65536):
+        raise SystemExit("janus: JANUS_RTP_PORTS must be a range such as 20000-20199")
+    return JanusConf(
+        api_secret=need("JANUS_API_SECRET"),
+        admin_key=need("JANUS_ADMIN_KEY"),
+        ws_port=int(env.get("JANUS_WS_PORT", "8188")),
+        ws_ip=env.get("JANUS_WS_IP", "0.0.0.0"),
+        rtp_ports=(int(lo), int(hi)),
+        interfaces=env.get("JANUS_INTERFACES", ""),
+        public_ip=env.get("JANUS_PUBLIC_IP", ""),
+        stun=env.get("JANUS_STUN", ""),
+        turn=env.get("JANUS_TURN", ""),
+        turn_user=env.get("JANUS_TURN_USER", ""),
+        turn_password=env.get("JANUS_TURN_PASSWORD", ""),
+        rec_dir=env.get("JANUS_REC_DIR", ""),
+    )
+
+
+if __name__ == "__main__":  # the Janus container: write the configuration, then become Janus
+    import os
+    import sys
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "/run/janus")
+    cfg = write(from_env(dict(os.environ)), folder)
+    os.execvp("janus", ["janus", "-C", str(cfg), "-F", str(folder)])

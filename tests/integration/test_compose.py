@@ -134,3 +134,27 @@ def test_the_image_builds():
         check=True,
         timeout=900,
     )
+
+
+@needs_compose
+def test_the_sfu_profile_adds_janus_and_turn_with_their_udp_ranges_and_no_open_api():
+    out = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "--profile", "sfu", "config"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COMPANION_SECRET": "x" * 32, "COMPANION_JANUS_PORTS": "21000-21099"},
+        check=True,
+    ).stdout
+    services = yaml.safe_load(out)["services"]
+    janus, turn = services["janus"], services["coturn"]
+    assert janus["profiles"] == turn["profiles"] == ["sfu"]  # up only with --profile sfu
+    assert janus["restart"] == turn["restart"] == "unless-stopped"
+    assert udp_ports(janus) == set(range(21000, 21100))
+    assert janus["environment"]["JANUS_RTP_PORTS"] == "21000-21099"
+    # Janus's API is reached by the app on the compose network, never published to the host.
+    assert all(p.get("protocol") == "udp" for p in janus["ports"])
+    assert udp_ports(turn) >= {3478, *range(49160, 49260)}
+    script = " ".join(turn["command"])
+    assert "--lt-cred-mech" in script and "exit 1" in script  # no password, no relay
+    assert janus["build"]["dockerfile"].endswith("docker/janus.Dockerfile")
+    assert "janus_conf.py" in (ROOT / "docker" / "janus.Dockerfile").read_text()

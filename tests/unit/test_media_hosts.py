@@ -110,3 +110,21 @@ def test_a_feed_is_ours_only_if_the_companion_wrote_its_display():
     assert feed_of({"id": "x", "display": d, "publisher": False}) is None
     assert feed_of({"id": "x", "display": "Mallory", "publisher": True}) is None
     assert feed_of({"id": "x", "publisher": True}) is None
+
+
+def test_serve_refuses_a_bad_engine_or_missing_janus_secrets(monkeypatch):
+    import argparse
+
+    from server.config import UsageError, media_settings
+
+    monkeypatch.delenv("COMPANION_JANUS_SECRET", raising=False)
+    monkeypatch.delenv("COMPANION_MEDIA", raising=False)
+    assert media_settings(argparse.Namespace())["engine"] == "aiortc"
+    with pytest.raises(UsageError, match="janus://"):
+        media_settings(argparse.Namespace(media=["http://a:1"]))
+    with pytest.raises(UsageError, match="COMPANION_JANUS_SECRET"):
+        media_settings(argparse.Namespace(media=["janus://a:1"]))
+    monkeypatch.setenv("COMPANION_JANUS_SECRET", "s")
+    monkeypatch.setenv("COMPANION_JANUS_ADMIN_KEY", "k")
+    got = media_settings(argparse.Namespace(media=["janus://a:1", "janus://b:2"]))
+    assert got["engine"] == "janus://a:1,janus://b:2" and got["janus_secret"] == "s"
