@@ -84,6 +84,35 @@ def person_ids(store: str) -> dict[str, str]:
     return {row["email"]: row["id"] for row in json.loads(out.stdout)}
 
 
+def import_roster(path: Path, store: str, env: dict[str, str]) -> dict[str, str]:
+    """`companion roster import PATH --store STORE` as its own process; everyone's id by email."""
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "roster", "import", str(path), "--store", store],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    return person_ids(store)
+
+
+def serve_cmd(port: int, store: str, start: str, *extra: str) -> list[str]:
+    """The command line of `companion serve` on `port`, on a rehearsal clock from `start`."""
+    return [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        store,
+        "--rehearsal-start",
+        start,
+        *extra,
+    ]
+
+
 def free_port() -> int:
     import socket
 
@@ -224,40 +253,11 @@ async def run_companion(n: int, store_url: str | None = None, workers: int = 1) 
 
             redis.Redis.from_url(store_url).flushdb()
         env = {"COMPANION_SECRET": SECRET}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "roster",
-                "import",
-                str(roster(n, folder)),
-                "--store",
-                store,
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        ids = person_ids(store)
+        ids = import_roster(roster(n, folder), store, env)
         port = free_port()
         # Far from the boundary while pages connect; then the clock is moved to just before it.
         start = utc_z(FIRST.start - timedelta_seconds(3600))
-        cmd = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            store,
-            "--rehearsal-start",
-            start,
-            "--workers",
-            str(workers),
-        ]
+        cmd = serve_cmd(port, store, start, "--workers", str(workers))
         with process(cmd, env) as proc:
             base = f"http://127.0.0.1:{port}"
             wait_http(base)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,16 +19,16 @@ from typing import Any
 
 from bench.fanout import (
     DISCIPLINES,
-    ROOT,
     SECRET,
     connect_all,
     drain,
     free_port,
+    import_roster,
     percentile,
-    person_ids,
     post_form,
     process,
     raise_fd_limit,
+    serve_cmd,
     wait_http,
 )
 from server.access.links import Signer
@@ -111,36 +109,9 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
         folder = Path(tmp)
         store = f"sqlite:///{folder / 'log.db'}"
         env = {"COMPANION_SECRET": SECRET}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "roster",
-                "import",
-                str(roster(n, folder)),
-                "--store",
-                store,
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        ids = person_ids(store)
+        ids = import_roster(roster(n, folder), store, env)
         port = free_port()
-        cmd = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            store,
-            "--rehearsal-start",
-            PRACTICE,
-        ]
+        cmd = serve_cmd(port, store, PRACTICE)
         with process(cmd, env):
             base = f"http://127.0.0.1:{port}"
             wait_http(base)

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +27,13 @@ import websockets
 
 from bench.fanout import (
     FIRST,
-    ROOT,
     SECRET,
     free_port,
+    import_roster,
     percentile,
-    person_ids,
     process,
     roster,
+    serve_cmd,
     wait_http,
 )
 from server.access.links import Signer
@@ -82,38 +81,9 @@ async def one_run(kind: str, viewers: int, window: float) -> dict[str, Any]:
         director = ""
         if kind == "companion":
             store = f"sqlite:///{Path(tmp) / 'log.db'}"
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "server.cli",
-                    "roster",
-                    "import",
-                    str(roster(viewers, Path(tmp))),
-                    "--store",
-                    store,
-                ],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                check=True,
-                capture_output=True,
-            )
-            ids = person_ids(store)
+            ids = import_roster(roster(viewers, Path(tmp)), store, env)
             start = utc_z(FIRST.start + timedelta(minutes=1))  # the opening plenary
-            cmd = [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--store",
-                store,
-                "--rehearsal-start",
-                start,
-                "--media-addresses",
-                "127.0.0.1",
-            ]
+            cmd = serve_cmd(port, store, start, "--media-addresses", "127.0.0.1")
             signer = Signer(SECRET)
             director = "companion_session=" + signer.session_value(ids["director@bench.org"])
             cookies = [

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, feedback, groups, media, replay
+from bench import fanout, feedback, groups, media, replay, sfu
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument(
         "--only",
-        choices=["groups", "fanout", "workers", "feedback", "media", "replay"],
+        choices=["groups", "fanout", "workers", "feedback", "media", "sfu", "replay"],
         help="run one benchmark at full size and replace its section of the output",
     )
     args = p.parse_args(argv)
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: fanout.run_workers(20, repeats=1),
             lambda: feedback.run(30, rate=10, seconds=2, repeats=1),
             lambda: media.run([2], repeats=1, window=2),
+            lambda: sfu.run([1], repeats=1, window=2, baseline=False),
             lambda: replay.run([2000], repeats=1),
         ]
     else:
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": lambda: fanout.run_workers(2000, repeats=3),
             "feedback": lambda: feedback.run(500, rate=20, seconds=8, repeats=3),
             "media": lambda: media.run([4, 8, 16], repeats=3, window=5),
+            "sfu": lambda: sfu.run([1, 2, 4], repeats=2, window=6),
             "replay": lambda: replay.run([10_000, 50_000, 200_000], repeats=3),
         }
         plan = [full[args.only]] if args.only else list(full.values())

@@ -49,4 +49,5 @@ def make_engine(settings: Settings, service: CourseService, recorder: Recorder) 
         settings.janus_secret,
         settings.janus_admin_key,
         settings.ice,
+        recorder,
     )

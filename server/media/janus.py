@@ -41,8 +41,10 @@ from server.domain.roles import MEDIA_ACTOR, ROLE_LABELS, Role
 from server.live.hub import Outgoing
 from server.media.common import MediaError, RoomEngine, check_sdp, state_text
 from server.media.janus_link import JanusError, JanusLink
+from server.media.janus_rec import JanusRecorder
 
 if TYPE_CHECKING:
+    from server.media.recording import Recorder
     from server.service.course import CourseService
 
 log = logging.getLogger("companion.media.janus")
@@ -168,9 +170,12 @@ class JanusHub(RoomEngine[Peer]):
         api_secret: str,
         admin_key: str,
         ice: Any = None,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__(service)
         self.ice = ice
+        self.recorder = recorder
+        self.rec = JanusRecorder(recorder) if recorder is not None else None
         self._key = room_key(secret)
         self.admin_key = admin_key
         self.links = [JanusLink(u, api_secret, self._on_event, self._on_lost) for u in urls]
@@ -198,6 +203,8 @@ class JanusHub(RoomEngine[Peer]):
 
     async def stop(self) -> None:
         await self._stop_loop()
+        if self.rec is not None:
+            await self.rec.close_all(self.service.clock.now())
         for key in list(self.peers):
             await self.leave(key)
         for link in self.links:
@@ -374,6 +381,8 @@ class JanusHub(RoomEngine[Peer]):
                 "audiocodec": "opus",
                 "description": room[:60],
             }
+            if self.rec is not None and room.startswith("group:"):
+                body["rec_dir"] = str(self.rec.raw)
             try:
                 await link.room(body)
             except JanusError as e:
@@ -424,7 +433,7 @@ class JanusHub(RoomEngine[Peer]):
                 _, jsep = await link.message(
                     handle.id,
                     {"request": "publish", "bitrate": BITRATE},
-                    {"type": "offer", "sdp": sdp},
+                    {"type": "offer", "sdp": sdp, "trickle": False},
                 )
             except BaseException:
                 await link.detach(handle.id)
@@ -449,7 +458,7 @@ class JanusHub(RoomEngine[Peer]):
         if sub is None or not sub.busy:
             raise MediaError("No offer to answer.")
         await sub.handle.link.message(
-            sub.handle.id, {"request": "start"}, {"type": "answer", "sdp": sdp}
+            sub.handle.id, {"request": "start"}, {"type": "answer", "sdp": sdp, "trickle": False}
         )
         sub.busy = False
         self._wake.set()
@@ -587,6 +596,8 @@ class JanusHub(RoomEngine[Peer]):
         for peer in peers:
             if peer.room is None:
                 self._send_state(peer, None, None, None, [], {})
+        if self.rec is not None:
+            await self.rec.finish_others(set(rooms), now)
         await self._tidy(places, now)
 
     async def _follow(self, peer: Peer) -> None:
@@ -627,11 +638,16 @@ class JanusHub(RoomEngine[Peer]):
         lay = media.layout(room, present, state.rooms, state.roleplays)
         order = [pid for pid in lay.order if pid in cams]
         by_id = {f.id: f for f in feeds}
+        recording = None
+        if self.rec is not None and self.recorder is not None and room.startswith("group:"):
+            mine = {p.pid: (p.pub.link, p.pub.id) for p in members if p.pub is not None}
+            await self.rec.update(room.removeprefix("group:"), mine, self.service.clock.now())
+            recording = self.recorder.status(room)
         for viewer in members:
             if link_url:
                 if viewer.pub or viewer.sub or viewer.screen:
                     await self._hang_up(viewer)
-                self._send_state(viewer, room, lay, link_url, [], by_id)
+                self._send_state(viewer, room, lay, link_url, [], by_id, None)
                 continue
             if viewer.want:
                 shown = media.visible_of(order, viewer.pid, media.MAX_AUDIO)
@@ -643,7 +659,7 @@ class JanusHub(RoomEngine[Peer]):
                     await self._layers(viewer, set(lay.stage), by_id)
                 except (JanusError, MediaError, TimeoutError) as e:
                     log.info("janus: subscribing %s in %s: %s", viewer.pid, room, e)
-            self._send_state(viewer, room, lay, None, feeds, by_id)
+            self._send_state(viewer, room, lay, None, feeds, by_id, recording)
 
     def _send_state(
         self,
@@ -653,6 +669,7 @@ class JanusHub(RoomEngine[Peer]):
         link: str | None,
         feeds: list[Feed],
         by_id: dict[str, Feed],
+        recording: str | None = None,
     ) -> None:
         people = self.service.state.people
         you = (
@@ -699,7 +716,7 @@ class JanusHub(RoomEngine[Peer]):
             link,
             you,
             tiles,
-            None,
+            recording,
             engine="janus",
             may_share=may_share is None,
             sharing=viewer.screen is not None,

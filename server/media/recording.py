@@ -217,20 +217,23 @@ class Recorder:
             return
         for person, writer in seg.writers.items():
             size = writer.close()
-            if size == 0:
-                continue
-            rel = writer.path.relative_to(self.folder).as_posix()
-            command = media.SaveRecording(
-                group, seg.turn, seg.number, person, rel, seg.started, now, size, seg.learner
-            )
-            try:
-                await self.service.execute(command, MEDIA_ACTOR)
-            except DomainError as e:
-                log.warning("recording %s not logged (%s); removing the file", rel, e)
-                writer.path.unlink(missing_ok=True)
-            except Exception:
-                # The log cannot be written: keep the file, the next start's sweep decides.
-                log.exception("recording %s not logged", rel)
+            if size:
+                await self.save(seg, person, writer.path, size, now)
+
+    async def save(self, seg: Segment, person: str, path: Path, size: int, now: datetime) -> None:
+        """Log one finished file of `seg` (`recording.saved`); a file the log refuses goes."""
+        rel = path.resolve().relative_to(self.folder.resolve()).as_posix()
+        command = media.SaveRecording(
+            seg.group, seg.turn, seg.number, person, rel, seg.started, now, size, seg.learner
+        )
+        try:
+            await self.service.execute(command, MEDIA_ACTOR)
+        except DomainError as e:
+            log.warning("recording %s not logged (%s); removing the file", rel, e)
+            path.unlink(missing_ok=True)
+        except Exception:
+            # The log cannot be written: keep the file, the next start's sweep decides.
+            log.exception("recording %s not logged", rel)
 
     async def finish_others(self, rooms: set[str], now: datetime) -> None:
         """Finish segments of groups whose room nobody is in any more."""

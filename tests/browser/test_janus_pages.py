@@ -252,6 +252,21 @@ def run_course_day(browsers, url, links, director, db, j1, j2):
     verdict = refused_without_pin(f"ws://{first.name}", janus_room_of(room))
     assert "error_code" in verdict, verdict
 
+    # A page whose link is poor steps down (the rule is tests/unit/test_quality_rule.py; here the
+    # page says what it decided): at "audio" the server stops sending it pictures, and they come
+    # back at "high".
+    a.evaluate("window.companionSend({type: 'media.quality', level: 'audio'})")
+    wait_true(
+        a,
+        "[...document.querySelectorAll('.vtile[data-person]:not(.vtile-self):not(.is-screen)')]"
+        ".every(t => t.classList.contains('cam-off') && !t.dataset.mid"
+        " && t.querySelector('.vtile-q').textContent === 'audio only')",
+        15,
+    )
+    wait_true(a, SOUND, 10)
+    a.evaluate("window.companionSend({type: 'media.quality', level: 'high'})")
+    wait_frames(a, 30)
+
     # The facilitator shares a screen; both learners see it large.
     fac.click("#media-join")
     wait_true(fac, "!document.getElementById('media-screen').hidden", 20)
@@ -353,5 +368,151 @@ def test_pages_on_two_servers_meet_in_one_janus_room(netns, tmp_path):
                         page.click("#media-join")
                     for page in pair:
                         wait_frames(page, 45)
+                finally:
+                    browser.close()
+
+
+RECORDING_ROSTER = """name,email,role,discipline,track
+Dana Director,director@example.org,director,physician,both
+Fran Facilitator,fran@example.org,facilitator,nurse,adult
+Sam Actor,sam@example.org,sp,other,adult
+Lee Learner,lee@example.org,learner,nurse,adult
+Kim Learner,kim@example.org,learner,physician,pediatric
+"""
+
+
+def saved(db: str) -> list[dict]:
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute(
+            "SELECT type, data FROM events WHERE type LIKE 'recording.%' ORDER BY seq"
+        )
+        live: dict[str, dict] = {}
+        for kind, data in rows:
+            d = json.loads(data)
+            if kind == "recording.saved":
+                live[d["id"]] = d
+            elif kind == "recording.deleted":
+                live.pop(d["id"], None)
+        return list(live.values())
+    finally:
+        con.close()
+
+
+def test_a_turn_recorded_on_janus_is_split_at_time_outs_and_replays(netns, tmp_path):
+    """Recording on, everyone on the stage consenting: Janus records each stage member's camera
+    and microphone per part of the turn (split at the time-out); each part is converted to a
+    WebM the group replays at once; the director deletes one and its file goes."""
+    import urllib.parse
+
+    import av
+
+    from server.content.cases import load_library
+
+    db = tmp_path / "log.db"
+    store = f"sqlite:///{db}"
+    env = {**SECRET, **ENV}
+    roster = tmp_path / "roster.csv"
+    roster.write_text(RECORDING_ROSTER)
+    cli("roster", "import", str(roster), "--store", store, env=env)
+    recordings = tmp_path / "recordings"
+    with janus(netns.interface) as j:
+        args = (
+            "--store",
+            store,
+            "--rehearsal-start",
+            DAY2_PRACTICE,
+            "--media",
+            j.url,
+            "--recordings",
+            str(recordings),
+        )
+        with companion(*args, env=env) as url:
+            links = {
+                x["email"].split("@")[0]: x
+                for x in json.loads(
+                    cli("links", "--json", "--store", store, "--base-url", url, env=env)
+                )
+            }
+            with sync_playwright() as p:
+                browser = Watched(
+                    p.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *FAKE_MEDIA])
+                )
+                try:
+                    d = browser.new_context()
+                    d.request.get(links["director"]["link"])
+                    r = d.request.post(
+                        url + "/director/groups/assign",
+                        form={"seed": "1", "min_size": "1", "max_size": "3", "teams": "together"},
+                    )
+                    assert r.ok, r.text()
+                    pages = {}
+                    for who in ("fran", "sam", "lee"):
+                        ctx = browser.new_context(permissions=["camera", "microphone"])
+                        ctx.request.get(links[who]["link"])
+                        page = ctx.new_page()
+                        page.goto(url + "/")
+                        wait_true(
+                            page,
+                            "document.getElementById('media-room')"
+                            ".textContent.includes('Small group')",
+                            15,
+                        )
+                        page.click("#media-join")
+                        pages[who] = page
+                    for page in pages.values():
+                        wait_frames(page, 45)
+                    label = pages["lee"].text_content("#media-room")
+                    group = label.removeprefix("— Small group ").strip()
+                    rp = f"{url}/rp/{urllib.parse.quote(group)}"
+
+                    def post(who, action, **form):
+                        r = pages[who].context.request.post(f"{rp}/{action}", form=form)
+                        assert r.ok, (action, r.status, r.text()[:300])
+
+                    post("fran", "recording", on="1")
+                    case = next(c.id for c in load_library().values() if c.track == "adult")
+                    post("fran", "start", scenario=case)
+                    lee_id = links["lee"]["id"]
+                    post("fran", "begin", learner=lee_id, goal="Pause")
+                    for who in ("fran", "sam", "lee"):
+                        post(who, "consent", given="1")
+                    wait_true(
+                        pages["sam"],
+                        "/Recording turn 1, part 1/.test("
+                        "document.getElementById('media-recording')?.textContent || '')",
+                        15,
+                    )
+                    pages["sam"].wait_for_timeout(4000)
+                    post("sam", "timeout")
+                    pages["sam"].wait_for_timeout(1500)
+                    post("fran", "timein")
+                    pages["sam"].wait_for_timeout(4000)
+                    post("fran", "end-turn")
+                    deadline = time.monotonic() + 30
+                    while len(saved(str(db))) < 6:
+                        assert time.monotonic() < deadline, saved(str(db))
+                        time.sleep(0.3)
+                    recs = saved(str(db))
+                    assert {(r["segment"], r["person"]) for r in recs} == {
+                        (s, links[w]["id"]) for s in (1, 2) for w in ("fran", "sam", "lee")
+                    }
+                    for rec in recs:
+                        with av.open(str(recordings / rec["file"])) as c:
+                            kinds = {s.type for s in c.streams}
+                            frames = sum(1 for _ in c.decode(video=0))
+                        assert kinds == {"video", "audio"}, (rec["file"], kinds)
+                        assert frames >= 20, (rec["file"], frames)
+                    assert not list((recordings / ".janus").glob("*.mjr"))  # converted, gone
+                    # The group replays them at once.
+                    body = pages["lee"].context.request.get(f"{rp}/recordings").text()
+                    assert body.count("<video") == 6
+                    rec = recs[0]
+                    r = d.request.post(url + "/director/recordings/delete", form={"id": rec["id"]})
+                    assert r.ok
+                    deadline = time.monotonic() + 10
+                    while (recordings / rec["file"]).exists():
+                        assert time.monotonic() < deadline, "the deleted recording's file"
+                        time.sleep(0.2)
                 finally:
                     browser.close()

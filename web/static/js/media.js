@@ -34,7 +34,8 @@
   var subPc = null;       // janus: what this page watches, offered by the server
   var subChain = Promise.resolve();
   var screenPc = null, screenStream = null;
-  var quality = "high", poorRuns = 0, goodRuns = 0, lastStats = {};
+  var quality = "high", lastStats = {};
+  var qstate = window.companionQuality ? window.companionQuality.start() : null;
   function rx() { return janus ? subPc : pc; }
   function isJoined() { return janus ? joined : !!pc; }
 
@@ -279,15 +280,15 @@
 
   // Janus: how the pictures arrive. A link that loses packets or frames steps down by itself
   // (high → low → audio only), and back up after a good while; each tile shows what it gets.
-  function stepQuality(lossy) {
-    if (lossy) { poorRuns++; goodRuns = 0; } else { goodRuns++; poorRuns = 0; }
-    var next = quality;
-    if (poorRuns >= 2 && quality !== "audio") { next = quality === "high" ? "low" : "audio"; poorRuns = 0; }
-    if (goodRuns >= 10 && quality !== "high") { next = quality === "audio" ? "low" : "high"; goodRuns = 0; }
-    if (next !== quality) { quality = next; send({ type: "media.quality", level: quality }); }
+  function stepQuality(sampleLossy) {
+    var next = window.companionQuality.step(qstate, sampleLossy);
+    var changed = next.level !== qstate.level;
+    qstate = next;
+    quality = next.level;
+    if (changed) send({ type: "media.quality", level: quality });
   }
   async function watchQuality() {
-    if (!janus || !subPc || !joined) return;
+    if (!janus || !subPc || !joined || !qstate) return;
     var report;
     try { report = await subPc.getStats(); } catch (e) { return; }
     var lost = 0, got = 0, heights = {};
@@ -299,7 +300,7 @@
       lastStats[r.id] = { lost: r.packetsLost || 0, got: r.packetsReceived || 0 };
       if (r.mid !== undefined) heights[r.mid] = r.frameHeight || 0;
     });
-    if (got + lost > 50) stepQuality(lost / (got + lost) > 0.08);
+    if (got + lost > 50) stepQuality(window.companionQuality.lossy(lost, got));
     Array.prototype.slice.call(panel.querySelectorAll(".vtile[data-mid]")).forEach(function (el) {
       var h = heights[el.getAttribute("data-mid")];
       var q = el.querySelector(".vtile-q");
@@ -412,13 +413,19 @@
         el.classList.toggle("on-stage", !!t.stage);
         el.classList.toggle("is-screen", !!t.screen);
         el.setAttribute("data-person", pid);
-        if (janus && p.video) {
-          el.setAttribute("data-mid", p.video);
-          if (!el.querySelector(".vtile-q")) {
-            var q = document.createElement("span");
+        if (janus) {
+          var q = el.querySelector(".vtile-q");
+          if (!q) {
+            q = document.createElement("span");
             q.className = "vtile-q";
             q.setAttribute("role", "img");
             el.appendChild(q);
+          }
+          if (p.video) el.setAttribute("data-mid", p.video);
+          else {
+            // The server sends this person's sound only (this page's link is poor).
+            el.removeAttribute("data-mid");
+            if (q.textContent !== "audio only") { q.textContent = "audio only"; q.setAttribute("aria-label", "Picture quality: audio only"); }
           }
         }
         var muted = t.muted || {};
