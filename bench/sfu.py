@@ -311,6 +311,13 @@ class Page:
                     await pc.close()
 
 
+def system_seconds(pid: int) -> float:
+    """The kernel's part of a process's CPU time (stime): sending and, on loopback, receiving
+    the packets."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 # --- one measured run -----------------------------------------------------------------------
 
 
@@ -385,6 +392,7 @@ async def one_run(
             COUNTS.reset()
             server = janus_pid if engine == "janus" else proc.pid
             assert server is not None
+            sys0 = system_seconds(server)
             cpu0, app0, gen0, t0 = (
                 cpu_seconds(server),
                 cpu_seconds(proc.pid),
@@ -394,6 +402,7 @@ async def one_run(
             rtts = await clock_rtts(base.replace("http", "ws") + "/live", cookies[0], window)
             t1 = time.monotonic()
             cpu1, app1, gen1 = cpu_seconds(server), cpu_seconds(proc.pid), time.process_time()
+            sys1 = system_seconds(server)
             frames, delays, expected_got = COUNTS.frames, list(COUNTS.delays), COUNTS.loss()
             errors = [e for p in pages for e in p.errors]
             for p in pages:
@@ -404,6 +413,7 @@ async def one_run(
     expected, got = expected_got
     return {
         "cores": cores,
+        "kernel_share": 100.0 * (sys1 - sys0) / (cpu1 - cpu0) if cpu1 > cpu0 else 0.0,
         "app_cores": (app1 - app0) / elapsed,
         "gen_cores": (gen1 - gen0) / elapsed,
         "fps": fps,
@@ -438,6 +448,7 @@ def _row(engine: str, rooms: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rooms × people": f"{rooms} × {ROOM}",
         "video streams": rooms * ROOM * (ROOM - 1),
         "engine CPU (cores)": f"{med('cores'):.2f}",
+        "of it in the kernel": f"{med('kernel_share'):.0f}%",
         "companion CPU (cores)": f"{med('app_cores'):.2f}" if janus else "(same process)",
         "load generator CPU (cores)": f"{med('gen_cores'):.2f}",
         "fps per stream": f"{med('fps'):.1f}",
@@ -496,6 +507,7 @@ def run(
                 "rooms × people": "—",
                 "video streams": ROOM - 1,
                 "engine CPU (cores)": f"{statistics.median(r['cores'] for r in base):.2f}",
+                "of it in the kernel": "—",
                 "companion CPU (cores)": "—",
                 "load generator CPU (cores)": "—",
                 "fps per stream": f"{statistics.median(r['fps'] for r in base):.1f}",
@@ -547,6 +559,7 @@ def run(
             "rooms × people",
             "video streams",
             "engine CPU (cores)",
+            "of it in the kernel",
             "companion CPU (cores)",
             "load generator CPU (cores)",
             "fps per stream",

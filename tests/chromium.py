@@ -18,6 +18,20 @@ ARGS = [
     "--disable-sync",
 ]
 
+# Fake camera, microphone and screen, granted without asking; sound that plays unprompted.
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--auto-select-desktop-capture-source=Entire screen",
+]
+SCREEN = """() => [...document.querySelectorAll('#media-stage .vtile.is-screen video')]
+  .some(v => v.videoWidth > 0 && v.currentTime > 0.3)"""
+# A track the browser ends fires "ended"; stop() alone does not, so a test fires it as the
+# browser's own "Stop sharing" button would.
+STOP_SHARING = """() => { const t = document.querySelector('#media-screen-self video')
+    .srcObject.getVideoTracks()[0]; t.stop(); t.dispatchEvent(new Event('ended')); }"""
+
 
 def wait_true(page, expression: str, timeout: float = 10.0) -> None:
     """Wait until `expression` is true in the page. (Playwright's wait_for_function compiles the

@@ -29,7 +29,7 @@ from server.domain import media
 from server.domain.placement import places_of
 from server.domain.roles import ROLE_LABELS, Role
 from server.live.hub import Message, Outgoing
-from server.media.common import MAX_SDP, MediaError, RoomEngine, state_text
+from server.media.common import MAX_SDP, MediaError, RoomEngine, check_sdp, state_text
 from server.media.ice import IceSettings, configure
 from server.media.relay import Publisher, SlotTrack
 
@@ -67,6 +67,8 @@ class Peer:
     asked: tuple[int, int] = (0, 0)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    screen_pc: RTCPeerConnection | None = None  # a shared screen, on a connection of its own
+    screen: Publisher | None = None
 
 
 class MediaHub(RoomEngine[Peer]):
@@ -116,6 +118,7 @@ class MediaHub(RoomEngine[Peer]):
         peer.publishers.clear()
         peer.slots.clear()
         peer.asked = (0, 0)
+        await self._stop_screen(peer)
         if peer.pc is not None:
             pc, peer.pc = peer.pc, None
             with contextlib.suppress(Exception):
@@ -130,11 +133,17 @@ class MediaHub(RoomEngine[Peer]):
         if kind == "media.offer":
             self._in_background(peer, self._offer(peer, msg.get("sdp")), kind)
             return
+        if kind == "media.screen.offer":
+            self._in_background(peer, self._screen_offer(peer, msg.get("sdp")), kind)
+            return
         await self._guarded(peer, kind, self._other(peer, kind, msg))
 
     async def _other(self, peer: Peer, kind: Any, msg: dict[str, Any]) -> None:
         if kind == "media.mute":
             self._mute(peer, msg)
+        elif kind == "media.screen.stop":
+            await self._stop_screen(peer)
+            self._wake.set()
         elif kind == "media.leave":
             async with peer.lock:
                 await self._hang_up(peer)
@@ -201,6 +210,52 @@ class MediaHub(RoomEngine[Peer]):
             peer.send(json.dumps({"type": "media.answer", "sdp": pc.localDescription.sdp}))
             peer.last_state, peer.last_key = "", ()  # slots changed: send the state again
         self._wake.set()
+
+    async def _screen_offer(self, peer: Peer, sdp: Any) -> None:
+        """A shared screen: received on its own connection, encoded once like a camera and
+        shown large to everyone in the room."""
+        text = check_sdp(sdp, "media.screen.offer")
+        svc = self.service
+        place = places_of(
+            svc.state.rooms, svc.state.people, svc.schedule, [peer.pid], svc.clock.now()
+        )[peer.pid]
+        why = media.may_share_screen(peer.role, peer.pid, media.media_room(place), svc.state.rooms)
+        if why:
+            raise MediaError(why)
+        await self._stop_screen(peer)
+        pc = peer.screen_pc = RTCPeerConnection(self.ice.configuration())
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "video" and peer.screen_pc is pc:
+                peer.screen = Publisher(f"{peer.pid}:screen", track)
+
+                async def ended() -> None:
+                    if peer.screen_pc is pc:
+                        await self._stop_screen(peer)
+                        peer.send(json.dumps({"type": "media.screen.ended"}))
+                        self._wake.set()
+
+                track.on("ended", ended)
+                self._wake.set()
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as e:
+            await self._stop_screen(peer)
+            raise MediaError(f"Screen sharing could not be set up: {e}") from None
+        peer.send(json.dumps({"type": "media.screen.answer", "sdp": pc.localDescription.sdp}))
+        peer.last_state, peer.last_key = "", ()
+
+    async def _stop_screen(self, peer: Peer) -> None:
+        screen, pc = peer.screen, peer.screen_pc
+        peer.screen = peer.screen_pc = None
+        if screen is not None:
+            await screen.close()
+        if pc is not None:
+            with contextlib.suppress(Exception):
+                await pc.close()
 
     def _new_pc(self, peer: Peer) -> RTCPeerConnection:
         pc = RTCPeerConnection(self.ice.configuration())
@@ -274,8 +329,16 @@ class MediaHub(RoomEngine[Peer]):
                     continue  # not joined: nothing to attach
                 video = media.visible_of(cams, viewer.pid, media.MAX_VIDEO)
                 audio = media.visible_of(mics, viewer.pid, media.MAX_AUDIO)
-                short_v = self._assign(viewer, "video", video, source)
-                short_a = self._assign(viewer, "audio", audio, source)
+                # Shared screens first (large), then the cameras the viewer should see.
+                videos = {
+                    p.screen.owner: p.screen
+                    for p in members
+                    if p.screen is not None and p.pid != viewer.pid
+                }
+                videos.update({pid: source[pid].publishers["video"] for pid in video})
+                sounds = {pid: source[pid].publishers["audio"] for pid in audio}
+                short_v = self._assign(viewer, "video", videos)
+                short_a = self._assign(viewer, "audio", sounds)
                 # A page in the middle of a negotiation is asked once its answer is out.
                 if (short_v or short_a) and viewer.pc is not None and not viewer.lock.locked():
                     want = (
@@ -310,10 +373,9 @@ class MediaHub(RoomEngine[Peer]):
             slot.track.detach()
 
     @staticmethod
-    def _assign(viewer: Peer, kind: str, wanted: list[str], source: dict[str, Peer]) -> int:
-        """Attach `wanted` publishers to `viewer`'s slots of `kind`, keeping slots that already
-        show the right person. Returns how many slots are missing."""
-        pubs = {pid: source[pid].publishers[kind] for pid in wanted}
+    def _assign(viewer: Peer, kind: str, pubs: dict[str, Publisher]) -> int:
+        """Attach the publishers `pubs` (by owner, in order) to `viewer`'s slots of `kind`,
+        keeping slots that already show the right one. Returns how many slots are missing."""
         slots = [s for s in viewer.slots.values() if s.kind == kind]
         shown: set[str] = set()
         for s in slots:
@@ -326,7 +388,7 @@ class MediaHub(RoomEngine[Peer]):
                 s.track.detach()
         free = [s for s in slots if s.track.source is None]
         short = 0
-        for pid in wanted:
+        for pid in pubs:
             if pid in shown:
                 continue
             if free:
@@ -353,15 +415,21 @@ class MediaHub(RoomEngine[Peer]):
             bool(lay and viewer.pid in lay.muted_on_join),
             viewer.pc is not None,
         )
+        rooms = self.service.state.rooms
+        share = {
+            "may_share": media.may_share_screen(viewer.role, viewer.pid, room, rooms) is None,
+            "sharing": viewer.screen is not None,
+        }
         if not viewer.slots:
             # Most pages in a large room have not joined: a cheap check spares the message.
-            key = (room, link, lay.label if lay else "", you, recording)
+            key = (room, link, lay.label if lay else "", you, recording, share["may_share"])
             if key == viewer.last_key:
                 return
             viewer.last_key = key
             message = shared.get(key)
             if message is None:
-                message = shared[key] = Message(state_text(room, lay, link, you, [], recording))
+                text = state_text(room, lay, link, you, [], recording, **share)
+                message = shared[key] = Message(text)
             if message.text != viewer.last_state:
                 viewer.last_state = message.text
                 viewer.send(message)
@@ -372,20 +440,24 @@ class MediaHub(RoomEngine[Peer]):
             src = slot.track.source
             if src is None:
                 continue
-            who = people.get(src.owner)
-            owner = source.get(src.owner)
+            pid, _, what = src.owner.partition(":")
+            screen = what == "screen"
+            who = people.get(pid)
+            owner = source.get(pid)
+            name = who.name if who else pid
             tiles.append(
                 {
                     "mid": mid,
                     "kind": slot.kind,
                     "person": src.owner,
-                    "name": who.name if who else src.owner,
+                    "name": name + (" — shared screen" if screen else ""),
                     "role": ROLE_LABELS[who.role] if who else "",
-                    "stage": bool(lay and src.owner in lay.stage),
-                    "muted": dict(owner.muted) if owner else {},
+                    "stage": screen or bool(lay and pid in lay.stage),
+                    "muted": dict(owner.muted) if owner and not screen else {},
+                    "screen": screen,
                 }
             )
-        text = state_text(room, lay, link, you, tiles, recording)
+        text = state_text(room, lay, link, you, tiles, recording, **share)
         if text != viewer.last_state:
             viewer.last_state = text
             viewer.send(text)

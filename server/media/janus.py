@@ -52,7 +52,7 @@ log = logging.getLogger("companion.media.janus")
 PUBLISHERS = 250  # per room: a plenary where everyone has a camera on
 BITRATE = 1_200_000  # bits/s a publisher may send, all layers together
 IDLE_ROOM = 60.0  # seconds a room nobody is placed in stays before it is destroyed
-LAYERS = {"high": 2, "mid": 1, "low": 0}  # simulcast substreams: h, m, l (rid order h-m-l)
+LAYERS = {"high": 1, "low": 0}  # simulcast substreams: rids h (640×360) and l (320×180)
 QUALITY = ("high", "low", "audio")  # what a viewer's link can take, best first
 ROOM_EXISTS, NO_SUCH_ROOM, NO_SUCH_FEED = 427, 426, 428
 
@@ -547,10 +547,10 @@ class JanusHub(RoomEngine[Peer]):
             big = feed is not None and (feed.kind == "screen" or feed.pid in stage)
             if peer.quality == "audio" and not (feed and feed.kind == "screen"):
                 want[mid] = (0, False)
-            elif peer.quality == "low":
-                want[mid] = (LAYERS["mid"] if big else LAYERS["low"], True)
+            elif peer.quality == "low" or not big:
+                want[mid] = (LAYERS["low"], True)
             else:
-                want[mid] = (LAYERS["high"] if big else LAYERS["mid"], True)
+                want[mid] = (LAYERS["high"], True)
         changed = {mid: v for mid, v in want.items() if sub.sent.get(mid) != v}
         if not changed:
             return

@@ -17,10 +17,11 @@ import contextlib
 import logging
 import shutil
 import subprocess
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 
@@ -143,6 +144,20 @@ class JanusRecorder:
                 log.warning("janus: recording %s in %s did not start: %s", person, group, e)
                 continue
             seg.tapes[person] = Taping(link, handle, base)
+            self._spawn(self._keyframes(link, handle))
+
+    async def _keyframes(self, link: JanusLink, handle: int) -> None:
+        """Ask again for a whole picture: Janus's recorder writes video from a keyframe on, and
+        a request made while the camera has just sent one can go unanswered."""
+        for wait in (0.3, 0.3, 0.4, 0.5, 0.5):
+            await asyncio.sleep(wait)
+            with contextlib.suppress(Exception):
+                await link.message(handle, {"request": "configure", "keyframe": True})
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
 
     async def finish(self, group: str, now: datetime) -> None:
         """Stop recording `group`'s segment; its files are converted and logged in the
@@ -155,12 +170,22 @@ class JanusRecorder:
         for tape in seg.tapes.values():
             with contextlib.suppress(Exception):
                 await tape.link.message(tape.handle, {"request": "configure", "record": False})
-        task = asyncio.create_task(self._save(seg, now), name=f"janus-recording-{group}")
-        self._saving.add(task)
-        task.add_done_callback(self._saving.discard)
+        self._spawn(self._save(seg, now))
+
+    async def _settled(self, bases: list[str], limit: float = 10.0) -> None:
+        """Wait until Janus has written out and closed the segment's files: it stops recording
+        after answering, and flushes each file as it closes it, so sizes settle a moment later."""
+        last: dict[Path, int] = {}
+        deadline = asyncio.get_running_loop().time() + limit
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.4)
+            sizes = {p: p.stat().st_size for b in bases for p in self.raw.glob(f"{b}*.mjr")}
+            if sizes and sizes == last:
+                return
+            last = sizes
 
     async def _save(self, seg: JanusSegment, now: datetime) -> None:
-        await asyncio.sleep(0.3)  # Janus closes its files as it stops
+        await self._settled([t.base for t in seg.tapes.values()])
         s = seg.segment
         for person, tape in seg.tapes.items():
             out = self.recorder.path(s, person).with_name(f"{tape.base}.webm")

@@ -18,7 +18,7 @@ import time
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.chromium import ARGS, CHROMIUM, Watched, wait_true
+from tests.chromium import ARGS, CHROMIUM, FAKE_MEDIA, SCREEN, STOP_SHARING, Watched, wait_true
 from tests.janus_server import API_SECRET, ENV, janus
 from tests.netns import namespace
 from tests.servers import DEMO_ROSTER as ROSTER
@@ -27,12 +27,6 @@ from tests.servers import cli, companion
 pytestmark = pytest.mark.browser
 
 DAY2_PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: small-group practice
-FAKE_MEDIA = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--auto-select-desktop-capture-source=Entire screen",
-]
 SECRET = {"COMPANION_SECRET": "janus-browser-secret-0123456789abcdef"}
 
 # A remote picture that plays: decoded frames and a clock that moves.
@@ -42,8 +36,6 @@ PLAYING = """() => [...document.querySelectorAll(
 SOUND = """() => [...document.querySelectorAll('#media-audio audio')]
   .some(a => a.srcObject && a.srcObject.getAudioTracks().some(t => t.readyState === 'live')
           && a.currentTime > 0.5)"""
-SCREEN = """() => [...document.querySelectorAll('#media-stage .vtile.is-screen video')]
-  .some(v => v.videoWidth > 0 && v.currentTime > 0.3)"""
 
 
 FRAMES = """() => [...document.querySelectorAll('.vtile:not(.vtile-self) video')]
@@ -278,10 +270,7 @@ def run_course_day(browsers, url, links, director, db, j1, j2):
         a.wait_for_timeout(1500)
         a.screenshot(path=os.path.join(os.environ["COMPANION_SHOTS"], "janus-screen.png"))
     # Stopping it with the browser's own control (the track ends) is noticed.
-    # (A track that the browser ends fires "ended"; stop() alone does not, so the test fires it
-    # as the browser's own "Stop sharing" button would.)
-    fac.evaluate("""() => { const t = document.querySelector('#media-screen-self video')
-        .srcObject.getVideoTracks()[0]; t.stop(); t.dispatchEvent(new Event('ended')); }""")
+    fac.evaluate(STOP_SHARING)
     wait_true(
         fac, "/Share your screen/.test(document.getElementById('media-screen').textContent)", 10
     )
@@ -502,7 +491,9 @@ def test_a_turn_recorded_on_janus_is_split_at_time_outs_and_replays(netns, tmp_p
                             kinds = {s.type for s in c.streams}
                             frames = sum(1 for _ in c.decode(video=0))
                         assert kinds == {"video", "audio"}, (rec["file"], kinds)
-                        assert frames >= 20, (rec["file"], frames)
+                        # Janus writes video from the camera's first whole picture on: up to
+                        # about two seconds into a part (README), so a 4 s part has 10 or more.
+                        assert frames >= 10, (rec["file"], frames)
                     assert not list((recordings / ".janus").glob("*.mjr"))  # converted, gone
                     # The group replays them at once.
                     body = pages["lee"].context.request.get(f"{rp}/recordings").text()

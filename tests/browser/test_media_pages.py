@@ -9,18 +9,13 @@ import json
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.chromium import ARGS, CHROMIUM, Watched, wait_true
+from tests.chromium import ARGS, CHROMIUM, FAKE_MEDIA, SCREEN, STOP_SHARING, Watched, wait_true
 from tests.servers import DEMO_ROSTER as ROSTER
 from tests.servers import cli, companion, free_port
 
 pytestmark = pytest.mark.browser
 
 DAY2_PRACTICE = "2026-05-14T15:20:00Z"  # Day 2, 11:20 ET: small-group practice
-FAKE_MEDIA = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 PLAYING = """() => [...document.querySelectorAll('#media-stage video, #media-gallery .vtile:not(.vtile-self) video')]
   .some(v => v.videoWidth > 0 && v.currentTime > 0.5 && !v.paused)"""
@@ -118,6 +113,24 @@ def test_two_browsers_see_each_other(tmp_path):
                     f".includes({json.dumps(director['name'])}))",
                     30,
                 )
+                # The director shares a screen into the group (the embedded engine encodes it
+                # once, like a camera); both learners see it large, and its end in the
+                # browser is noticed.
+                wait_true(visitor, "!document.getElementById('media-screen').hidden", 15)
+                visitor.click("#media-screen")
+                for page in pages:
+                    wait_true(page, SCREEN, 30)
+                visitor.evaluate(STOP_SHARING)
+                wait_true(
+                    visitor,
+                    "document.getElementById('media-screen').textContent"
+                    ".includes('Share your screen')",
+                    10,
+                )
+                for page in pages:
+                    wait_true(page, "!document.querySelector('#media-stage .vtile.is-screen')", 20)
+                # A learner is not offered the button, and the server refuses one anyway.
+                assert pages[0].is_hidden("#media-screen")
                 assert errors == [], errors
                 assert [e for b in browsers for e in b.errors] == []
             finally:

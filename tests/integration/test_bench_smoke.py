@@ -21,5 +21,5 @@ def test_bench_quick_writes_a_report(tmp_path):
     ]
     assert len(rows) == 2, section
     for row in rows:
-        fps = float(row.split("|")[7])
+        fps = float(row.split("|")[8])
         assert fps > 10, row

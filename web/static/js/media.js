@@ -2,7 +2,7 @@
 // Embedded (aiortc): one RTCPeerConnection to the server. The page offers its camera and
 // microphone plus receiving "slots"; the server answers and says, in media.state, whose picture
 // and sound is in which slot; the page renegotiates only when asked for more slots (media.need).
-// Janus (data-engine="janus"): the camera goes out on its own connection in three simulcast
+// Janus (data-engine="janus"): the camera goes out on its own connection in two simulcast
 // layers; what the page watches comes on a second connection that the server offers
 // (media.sub.offer) and the page answers; a shared screen is a third. The server picks each
 // stream's layer (stage high, thumbnails low); the page tells it when its link is poor.
@@ -186,8 +186,8 @@
     await negotiate();
   }
 
-  // Janus: the camera and microphone on a connection of their own, video in three layers the
-  // server forwards as each viewer needs (640×360, 320×180, 160×90 from a 640×360 camera).
+  // Janus: the camera and microphone on a connection of their own, video in two layers the
+  // server forwards as each viewer needs (640×360 and 320×180 from a 640×360 camera).
   async function startPublish() {
     if (pc) { pc.close(); pc = null; }
     var conn = pc = new RTCPeerConnection({ iceServers: ice, bundlePolicy: "max-bundle" });
@@ -199,10 +199,11 @@
     local.getAudioTracks().forEach(function (t) { t.enabled = micOn; conn.addTransceiver(t, { direction: "sendonly" }); });
     local.getVideoTracks().forEach(function (t) {
       t.enabled = camOn;
+      // Two layers: a browser sends at most two for a 640×360 camera, and keeps the low one
+      // when it must drop one (Janus records and falls back to it).
       conn.addTransceiver(t, { direction: "sendonly", sendEncodings: [
         { rid: "h", maxBitrate: 600000 },
-        { rid: "m", scaleResolutionDownBy: 2, maxBitrate: 200000 },
-        { rid: "l", scaleResolutionDownBy: 4, maxBitrate: 70000 }
+        { rid: "l", scaleResolutionDownBy: 2, maxBitrate: 200000 }
       ] });
     });
     send({ type: "media.mute", audio: !micOn, video: !camOn });
