@@ -595,7 +595,7 @@ class JanusHub(RoomEngine[Peer]):
             await self._room(room, members, feeds, link_url)
         for peer in peers:
             if peer.room is None:
-                self._send_state(peer, None, None, None, [], {})
+                self._send_state(peer, None, None, None, {})
         if self.rec is not None:
             await self.rec.finish_others(set(rooms), now)
         await self._tidy(places, now)
@@ -647,7 +647,7 @@ class JanusHub(RoomEngine[Peer]):
             if link_url:
                 if viewer.pub or viewer.sub or viewer.screen:
                     await self._hang_up(viewer)
-                self._send_state(viewer, room, lay, link_url, [], by_id, None)
+                self._send_state(viewer, room, lay, link_url, by_id, None)
                 continue
             if viewer.want:
                 shown = media.visible_of(order, viewer.pid, media.MAX_AUDIO)
@@ -659,7 +659,7 @@ class JanusHub(RoomEngine[Peer]):
                     await self._layers(viewer, set(lay.stage), by_id)
                 except (JanusError, MediaError, TimeoutError) as e:
                     log.info("janus: subscribing %s in %s: %s", viewer.pid, room, e)
-            self._send_state(viewer, room, lay, None, feeds, by_id, recording)
+            self._send_state(viewer, room, lay, None, by_id, recording)
 
     def _send_state(
         self,
@@ -667,10 +667,11 @@ class JanusHub(RoomEngine[Peer]):
         room: str | None,
         lay: media.Layout | None,
         link: str | None,
-        feeds: list[Feed],
         by_id: dict[str, Feed],
         recording: str | None = None,
     ) -> None:
+        """Tell `viewer` its room and the tiles of what its subscription carries (`by_id`: the
+        room's feeds), if that changed."""
         people = self.service.state.people
         you = (
             bool(lay and viewer.pid in lay.stage),
