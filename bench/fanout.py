@@ -70,6 +70,19 @@ def post_form(base: str, path: str, cookie: str, **form: str) -> str:
         return str(r.read().decode())
 
 
+def assign_groups(base: str, director: str, min_size: int = 6, max_size: int = 8) -> None:
+    """The director forms the small groups (seed 1, teams kept together), as from their page."""
+    post_form(
+        base,
+        "/director/groups/assign",
+        director,
+        seed="1",
+        min_size=str(min_size),
+        max_size=str(max_size),
+        teams="together",
+    )
+
+
 def person_ids(store: str) -> dict[str, str]:
     """Each registered person's id by email, as `companion links --json` prints them (ids are
     random, made at registration)."""
@@ -266,15 +279,7 @@ async def run_companion(n: int, store_url: str | None = None, workers: int = 1) 
             director = signer.session_value(ids["director@bench.org"])
             # As on a course morning, the small groups are formed before the first item: each
             # page then follows its group's views and its own feedback form too.
-            post_form(
-                base,
-                "/director/groups/assign",
-                director,
-                seed="1",
-                min_size="6",
-                max_size="8",
-                teams="together",
-            )
+            assign_groups(base, director)
             cookies = [signer.session_value(ids[f"l{i}@bench.org"]) for i in range(n)]
             headers = [{"Cookie": f"companion_session={c}"} for c in cookies]
             pages = await open_pages("127.0.0.1", port, "/live", headers)

@@ -20,6 +20,7 @@ from typing import Any
 from bench.fanout import (
     DISCIPLINES,
     SECRET,
+    assign_groups,
     connect_all,
     drain,
     free_port,
@@ -117,15 +118,7 @@ async def run_once(n: int, rate: float, seconds: float) -> dict[str, float]:
             wait_http(base)
             signer = Signer(SECRET)
             director = signer.session_value(ids["director@bench.org"])
-            post_form(
-                base,
-                "/director/groups/assign",
-                director,
-                seed="1",
-                min_size="6",
-                max_size="8",
-                teams="together",
-            )
+            assign_groups(base, director)
             # Who is in which group and who facilitates it: the log the server wrote, replayed.
             groups = await groups_in(store)
             case = "adult-news-anoxic-brain-injury"

@@ -44,12 +44,13 @@ from aiortc.codecs.vpx import vp8_depayload
 
 from bench.fanout import (
     SECRET,
+    assign_groups,
     free_port,
     import_roster,
     percentile,
-    post_form,
     process,
     serve_cmd,
+    wait_http,
 )
 from bench.media import clock_rtts, cpu_seconds
 from server.access.links import Signer
@@ -352,19 +353,8 @@ async def one_run(
         )
         cmd = serve_cmd(port, store, start, *media)
         with process(cmd, env) as proc:
-            from bench.fanout import wait_http
-
             wait_http(base)
-            director = signer.session_value(ids["director@bench.org"])
-            post_form(
-                base,
-                "/director/groups/assign",
-                director,
-                seed="1",
-                min_size=str(ROOM),
-                max_size=str(ROOM),
-                teams="together",
-            )
+            assign_groups(base, signer.session_value(ids["director@bench.org"]), ROOM, ROOM)
             cookies = [
                 "companion_session=" + signer.session_value(ids[f"l{i}@bench.org"])
                 for i in range(rooms * ROOM)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.media.janus_conf import JanusConf, write
-from tests.servers import free_port
+from tests.servers import free_port, stop
 
 API_SECRET = "janus-test-api-secret"
 ADMIN_KEY = "janus-test-admin-key"
@@ -85,11 +85,5 @@ def janus(interface: str, rtp_base: int = 0) -> Iterator[Janus]:
         _wait_port(port, proc, folder)
         yield j
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         shutil.rmtree(folder, ignore_errors=True)

@@ -58,6 +58,18 @@ def spawn(
     )
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a process to stop; kill it if it has not within 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def companion(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, port: int = 0
@@ -74,12 +86,7 @@ def companion(
         sys.stderr.write(Path(log.name).read_text(errors="replace"))
         raise
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
         os.unlink(log.name)
 

@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -83,7 +84,7 @@ class PagePeer(Protocol):
 P = TypeVar("P", bound=PagePeer)
 
 
-class RoomEngine(Generic[P]):
+class RoomEngine(ABC, Generic[P]):
     """What both engines do alike: a page joins and leaves; one loop places every page again
     when the course changes (its events wake it) and at the agenda's boundaries (which it aims
     at), with bursts coalesced into one pass; a page's message runs guarded, its failure told
@@ -104,16 +105,22 @@ class RoomEngine(Generic[P]):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def _new_peer(
-        self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None], order: int
-    ) -> P:
-        raise NotImplementedError
+    # How a page's peer is made: (key, pid, role, send, order), the engine's own Peer class.
+    peer_type: Callable[[str, str, Role, Callable[[Outgoing], None], int], P]
 
+    @abstractmethod
     async def _hang_up(self, peer: P) -> None:
-        raise NotImplementedError
+        """Close everything `peer` has open in the engine (its tasks: `_cancel_tasks`)."""
 
+    @abstractmethod
     async def reconcile(self) -> None:
-        raise NotImplementedError
+        """Place every page in its room and tell each what changed."""
+
+    @staticmethod
+    def _cancel_tasks(peer: P) -> None:
+        for task in list(peer.tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
 
     def _refusal(self, e: Exception) -> str | None:
         """The text a page is told for an engine's own kind of refusal (None: not one)."""
@@ -121,7 +128,7 @@ class RoomEngine(Generic[P]):
 
     def join(self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None]) -> None:
         """A page with a signed-in person opened its socket: it gets the media state."""
-        self.peers[key] = self._new_peer(key, pid, role, send, next(self._order))
+        self.peers[key] = self.peer_type(key, pid, role, send, next(self._order))
         self._wake.set()
 
     async def leave(self, key: str) -> None:

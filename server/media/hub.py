@@ -73,6 +73,7 @@ class Peer:
 
 class MediaHub(RoomEngine[Peer]):
     engine_name = "aiortc"
+    peer_type = Peer
     # Who belongs where changes with the course's events (which wake the loop) and at the
     # agenda's boundaries (which it aims at); besides those, everyone is placed again this often.
     tick = 10.0
@@ -102,15 +103,8 @@ class MediaHub(RoomEngine[Peer]):
 
     # --- pages -------------------------------------------------------------------------------
 
-    def _new_peer(
-        self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None], order: int
-    ) -> Peer:
-        return Peer(key, pid, role, send, order)
-
     async def _hang_up(self, peer: Peer) -> None:
-        for task in list(peer.tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
+        self._cancel_tasks(peer)
         for pub in peer.publishers.values():
             await pub.close()
         for slot in peer.slots.values():

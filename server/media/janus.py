@@ -157,6 +157,7 @@ def janus_room(key: bytes, room: str) -> str:
 
 class JanusHub(RoomEngine[Peer]):
     engine_name = "janus"
+    peer_type = Peer
     name = "janus"
     tick = 2.0  # other workers' pages join rooms without waking this one
     slow = 0.5
@@ -273,15 +274,8 @@ class JanusHub(RoomEngine[Peer]):
 
     # --- pages -------------------------------------------------------------------------------
 
-    def _new_peer(
-        self, key: str, pid: str, role: Role, send: Callable[[Outgoing], None], order: int
-    ) -> Peer:
-        return Peer(key, pid, role, send, order)
-
     async def _hang_up(self, peer: Peer) -> None:
-        for task in list(peer.tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
+        self._cancel_tasks(peer)
         handles = [peer.pub, peer.screen, peer.sub.handle if peer.sub else None]
         peer.pub = peer.screen = None
         peer.sub = None
