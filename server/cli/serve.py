@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 from server.cli.common import clock_of, course_of, load_service, parse_instant, signing_key
 from server.config import UsageError, media_settings, store_url, uvicorn_options
 from server.content.course import SCENARIOS
-from server.domain.agenda import build_schedule
+from server.domain.agenda import Schedule, build_schedule
 from server.service.clock import Clock, RehearsalClock
+from server.store import StoreError
 
 DEMO_ROSTER = SCENARIOS / "demo" / "roster.csv"
 
@@ -124,17 +126,21 @@ def base_url_of(args: argparse.Namespace) -> str:
     return str(given or f"http://{args.host}:{args.port}").rstrip("/")
 
 
-async def _last_instant(url: str, course: str) -> datetime | None:
-    """The course time of a log's last event (None for an empty log)."""
+async def _served_until(url: str, schedule: Schedule) -> datetime | None:
+    """The last course time recorded on this log within the course's days (None if none):
+    where a rehearsal on it had got to. Events stamped with the real time outside those days (a
+    roster imported at the command line, say) are not course time."""
     from server.store import open_store
 
     store = open_store(url)
     await store.open()
     try:
-        events = await store.read(course)
+        events = await store.read(schedule.course.id)
     finally:
         await store.close()
-    return events[-1].at if events else None
+    first, last = schedule.items[0].start - timedelta(days=1), schedule.items[-1].end
+    within = [e.at for e in events if first <= e.at <= last + timedelta(days=1)]
+    return max(within) if within else None
 
 
 def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
@@ -153,7 +159,19 @@ def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return serve(args, clock_of(args), store_url(args), "Session Companion is running.")
+    store = store_url(args)
+    if args.rehearsal_start:
+        # Course time never runs backwards in one log: a rehearsal started again on its log
+        # (after a crash, say) goes on from where the log already is, not from its start.
+        start = parse_instant(args.rehearsal_start, "--rehearsal-start")
+        reached = None
+        with contextlib.suppress(StoreError, OSError):  # serve itself says what is wrong
+            reached = asyncio.run(_served_until(store, build_schedule(course_of(args))))
+        if reached is not None and reached > start:
+            args.rehearsal_start = reached.isoformat()
+            local = build_schedule(course_of(args)).local(reached)
+            print(f"  The rehearsal goes on from {local:%A %H:%M %Z}, where this log already is.")
+    return serve(args, clock_of(args), store, "Session Companion is running.")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -175,7 +193,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             (data / name).unlink(missing_ok=True)
         print(f"Starting a fresh demo course in {data}.")
     elif log.exists():
-        reached = asyncio.run(_last_instant(f"sqlite:///{log}", course.id))
+        reached = asyncio.run(_served_until(f"sqlite:///{log}", schedule))
         if reached is not None and not args.rehearsal_start:
             start = max(start, reached)  # on from where the last run stopped, never back
         print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 
 from server.domain.people_rules import ResetPresence
 from server.domain.roles import CLI_ACTOR
@@ -31,10 +32,17 @@ class Liveness:
     async def run(self) -> None:
         """Beat for this worker, and close the presence of pages whose worker stopped beating."""
         w = self.writer
+        beating_since: float | None = time.monotonic()
         while True:
             await asyncio.sleep(self.heartbeat)
             try:
                 await self.beat()
+                if beating_since is None:
+                    beating_since = time.monotonic()
+                if time.monotonic() - beating_since < self.heartbeat * 3:
+                    # The log was away (or this worker just started): the others could not
+                    # beat either, so nobody is judged gone until they have had time to.
+                    continue
                 alive = await w.store.workers(w.course.id) | {w.worker}
                 stale = tuple(
                     c
@@ -48,4 +56,5 @@ class Liveness:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the store is down: the writer's tail says so; try again
+                beating_since = None
                 log.info("worker heartbeat skipped: %s", e)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import random
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,11 +27,15 @@ from server.domain.media import DeleteRecording
 from server.domain.people_rules import ImportRoster, RevokeLink
 from server.domain.roles import Actor
 from server.service.clock import Clock
-from server.store import EventStore, SeqConflict, StoreUnavailable
+from server.store import EventStore, SeqConflict, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("companion.course")
 
-APPEND_RETRIES = 5
+# Appends tried against other workers appending first, each after a short random wait that
+# grows, so that two busy workers do not keep colliding; then the command is refused as busy
+# (a 503: the page tries again), never as if the rules had refused it.
+APPEND_RETRIES = 12
+BUSY_WAIT = 0.002  # seconds, times the attempt number at most
 ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
 Pending = tuple[Command, Actor, "asyncio.Future[list[Event]]"]
 
@@ -95,7 +100,7 @@ class Writer:
         in one step of the store, then apply them and answer each command (the caller holds the
         lock). A command the rules refuse gets its error and adds nothing."""
         try:
-            for _ in range(APPEND_RETRIES):
+            for attempt in range(APPEND_RETRIES):
                 state, seq = self.state, self.state.seq
                 answers: list[tuple[asyncio.Future[list[Event]], BaseException | range]] = []
                 new: list[NewEvent] = []
@@ -114,6 +119,7 @@ class Writer:
                 try:
                     stored = await self.store.append(self.course.id, new, self.state.seq)
                 except SeqConflict:
+                    await asyncio.sleep(random.uniform(0, BUSY_WAIT * attempt))
                     await self.catch_up()
                     continue
                 except StoreUnavailable:
@@ -128,7 +134,7 @@ class Writer:
                     else:
                         done.set_result(stored[answer.start : answer.stop])
                 return
-            raise DomainError("The course is very busy right now; please try again.")
+            raise StoreBusy("the course is very busy right now")
         except BaseException as e:  # nothing was written: every command still waiting hears why
             for _, _, done in batch:
                 if done.done():
@@ -207,7 +213,7 @@ class Writer:
                 log.info("erased a person's data: %d stored events rewritten", len(changed))
                 self._replace_state(replay(stored, state), stored)
                 return er.new
-            raise DomainError("The course is very busy right now; please try again.")
+            raise StoreBusy("the course is very busy right now")
 
     async def follow(self) -> None:
         """Apply events appended by other workers sharing the store (and skip our own); when

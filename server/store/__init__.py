@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from server.store.base import EventStore, SeqConflict, StoreError, StoreUnavailable
+from server.store.base import EventStore, SeqConflict, StoreBusy, StoreError, StoreUnavailable
 
-__all__ = ["EventStore", "SeqConflict", "StoreError", "StoreUnavailable", "open_store"]
+__all__ = [
+    "EventStore",
+    "SeqConflict",
+    "StoreBusy",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+]
 
 
 def open_store(url: str) -> EventStore:

@@ -22,6 +22,10 @@ class StoreUnavailable(StoreError):
     pass
 
 
+class StoreBusy(StoreError):
+    """Others kept appending first, however often we tried: worth trying again in a moment."""
+
+
 class SeqConflict(StoreError):
     """Someone else appended first: the caller's view of the log is stale."""
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from server.web.rate import RateLimit
 log = logging.getLogger("companion.live")
 
 LIVE_PATH = "/live"
+PRESENCE_PATIENCE = float(os.environ.get("COMPANION_PRESENCE_PATIENCE", "60"))
 MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
 # Pages one person may have open at once (in this process): tabs, a phone and a laptop fit.
 MAX_PAGES = int(os.environ.get("COMPANION_MAX_PAGES_PER_PERSON", "12"))
@@ -79,8 +81,11 @@ async def live(ws: WebSocket) -> None:
     service.hub.join(conn)
     conn.start()
     media = getattr(ws.app.state, "media", None)
+    joining: asyncio.Task[None] | None = None
     if actor is not None:
-        await _presence(service, Connect(conn_id), actor)
+        # Recorded beside the page, not before it: while the log is away the page still works.
+        joining = asyncio.create_task(_presence(service, Connect(conn_id), actor))
+        await asyncio.wait([joining], timeout=1.0)
         if media is not None:
             media.join(conn_id, actor.id, actor.role, conn.offer)
     limit = RateLimit()
@@ -116,26 +121,44 @@ async def live(ws: WebSocket) -> None:
         service.hub.leave(conn)
         # One shielded task for all of it: a server shutting the socket's task down while the
         # page's media is being hung up must still record that the person left.
-        await asyncio.shield(_leave(service, conn, conn_id, actor, media))
+        await asyncio.shield(_leave(service, conn, conn_id, actor, media, joining))
 
 
 async def _leave(
-    service: CourseService, conn: Connection, conn_id: str, actor: Actor | None, media: Any
+    service: CourseService,
+    conn: Connection,
+    conn_id: str,
+    actor: Actor | None,
+    media: Any,
+    joining: asyncio.Task[None] | None,
 ) -> None:
     if media is not None:
         await media.leave(conn_id)
     await conn.stop()
     if actor is not None:
+        if joining is not None:
+            await joining  # the join is recorded (or given up) before the leave
         await _presence(service, Disconnect(conn_id), actor)
 
 
 async def _presence(service: CourseService, command: Connect | Disconnect, actor: Actor) -> None:
-    """Record a join or leave. A store outage must not break the page: it is logged, and the
-    next server start closes whatever the log still shows open."""
-    try:
-        await service.execute(command, actor)
-    except (StoreError, DomainError) as e:
-        log.warning("presence for %s not recorded: %s", actor.id, e)
+    """Record a join or leave. While the log is busy or away it is tried again, for up to
+    PRESENCE_PATIENCE seconds: a leave lost would count the person present until the next
+    start closes what the log shows open. A store outage never breaks the page."""
+    delay, deadline = 0.05, time.monotonic() + PRESENCE_PATIENCE
+    while True:
+        try:
+            await service.execute(command, actor)
+            return
+        except DomainError as e:
+            log.warning("presence for %s not recorded: %s", actor.id, e)
+            return
+        except StoreError as e:
+            if time.monotonic() + delay > deadline:
+                log.warning("presence for %s not recorded: %s", actor.id, e)
+                return
+        await asyncio.sleep(delay)
+        delay = min(1.0, delay * 2)
 
 
 BINARY = "Binary messages are not accepted; a page sends JSON text."

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.browser
 DAY2 = build_schedule(load_course()).day_items(2)
 PRACTICE = next(s for s in DAY2 if s.item.kind is Kind.PRACTICE)
 CASES = load_library()
-STEPS = int(os.environ.get("COMPANION_STALE_STEPS", "120"))
+STEPS = int(os.environ.get("COMPANION_STALE_STEPS", "80"))
 SEED = int(os.environ.get("COMPANION_STALE_SEED", "20261201"))
 
 # The page's <main> and the same page fetched afresh, each normalised for what the browser

@@ -53,6 +53,9 @@ def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(
             page = browser.new_page()
             page.goto(url + "/")
             page.wait_for_selector("#conn-status.conn-live")
+            time.sleep(2)  # the course clock moves on before the kill
+            assert post(url, "/director/announce", cookie, text="just before") == 200
+            acknowledged.append("just before")
             proc.send_signal(signal.SIGKILL)  # no shutdown, no flush
             proc.wait()
             page.wait_for_selector("#conn-status.conn-lost", timeout=5000)
@@ -80,8 +83,15 @@ def test_sigkill_mid_session_loses_nothing_and_pages_resync_within_five_seconds(
                 "SELECT data FROM events WHERE type='announcement.sent' ORDER BY seq"
             )
         ]
-        db.close()
         assert texts == [*acknowledged, "after the crash"]
+        # Started again with the same --rehearsal-start, the rehearsal clock went on from where
+        # the log was, never back: course time in the log only moves forward.
+        stamps = [
+            at
+            for (at,) in db.execute("SELECT at FROM events WHERE at LIKE '2026-05%' ORDER BY seq")
+        ]
+        assert stamps == sorted(stamps)
+        db.close()
         figure("acknowledged writes before the kill", len(acknowledged))
         figure("lost", 0)
         figure("page live again after restart (s)", round(resynced_in, 2))

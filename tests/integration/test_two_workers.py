@@ -37,6 +37,25 @@ def fresh_course(redis_url: str) -> None:
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", redis_url)
 
 
+def online(url: str) -> int:
+    """How many people the server at `url` counts online."""
+    return int(json.loads(urllib.request.urlopen(url + "/healthz").read())["online"])
+
+
+async def director_online(a: str, b: str, store: str) -> websockets.ClientConnection:
+    """The director's page open on server `a`, once server `b` counts them online."""
+    cookie = director_cookie(a, store)
+    ws = await websockets.connect(
+        a.replace("http", "ws") + "/live",
+        additional_headers={"Cookie": f"companion_session={cookie}"},
+    )
+    await ws.recv()
+    async with asyncio.timeout(10):
+        while await asyncio.to_thread(online, b) != 1:
+            await asyncio.sleep(0.1)
+    return ws
+
+
 async def next_containing(ws, needle: str, timeout: float = 5) -> str:
     async with asyncio.timeout(timeout):
         while True:
@@ -159,29 +178,18 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
             env=beats,
         ) as b:
             wait_healthy(a, doomed)
-            cookie = director_cookie(b, redis_url)
-            ws = await websockets.connect(
-                a.replace("http", "ws") + "/live",
-                additional_headers={"Cookie": f"companion_session={cookie}"},
-            )
-            await ws.recv()
-
-            def online() -> int:
-                return json.loads(urllib.request.urlopen(b + "/healthz").read())["online"]
-
-            async with asyncio.timeout(10):
-                while await asyncio.to_thread(online) != 1:
-                    await asyncio.sleep(0.2)
+            page = await director_online(a, b, redis_url)
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(5)
             killed = time.monotonic()
             async with asyncio.timeout(15):  # three missed beats, then the next check
-                while await asyncio.to_thread(online) != 0:
+                while await asyncio.to_thread(online, b) != 0:
                     await asyncio.sleep(0.2)
             figure(
                 "offline on the other worker after (s, beat 0.5 s)",
                 round(time.monotonic() - killed, 1),
             )
+            await page.close()
     finally:
         if doomed.poll() is None:
             doomed.kill()
@@ -238,3 +246,26 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+async def test_a_redis_outage_longer_than_a_beat_closes_nobody_still_there(tmp_path):
+    """While Redis is away no worker can beat, so when it is back each must give the others
+    time to beat again before judging them gone: the pages still open stay online."""
+    from tests.redis_server import RedisServer
+
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    beats = {**SECRET, "COMPANION_HEARTBEAT": "0.3"}  # a beat lives 0.9 s: the outage is longer
+    args = ("--store", redis.url, "--rehearsal-start", START)
+    try:
+        fresh_course(redis.url)
+        with companion(*args, env=beats) as a, companion(*args, env=beats) as b:
+            ws = await director_online(a, b, redis.url)
+            redis.stop()
+            await asyncio.sleep(3)
+            redis.start()
+            await asyncio.sleep(4)  # well past three beats after it is back
+            assert await asyncio.to_thread(online, b) == 1
+            await ws.close()
+    finally:
+        redis.stop()
