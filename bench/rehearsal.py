@@ -20,8 +20,10 @@ acknowledged (each with its submission id), the turns it ran. At the end it chec
 log and reports against that record: every acknowledged write stored exactly once; each person's
 minutes per item and each credit type equal to what the harness's own presence record gives
 under the published rules (docs/decisions.md: a gap of two minutes or less counts as present;
-minutes count in the items that carry a type); every role-play closed before its item ended;
-nobody online once everyone has left; no server error beyond the injected faults.
+minutes count in the items that carry a type); sampled pages of every role (kept as the
+browser keeps them, partial by partial) showing what a fresh load of the same page shows, after
+every boundary and every move; every role-play closed before its item ended; nobody online once
+everyone has left; no server error beyond the injected faults.
 """
 
 from __future__ import annotations
@@ -403,6 +405,8 @@ class Record:
     lost: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     # a worker killed, and the wall seconds within which the others close its pages
     worker_kills: list[tuple[datetime, float]] = field(default_factory=list)
+    samples: int = 0  # sampled pages compared with a fresh load
+    stale: list[str] = field(default_factory=list)
     # (person, spell edge) -> wall seconds within which the server stamped it
     brackets: dict[tuple[str, datetime], float] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)  # retried: 0 = no answer
@@ -434,6 +438,7 @@ class Harness:
         self.tasks: set[asyncio.Task[Any]] = set()  # posts on their way
         self.page_tasks: set[asyncio.Task[Any]] = set()
         self.slow: Page | None = None
+        self.sampled: list[str] = []
         self.chat_sids = 0
 
     # clock -----------------------------------------------------------------------------------
@@ -569,6 +574,7 @@ class Harness:
 
     def open_page(self, pid: str, slow: bool = False) -> Page:
         page = Page(self, self.people[pid], slow)
+        page.sampled = pid in self.sampled
         self.pages[pid].add(page)
         task = asyncio.create_task(page.run())
         self.page_tasks.add(task)
@@ -580,6 +586,68 @@ class Harness:
         for page in list(self.pages[pid]):
             self.spawn(page.close())
         await asyncio.sleep(0)  # each close has begun (its tab is gone from the person's)
+
+    # sampled pages ---------------------------------------------------------------------------
+
+    def choose_samples(self) -> None:
+        """A page of each role to compare with fresh loads: the director, two facilitators,
+        an SP actor and three learners of their groups."""
+        groups = list(self.groups.values())[:2]
+        chosen = [self.director.id, *(g.facilitator for g in groups)]
+        chosen += [g.sps[0] for g in groups[:1] if g.sps] + [
+            m for g in groups for m in g.members[:2]
+        ][:3]
+        self.sampled = chosen
+
+    async def fresh(self, who: Who) -> dict[str, str] | None:
+        """The page as a fresh load shows it: its snapshot, on a socket of its own."""
+        url = f"ws://127.0.0.1:{self.d.port}/live"
+        headers = {"Cookie": f"companion_session={who.cookie}", "Origin": self.d.base}
+        try:
+            async with (
+                websockets.connect(
+                    url, additional_headers=headers, max_size=2**23, open_timeout=5
+                ) as ws,
+                asyncio.timeout(5),
+            ):
+                async for message in ws:
+                    if message.startswith("<"):
+                        shown: dict[str, str] = {}
+                        swap(shown, message, snapshot=True)
+                        return shown
+        except (OSError, TimeoutError, websockets.WebSocketException):
+            return None
+        return None
+
+    async def sample(self, after: str) -> None:
+        """After a boundary or a move: each sampled page that is open shows what a fresh load of
+        it shows, within a few seconds (pushes may still be on their way)."""
+        await asyncio.sleep(1.0)
+        for pid in self.sampled:
+            pages = [pg for pg in self.pages.get(pid, ()) if pg.open and pg.shown]
+            if not pages:
+                continue
+            page, differs = pages[0], ""
+            for _ in range(4):
+                now = await self.fresh(page.who)
+                live = page.shown
+                if now is None or live is None or not page.open:
+                    differs = ""
+                    break
+                differs = next(
+                    (
+                        where_they_part(k, normal(live.get(k, "")), normal(now.get(k, "")))
+                        for k in sorted(set(now) | set(live))
+                        if normal(live.get(k, "")) != normal(now.get(k, ""))
+                    ),
+                    "",
+                )
+                if not differs:
+                    break
+                await asyncio.sleep(0.5)
+            self.rec.samples += 1
+            if differs:
+                self.rec.stale.append(f"{page.who.email} after {after}: {differs}")
 
     # groups ------------------------------------------------------------------------------------
 
@@ -603,6 +671,79 @@ class Harness:
         }
 
 
+# --- what a page shows -------------------------------------------------------------------------
+# A live message is a run of partials, each an element with an id that replaces the element with
+# that id on the page (htmx's out-of-band swap, the only kind the server sends); a snapshot is
+# every partial at once. The harness keeps each sampled page's partials the way the browser does,
+# so that it can compare them with a fresh load of the same page.
+
+TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^>]*?)?)(/?)>")
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+ID = re.compile(r'\sid="([^"]+)"')
+
+
+def extent(html: str, start: int) -> int:
+    """Where the element whose start tag is at `start` ends (exclusive)."""
+    depth = 0
+    for m in TAG.finditer(html, start):
+        close, name, _, selfclosing = m.groups()
+        if name.lower() in VOID or selfclosing:
+            if depth == 0:
+                return m.end()
+            continue
+        depth += -1 if close else 1
+        if depth == 0:
+            return m.end()
+    return len(html)
+
+
+def partials(html: str) -> list[tuple[str, str]]:
+    """The top-level elements of a message that have an id: (id, markup)."""
+    out, i = [], 0
+    while (m := TAG.search(html, i)) is not None:
+        if m.group(1):
+            i = m.end()
+            continue
+        end = extent(html, m.start())
+        found = ID.search(m.group(3) or "")
+        if found:
+            out.append((found.group(1), html[m.start() : end]))
+        i = end
+    return out
+
+
+def swap(shown: dict[str, str], message: str, snapshot: bool = False) -> None:
+    """Apply a message to what a page shows, as htmx does: each partial in turn replaces the
+    element with its id, wherever it is. In a snapshot, a partial with nowhere to go is one of
+    the page's own parts; later, htmx leaves the page as it is."""
+    for pid, markup in partials(message):
+        if pid in shown:
+            shown[pid] = markup
+            continue
+        for key, outer in shown.items():
+            j = outer.find(f' id="{pid}"')
+            if j >= 0:
+                at = outer.rfind("<", 0, j)
+                shown[key] = outer[:at] + markup + outer[extent(outer, at) :]
+                break
+        else:
+            if snapshot:
+                shown[pid] = markup
+
+
+def where_they_part(key: str, live: str, fresh: str) -> str:
+    i = next((k for k, (a, b) in enumerate(zip(live, fresh, strict=False)) if a != b), None)
+    i = min(len(live), len(fresh)) if i is None else i
+    a, b = live[max(0, i - 80) : i + 120], fresh[max(0, i - 80) : i + 120]
+    return f"{key}: live …{a!r}… fresh …{b!r}…"
+
+
+def normal(markup: str) -> str:
+    return " ".join(markup.replace(' hx-swap-oob="true"', "").split())
+
+
 # --- a page ---------------------------------------------------------------------------------------
 
 
@@ -616,6 +757,8 @@ class Page:
         self.ws: Any = None
         self.needle: tuple[str, float, int] | None = None  # (text, boundary wall, day)
         self.messages = 0
+        self.shown: dict[str, str] | None = None  # what the page shows (sampled pages only)
+        self.sampled = False
 
     async def run(self) -> None:
         h, url = self.h, f"ws://127.0.0.1:{self.h.d.port}/live"
@@ -642,8 +785,12 @@ class Page:
                     h.rec.opened += 1
                     h.rec.reconnects += not first
                     first = False
+                    if self.sampled:
+                        self.shown = {}
                     async for message in ws:
                         self.messages += 1
+                        if self.shown is not None and message.startswith("<"):
+                            swap(self.shown, message, snapshot=not self.shown)
                         if spell is not None:
                             h.first_message(self.who.id, spell, opened)
                             spell = None
@@ -656,6 +803,7 @@ class Page:
             except (OSError, TimeoutError, websockets.WebSocketException):
                 pass
             finally:
+                self.shown = None
                 if self.open:
                     self.open = False
                     h.page_closed(self.who.id)
@@ -1274,6 +1422,7 @@ async def run_day(
                     ):
                         course.moved = True
                         await course.move(now)
+                        h.spawn(h.sample("the director moved two learners"))
                 elif current.id not in closed:
                     closed.add(current.id)
                     await course.close_practice(current)
@@ -1297,6 +1446,7 @@ async def run_day(
                         if pg.open and not pg.slow:
                             pg.needle = (needle, wall, day)
                 h.spawn(missed(h, wall, day))
+                h.spawn(after_wall(wall, h.sample(f"{s.id} began")))
         if time.monotonic() - last_rss > 5:
             last_rss = time.monotonic()
             h.rec.rss[day].append(h.d.rss_mib())
@@ -1310,6 +1460,11 @@ async def run_day(
         "online_after": online_after,
         "log_bytes": h.d.log_bytes(),
     }
+
+
+async def after_wall(wall: float, then: Any) -> None:
+    await asyncio.sleep(max(0.0, wall - time.time()))
+    await then
 
 
 async def missed(h: Harness, wall: float, day: int) -> None:
@@ -1455,6 +1610,11 @@ async def check(h: Harness, log: list[Any]) -> dict[str, Any]:
         for p in replay(await read_log(h.d.store)).people.by_id.values()
         if p.connections
     ]
+    out["sampled pages show what a fresh load shows, after each boundary and move"] = (
+        len(h.rec.stale),
+        h.rec.samples,
+        h.rec.stale[:5],
+    )
     out["nobody online once everyone has left"] = (
         max(online, len(left_on)),
         len(h.people),
@@ -1509,6 +1669,7 @@ async def rehearse(
             == 200
         )
         await h.read_groups()
+        h.choose_samples()
         await jump(h)
         course = Course(h)
         quick = days == [2] and until is not None
@@ -1651,6 +1812,11 @@ def section(r: dict[str, Any]) -> list[str]:
         out.append(f"| {name} | {bad} | {of} |")
     errors = r["errors"]
     out.append(f"| no server error in the logs | {len(errors)} | {len(r['per_day'])} days |")
+    grown = memory_growth(r)
+    out.append(
+        f"| server memory steady: each later day ends within {MEMORY_BOUND_MIB} MiB of the "
+        f"first | {len(grown)} | {max(0, len(r['per_day']) - 1)} days |"
+    )
     firsts = [f"  - {name}: {x}" for name, (_, _, xs) in r["checks"].items() for x in xs]
     if firsts or errors:
         out += ["", "First violations:", "", *firsts, *[f"  - log: {e[:200]}" for e in errors[:5]]]
@@ -1684,9 +1850,21 @@ def write_report(results: list[dict[str, Any]], path: Path, command: str) -> Non
     path.write_text("\n".join(lines))
 
 
+MEMORY_BOUND_MIB = 48  # the same people on every day: the state grows by the day's log only
+
+
+def memory_growth(r: dict[str, Any]) -> list[int]:
+    """The days after the first whose server memory at the end exceeds the first day's end by
+    more than the bound."""
+    ends = {d: rss[-1] for d, rss in r["rec"].rss.items() if rss}
+    days = sorted(ends)
+    return [d for d in days[1:] if ends[d] - ends[days[0]] > MEMORY_BOUND_MIB]
+
+
 def violations(results: list[dict[str, Any]]) -> int:
-    return sum(bad for r in results for bad, _, _ in r["checks"].values()) + sum(
-        len(r["errors"]) for r in results
+    return sum(
+        sum(bad for bad, _, _ in r["checks"].values()) + len(r["errors"]) + len(memory_growth(r))
+        for r in results
     )
 
 

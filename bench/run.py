@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, feedback, groups, media, replay, sfu
+from bench import fanout, feedback, groups, media, replay, restart, sfu
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     p.add_argument(
         "--only",
-        choices=["groups", "fanout", "workers", "feedback", "media", "sfu", "replay"],
+        choices=["groups", "fanout", "workers", "feedback", "media", "sfu", "replay", "restart"],
         help="run one benchmark at full size and replace its section of the output",
     )
     args = p.parse_args(argv)
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             "media": lambda: media.run([4, 8, 16], repeats=3, window=5),
             "sfu": lambda: sfu.run([1, 2, 4], repeats=2, window=6),
             "replay": lambda: replay.run([10_000, 50_000, 200_000], repeats=3),
+            "restart": lambda: restart.run([10_000, 50_000, 200_000], repeats=3),
         }
         plan = [full[args.only]] if args.only else list(full.values())
     results = []

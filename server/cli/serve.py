@@ -164,12 +164,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Course time never runs backwards in one log: a rehearsal started again on its log
         # (after a crash, say) goes on from where the log already is, not from its start.
         start = parse_instant(args.rehearsal_start, "--rehearsal-start")
+        schedule = build_schedule(course_of(args))
         reached = None
         with contextlib.suppress(StoreError, OSError):  # serve itself says what is wrong
-            reached = asyncio.run(_served_until(store, build_schedule(course_of(args))))
+            reached = asyncio.run(_served_until(store, schedule))
         if reached is not None and reached > start:
             args.rehearsal_start = reached.isoformat()
-            local = build_schedule(course_of(args)).local(reached)
+            local = schedule.local(reached)
             print(f"  The rehearsal goes on from {local:%A %H:%M %Z}, where this log already is.")
     return serve(args, clock_of(args), store, "Session Companion is running.")
 

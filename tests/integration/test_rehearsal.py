@@ -21,5 +21,5 @@ def test_the_quick_rehearsal_keeps_every_invariant(tmp_path, figure):
         assert "cut off by the server" in section, section
         rows = [r for r in section.splitlines() if r.startswith("| ") and r.count("|") == 4]
         checks = {r.split("|")[1].strip(): int(r.split("|")[2]) for r in rows[1:]}
-        assert len(checks) == 6 and not any(checks.values()), section
+        assert len(checks) == 8 and not any(checks.values()), section
         figure(f"quick rehearsal, {deployment}: invariants checked", len(checks))
