@@ -654,7 +654,6 @@ class Harness:
     async def read_groups(self) -> None:
         """The small groups as the director's page lists them (the groups export's source: the
         log the server wrote, replayed with the product's rules)."""
-        from bench.feedback import groups_in  # noqa: F401 (same reading as the feedback bench)
         from server.domain.course_state import replay
         from server.store import open_store
 
@@ -1056,29 +1055,28 @@ class Course:
     async def close_group(self, g: Group) -> None:
         while g.busy:
             await asyncio.sleep(0.02)
-        if True:
-            if g.phase in ("running", "timeout"):
-                if await self.rp(g, g.facilitator, "end-turn") == 200:
-                    self.feedback(g, g.turns, g.hot)
-                    g.released = False
-                g.phase = "debrief"
-            if g.phase in ("briefing", "debrief"):
-                if not g.released and g.hot is not None:
-                    if (
-                        await self.h.post(
-                            self.h.people[g.facilitator],
-                            f"/fb/{g.name}/{g.turns}/release",
-                            "release",
-                            {},
-                        )
-                        == 200
-                    ):
-                        self.h.rec.assessed.add(g.hot)
-                    g.released = True
-                if await self.rp(g, g.facilitator, "end") == 200:
-                    g.phase = "done"
-            g.next_at = None
-            g.phase = "idle" if g.phase == "done" else g.phase
+        if g.phase in ("running", "timeout"):
+            if await self.rp(g, g.facilitator, "end-turn") == 200:
+                self.feedback(g, g.turns, g.hot)
+                g.released = False
+            g.phase = "debrief"
+        if g.phase in ("briefing", "debrief"):
+            if not g.released and g.hot is not None:
+                if (
+                    await self.h.post(
+                        self.h.people[g.facilitator],
+                        f"/fb/{g.name}/{g.turns}/release",
+                        "release",
+                        {},
+                    )
+                    == 200
+                ):
+                    self.h.rec.assessed.add(g.hot)
+                g.released = True
+            if await self.rp(g, g.facilitator, "end") == 200:
+                g.phase = "done"
+        g.next_at = None
+        g.phase = "idle" if g.phase == "done" else g.phase
 
     async def move(self, now: datetime) -> None:
         """The director moves two learners to another group of their track, mid-block."""
@@ -1326,72 +1324,69 @@ class Faults:
 
     async def inject(self, what: str) -> None:
         h = self.h
-        if True:
-            t0 = time.monotonic()
-            at = h.now()
-            if what == "kill":
-                said = await asyncio.to_thread(h.d.kill)
-                began = h.now()
-                back = await asyncio.to_thread(h.d.restart_after_kill)
-                await h.calibrate()  # started again, the course clock went on from its log
-                if isinstance(h.d, OneProcess):
-                    h.rec.windows.append((at, began, h.now(), True))
-                else:
-                    h.rec.worker_kills.append((at, 4 * h.d.heartbeat))
-                h.rec.faults.append((said, at.isoformat(timespec="seconds"), back))
-            elif what == "drop":
-                pages = [
-                    pg for pages in h.pages.values() for pg in pages if pg.open and not pg.slow
-                ]
-                cut = h.rng.sample(pages, max(1, len(pages) // 10))
-                for pg in cut:
-                    pg.drop()
+        t0 = time.monotonic()
+        at = h.now()
+        if what == "kill":
+            said = await asyncio.to_thread(h.d.kill)
+            began = h.now()
+            back = await asyncio.to_thread(h.d.restart_after_kill)
+            await h.calibrate()  # started again, the course clock went on from its log
+            if isinstance(h.d, OneProcess):
+                h.rec.windows.append((at, began, h.now(), True))
+            else:
+                h.rec.worker_kills.append((at, 4 * h.d.heartbeat))
+            h.rec.faults.append((said, at.isoformat(timespec="seconds"), back))
+        elif what == "drop":
+            pages = [pg for pages in h.pages.values() for pg in pages if pg.open and not pg.slow]
+            cut = h.rng.sample(pages, max(1, len(pages) // 10))
+            for pg in cut:
+                pg.drop()
+            h.rec.faults.append(
+                (
+                    f"{len(cut)} of {len(pages)} sockets dropped at once",
+                    at.isoformat(timespec="seconds"),
+                    0.0,
+                )
+            )
+        elif what == "store":
+            if isinstance(h.d, TwoWorkers):
+                await asyncio.to_thread(h.d.redis.stop)
+                await asyncio.sleep(2.0)
+                await asyncio.to_thread(h.d.redis.start)
+                # Joins and leaves made meanwhile are recorded once Redis is back.
+                h.rec.windows.append((at, at, h.now(), False))
                 h.rec.faults.append(
                     (
-                        f"{len(cut)} of {len(pages)} sockets dropped at once",
+                        "Redis stopped for 2 s and restarted",
                         at.isoformat(timespec="seconds"),
-                        0.0,
+                        time.monotonic() - t0,
                     )
                 )
-            elif what == "store":
-                if isinstance(h.d, TwoWorkers):
-                    await asyncio.to_thread(h.d.redis.stop)
-                    await asyncio.sleep(2.0)
-                    await asyncio.to_thread(h.d.redis.start)
-                    # Joins and leaves made meanwhile are recorded once Redis is back.
-                    h.rec.windows.append((at, at, h.now(), False))
+            elif isinstance(h.d, OneProcess):
+                filler = await asyncio.to_thread(h.d.fill_disk)
+                if filler is None:
                     h.rec.faults.append(
                         (
-                            "Redis stopped for 2 s and restarted",
+                            "full disk: skipped (no filesystem of its own)",
+                            at.isoformat(timespec="seconds"),
+                            0.0,
+                        )
+                    )
+                else:
+                    # Full until a write was refused for it (the log's files have some
+                    # room of their own), at most 10 s.
+                    refused = h.rec.statuses[503]
+                    while h.rec.statuses[503] == refused and time.monotonic() - t0 < 10:
+                        await asyncio.sleep(0.1)
+                    filler.unlink()
+                    h.rec.faults.append(
+                        (
+                            f"the log's disk full ({h.rec.statuses[503] - refused} tries "
+                            "refused for it)",
                             at.isoformat(timespec="seconds"),
                             time.monotonic() - t0,
                         )
                     )
-                elif isinstance(h.d, OneProcess):
-                    filler = await asyncio.to_thread(h.d.fill_disk)
-                    if filler is None:
-                        h.rec.faults.append(
-                            (
-                                "full disk: skipped (no filesystem of its own)",
-                                at.isoformat(timespec="seconds"),
-                                0.0,
-                            )
-                        )
-                    else:
-                        # Full until a write was refused for it (the log's files have some
-                        # room of their own), at most 10 s.
-                        refused = h.rec.statuses[503]
-                        while h.rec.statuses[503] == refused and time.monotonic() - t0 < 10:
-                            await asyncio.sleep(0.1)
-                        filler.unlink()
-                        h.rec.faults.append(
-                            (
-                                f"the log's disk full ({h.rec.statuses[503] - refused} tries "
-                                "refused for it)",
-                                at.isoformat(timespec="seconds"),
-                                time.monotonic() - t0,
-                            )
-                        )
 
 
 async def run_day(
@@ -1745,7 +1740,7 @@ def ms(values: list[float], p: float) -> str:
 def section(r: dict[str, Any]) -> list[str]:
     rec: Record = r["rec"]
     days = r["days"]
-    out = [f"## {r['deployment'].capitalize()}", ""]
+    out = [f"## {r['deployment'][0].upper()}{r['deployment'][1:]}", ""]
     out.append(
         f"{r['people']} people in {r['groups']} small groups; course day(s) "
         f"{', '.join(map(str, days))} "

@@ -15,7 +15,7 @@ def test_the_quick_rehearsal_keeps_every_invariant(tmp_path, figure):
     status = main(["--quick", "--output", str(out)])
     text = out.read_text()
     assert status == 0, text
-    for deployment in ("One process on sqlite", "Two workers on one redis"):
+    for deployment in ("One process on SQLite", "Two workers on one Redis"):
         section = text.split(f"## {deployment}")[1].split("\n## ")[0]
         assert "SIGKILL of" in section and "sockets dropped at once" in section, section
         assert "cut off by the server" in section, section
