@@ -19,6 +19,7 @@ COPY server ./server
 COPY web ./web
 COPY scenarios ./scenarios
 RUN uv sync --frozen --no-dev \
+    && python -m compileall -q server \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin companion \
     && mkdir -p /app/data \
     && chown companion /app/data

@@ -37,7 +37,8 @@ from bench.fanout import (
     wait_http,
 )
 from server.access.links import Signer
-from server.media.ice import IceSettings, configure
+from server.media.ice import configure
+from server.media.settings import IceSettings
 from tests.media_peers import ClientPeer
 
 configure(IceSettings(addresses=("127.0.0.1",)))  # the peers here, like the servers, on loopback

@@ -22,7 +22,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.media.ice import IceSettings, configure
+from server.media.ice import configure
+from server.media.settings import IceSettings
 
 ICE = IceSettings(addresses=("127.0.0.1",))
 configure(ICE)

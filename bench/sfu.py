@@ -56,7 +56,8 @@ from bench.media import clock_rtts, cpu_seconds
 from server.access.links import Signer
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
-from server.media.ice import IceSettings, configure
+from server.media.ice import configure
+from server.media.settings import IceSettings
 
 FPS = 15
 ROOM = 8

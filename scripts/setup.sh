@@ -37,4 +37,8 @@ if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
 fi
 export PATH="$HOME/.local/bin:$PATH"
 export UV_PYTHON_DOWNLOADS=never
-uv sync --frozen --python "$PY" --quiet
+# Bytecode compiled once here, for the packages and the server's own code: a server started
+# where Python may not write it (PYTHONDONTWRITEBYTECODE, a read-only folder) does not compile
+# its imports again at every start.
+uv sync --frozen --python "$PY" --quiet --compile-bytecode
+uv run --frozen python -m compileall -q server

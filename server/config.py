@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.content.course import COURSE_FILE
 from server.domain.agenda import Course
-from server.media.ice import IceSettings
+from server.media.settings import IceSettings
 from server.service.clock import Clock
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def ws_protocol() -> Any:
 
 def media_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Settings for the built-in audio and video, from options or the environment."""
-    from server.media.ice import (
+    from server.media.settings import (
         IceConfigError,
         IceSettings,
         parse_addresses,

@@ -58,6 +58,30 @@ async def load_service(args: argparse.Namespace, url: str | None = None) -> Any:
     return await with_service(args, _loaded, url)
 
 
+async def people_on_log(args: argparse.Namespace, url: str) -> tuple[Any, datetime | None]:
+    """Everyone registered on the log, their links as they stand (the people's own events
+    folded, without replaying the rest of the course: what printing links needs), and the
+    course time the log has reached."""
+    from server.domain.agenda import build_schedule
+    from server.domain.people import PeopleState
+    from server.domain.people_rules import REGISTRY_EVENTS, apply_people
+    from server.domain.rehearsal import course_time_reached
+    from server.store import open_store
+
+    course = course_of(args)
+    store = open_store(url)
+    await store.open()
+    try:
+        events = await store.read(course.id)
+    finally:
+        await store.close()
+    people = PeopleState()
+    for e in events:
+        if e.type in REGISTRY_EVENTS:
+            people = apply_people(people, e)
+    return people, course_time_reached((e.at for e in events), build_schedule(course))
+
+
 async def _loaded(service: Any) -> Any:
     return service
 

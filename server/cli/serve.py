@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from server.cli.common import clock_of, course_of, load_service, parse_instant, signing_key
+from server.cli.common import (
+    clock_of,
+    course_of,
+    parse_instant,
+    people_on_log,
+    signing_key,
+)
 from server.config import UsageError, media_settings, store_url, uvicorn_options
 from server.content.course import SCENARIOS
-from server.domain.agenda import Schedule, build_schedule
+from server.domain.agenda import build_schedule
 from server.service.clock import Clock, RehearsalClock
-from server.store import StoreError
 
 DEMO_ROSTER = SCENARIOS / "demo" / "roster.csv"
 
@@ -35,6 +39,8 @@ def serve(args: argparse.Namespace, clock: Clock, store: str, banner: str) -> in
     def on_ready(service: Any, signer: Any) -> None:
         print(banner)
         print(f"  Course:    {course.title} ({clock.describe()})")
+        if isinstance(clock, RehearsalClock):
+            print(f"  Now:       {service.schedule.local(clock.now()):%A %-d %B %H:%M %Z}")
         print(f"  Agenda:    {base_url}/")
         print_role_links(service.state.people, signer, base_url, service.state.rooms)
         print(f"  Every link: companion links --base-url {base_url} --store {store}")
@@ -95,18 +101,22 @@ def serve_workers(
     )
     if args.start_date:
         os.environ["COMPANION_START_DATE"] = args.start_date
+    people, reached = asyncio.run(people_on_log(args, store))
     if args.rehearsal_start:
+        # Every worker starts its rehearsal clock from one time: where this log already is,
+        # if a rehearsal on it had got further (course time never runs backwards in a log).
+        start = parse_instant(args.rehearsal_start, "--rehearsal-start")
+        if reached is not None and reached > start:
+            start = reached
+            print(f"  The rehearsal goes on from {start.isoformat()}, where this log already is.")
         os.environ.update(
-            COMPANION_REHEARSAL_START=parse_instant(
-                args.rehearsal_start, "--rehearsal-start"
-            ).isoformat(),
+            COMPANION_REHEARSAL_START=start.isoformat(),
             COMPANION_REHEARSAL_SPEED=str(args.speed),
             COMPANION_REHEARSAL_EPOCH=str(time.time()),
         )
     print(banner)
     print(f"  Workers:   {workers} on {store}")
     print(f"  Agenda:    {base}/")
-    people = asyncio.run(load_service(args, store)).state.people
     print_role_links(people, Signer(secret), base)
     uvicorn.run(
         "server.web.app:app_from_env",
@@ -126,23 +136,6 @@ def base_url_of(args: argparse.Namespace) -> str:
     return str(given or f"http://{args.host}:{args.port}").rstrip("/")
 
 
-async def _served_until(url: str, schedule: Schedule) -> datetime | None:
-    """The last course time recorded on this log within the course's days (None if none):
-    where a rehearsal on it had got to. Events stamped with the real time outside those days (a
-    roster imported at the command line, say) are not course time."""
-    from server.store import open_store
-
-    store = open_store(url)
-    await store.open()
-    try:
-        events = await store.read(schedule.course.id)
-    finally:
-        await store.close()
-    first, last = schedule.items[0].start - timedelta(days=1), schedule.items[-1].end
-    within = [e.at for e in events if first <= e.at <= last + timedelta(days=1)]
-    return max(within) if within else None
-
-
 def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None) -> None:
     """Every course director's link, and one example link for each other role."""
     from server.access.links import person_link
@@ -159,20 +152,7 @@ def print_role_links(people: Any, signer: Any, base_url: str, rooms: Any = None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    store = store_url(args)
-    if args.rehearsal_start:
-        # Course time never runs backwards in one log: a rehearsal started again on its log
-        # (after a crash, say) goes on from where the log already is, not from its start.
-        start = parse_instant(args.rehearsal_start, "--rehearsal-start")
-        schedule = build_schedule(course_of(args))
-        reached = None
-        with contextlib.suppress(StoreError, OSError):  # serve itself says what is wrong
-            reached = asyncio.run(_served_until(store, schedule))
-        if reached is not None and reached > start:
-            args.rehearsal_start = reached.isoformat()
-            local = schedule.local(reached)
-            print(f"  The rehearsal goes on from {local:%A %H:%M %Z}, where this log already is.")
-    return serve(args, clock_of(args), store, "Session Companion is running.")
+    return serve(args, clock_of(args), store_url(args), "Session Companion is running.")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -194,13 +174,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             (data / name).unlink(missing_ok=True)
         print(f"Starting a fresh demo course in {data}.")
     elif log.exists():
-        reached = asyncio.run(_served_until(f"sqlite:///{log}", schedule))
-        if reached is not None and not args.rehearsal_start:
-            start = max(start, reached)  # on from where the last run stopped, never back
-        print(
-            f"Continuing the demo course kept in {data} from "
-            f"{schedule.local(start):%A %H:%M %Z} (`--fresh` starts it again)."
-        )
+        # The course clock goes on from where the last run stopped, never back.
+        print(f"Continuing the demo course kept in {data} (`--fresh` starts it again).")
     clock = RehearsalClock(start, args.speed)
     return serve(args, clock, f"sqlite:///{data / 'demo.db'}", "Session Companion demo.")
 

@@ -60,6 +60,9 @@ def line_of(node: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """The parsed data and its node tree. Raises ContentError for unreadable or broken YAML."""
     try:
@@ -72,8 +75,10 @@ def load_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
 def parse_yaml(text: str, path: Path | str) -> tuple[Any, yaml.Node | None]:
     """`text` parsed, with its node tree (for lines); ContentError names `path` when broken."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse (libyaml's, where PyYAML has it) gives the node tree, and the data is built
+        # from that tree by YAML's safe constructor.
+        node = yaml.compose(text, Loader=LOADER)
+        data = None if node is None else yaml.SafeLoader("").construct_document(node)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -38,6 +38,11 @@ EVENT_TYPES = frozenset(
     }
 )
 
+# Who is registered and their links, without presence, evaluations or claims.
+REGISTRY_EVENTS = frozenset(
+    {"person.registered", "person.updated", "person.erased", "link.reissued", "link.revoked"}
+)
+
 
 @dataclass(frozen=True)
 class ImportRoster:

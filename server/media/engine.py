@@ -16,8 +16,8 @@ from server.live.hub import Outgoing
 
 if TYPE_CHECKING:
     from server.config import Settings
-    from server.media.ice import IceSettings
     from server.media.recording import Recorder
+    from server.media.settings import IceSettings
     from server.service.course import CourseService
 
 

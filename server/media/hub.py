@@ -30,8 +30,9 @@ from server.domain.placement import places_of
 from server.domain.roles import ROLE_LABELS, Role
 from server.live.hub import Message, Outgoing
 from server.media.common import MAX_SDP, MediaError, RoomEngine, check_sdp, state_text
-from server.media.ice import IceSettings, configure
+from server.media.ice import configure
 from server.media.relay import Publisher, SlotTrack
+from server.media.settings import IceSettings
 
 if TYPE_CHECKING:
     from server.media.recording import Recorder

@@ -20,16 +20,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import av
-
 from server.domain import media
 from server.domain.errors import DomainError
 from server.domain.events import Event
 from server.domain.roles import MEDIA_ACTOR
 from server.live.names import slug
-from server.media.relay import Publisher
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PyAV and the relay are imported once something is recorded
+    from server.media.relay import Publisher
     from server.service.course import CourseService
 
 log = logging.getLogger("companion.media")
@@ -56,6 +54,8 @@ class Writer:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        import av
+
         self.container = av.open(str(self.path), "w", format="webm")
         codec = self.video.encoder.codec if self.video else None
         if codec is not None:
@@ -93,6 +93,8 @@ class Writer:
         pts = round((time.monotonic() - self.t0) * 1000)
         pts = max(pts, self.last.get(kind, -1) + 1)
         self.last[kind] = pts
+        import av
+
         out = av.Packet(bytes(packet))
         out.pts = out.dts = pts
         out.time_base = MS

@@ -15,14 +15,16 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
 from server.domain.agenda import Kind, Schedule, ScheduledItem
 from server.domain.course_state import CourseState
 from server.domain.placement import place_in, sp_window
 from server.domain.roles import Role
+
+if TYPE_CHECKING:  # icalendar is imported when a calendar is made, not at the server's start
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 
 RULE_CHECK_YEARS = 30  # the rule found for the course's year must hold this many years on
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -123,6 +125,8 @@ def _rules_for(tz: ZoneInfo, year: int) -> list[YearlyRule] | None:
 def vtimezone(tz: ZoneInfo, year: int) -> Timezone:
     """The VTIMEZONE of `tz` from `year` on: its yearly rules when it has them; a zone without
     changes as one standard offset; otherwise each change of the course's years written out."""
+    from icalendar import Timezone, vRecur
+
     zone = Timezone()
     zone.add("tzid", tz.key)
     rules = _rules_for(tz, year)
@@ -154,6 +158,8 @@ def _observance(
 ) -> TimezoneStandard | TimezoneDaylight:
     """One STANDARD or DAYLIGHT block: from `start` (local wall time before the change), the
     offset goes from `before` to `after`."""
+    from icalendar import TimezoneDaylight, TimezoneStandard
+
     part = TimezoneDaylight() if after > before else TimezoneStandard()
     part.add("dtstart", start)
     part.add("tzoffsetfrom", before)
@@ -269,6 +275,8 @@ def ics(
     url: str | None = None,
 ) -> bytes:
     """The calendar file of `events` in the course's zone, made at `stamp`."""
+    from icalendar import Calendar, Event
+
     course = schedule.course
     tz = schedule.tz
     cal = Calendar()

@@ -10,8 +10,9 @@ media and the command line talk to.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from server.content.cases import Scenario
 from server.content.instruments import Instrument
@@ -27,11 +28,13 @@ from server.live.projection import Content, LiveViews
 from server.live.render import Renderer
 from server.live.views.agenda import AgendaView
 from server.live.views.people import PeopleView
-from server.service.clock import Clock
+from server.service.clock import Clock, RehearsalClock
 from server.service.liveness import Liveness
 from server.service.timer import AgendaTimer, clock_message
 from server.service.writer import Writer
 from server.store import EventStore
+
+log = logging.getLogger("companion.course")
 
 
 class CourseService:
@@ -62,6 +65,17 @@ class CourseService:
     async def start(self) -> None:
         """Load, close presence left open by a previous process, and start the timers."""
         await self.load()
+        reached, clock = self.writer.reached, self.clock
+        # A rehearsal started again on its log (after a crash, say) goes on from where the
+        # log already is. Workers sharing a log, started from one time, agree to a few
+        # milliseconds: only a log ahead by more than a real second moves the clock.
+        if (
+            isinstance(clock, RehearsalClock)
+            and reached is not None
+            and reached > clock.now() + timedelta(seconds=clock.speed)
+        ):
+            clock.jump(reached)
+            log.info("the rehearsal goes on from %s, where its log already is", reached)
         if self.store.exclusive:
             # One process owns this log, so connections the log shows open died with the
             # previous process. (With a shared log they may belong to a worker still running.)

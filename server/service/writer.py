@@ -17,6 +17,7 @@ import random
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from server.domain.agenda import Course, Schedule, build_schedule
 from server.domain.course_state import Command, CourseState, apply, decide, replay
@@ -25,6 +26,7 @@ from server.domain.errors import DomainError
 from server.domain.events import Event, NewEvent
 from server.domain.media import DeleteRecording
 from server.domain.people_rules import ImportRoster, RevokeLink
+from server.domain.rehearsal import course_time_reached
 from server.domain.roles import Actor
 from server.service.clock import Clock
 from server.store import EventStore, SeqConflict, StoreBusy, StoreUnavailable
@@ -49,6 +51,7 @@ class Writer:
         self.state = CourseState()
         self.schedule: Schedule = self.base  # the base with the log's delays applied
         self.store_ok = True  # False while the log cannot be reached
+        self.reached: datetime | None = None  # the last course time the log had when loaded
         # This process among the workers sharing a log: page connection ids start with it.
         self.worker = uuid.uuid4().hex[:8]
         self.lock = asyncio.Lock()
@@ -63,8 +66,10 @@ class Writer:
         self.on_store: list[Callable[[bool], None]] = []
 
     async def load(self) -> None:
-        """Rebuild the state from the whole log."""
-        self.apply_stored(await self.store.read(self.course.id))
+        """Rebuild the state from the whole log, and note the course time it had reached."""
+        events = await self.store.read(self.course.id)
+        self.apply_stored(events)
+        self.reached = course_time_reached((e.at for e in events), self.base)
 
     async def execute(self, command: Command, actor: Actor) -> list[Event]:
         """Decide, append and apply `command`; returns the events it stored. Raises DomainError

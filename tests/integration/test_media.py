@@ -16,7 +16,8 @@ from server.config import Settings
 from server.content.course import load_course
 from server.domain.agenda import build_schedule
 from server.domain.rooms import GROUP_KINDS
-from server.media.ice import IceSettings, configure
+from server.media.ice import configure
+from server.media.settings import IceSettings
 from server.service.clock import RehearsalClock
 from server.web.app import create_app
 from tests.media_peers import ClientPeer, mean_luma, served
