@@ -163,12 +163,13 @@ class PeopleState:
     """Everyone registered, their links, and the time each has been online.
 
     `intervals` are closed spells online per person; `open_since` is when a person who is online
-    now came online (course time)."""
+    now came online (course time); `opened`, when each page open now opened."""
 
     by_id: Mapping[str, Person] = field(default_factory=dict)
     by_email: Mapping[str, str] = field(default_factory=dict)
     intervals: Mapping[str, tuple[tuple[datetime, datetime], ...]] = field(default_factory=dict)
     open_since: Mapping[str, datetime] = field(default_factory=dict)
+    opened: Mapping[str, datetime] = field(default_factory=dict)  # open page -> when it opened
     evaluated: frozenset[str] = frozenset()
     # Person id -> credit type id -> their claim of it.
     claims: Mapping[str, Mapping[str, Claim]] = field(default_factory=dict)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from server.domain.agenda import Schedule
+from server.domain.attendance import merged_spells
 from server.domain.errors import DomainError, PermissionDenied
 from server.domain.events import Event, NewEvent
 from server.domain.people import (
@@ -66,12 +67,23 @@ class RevokeLink:
 
 @dataclass(frozen=True)
 class Connect:
+    """A page opened. `at`: when, if its record may come later (the log busy or away)."""
+
     connection_id: str
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Disconnect:
+    """A page closed. `at`: when, if its record may come later."""
+
     connection_id: str
+    at: datetime | None = None
+
+
+# A join or leave recorded later than this after it happened carries when it happened: the
+# spell it opens or closes is the person's, not the log's delay.
+LATE_PRESENCE = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -145,13 +157,13 @@ def decide_people(
         if p.revoked:
             raise PermissionDenied("This personal link has been revoked.")
         cid = command.connection_id
-        if isinstance(command, Connect):
-            if cid in p.connections:
-                return []
-            return [NewEvent("presence.joined", p.id, now, {"person": p.id, "conn": cid})]
-        if cid not in p.connections:
-            return []
-        return [NewEvent("presence.left", p.id, now, {"person": p.id, "conn": cid})]
+        if (cid in p.connections) == isinstance(command, Connect):
+            return []  # already open, or already closed
+        data = {"person": p.id, "conn": cid}
+        if command.at is not None and now - command.at > LATE_PRESENCE:
+            data["at"] = command.at.isoformat()
+        kind = "presence.joined" if isinstance(command, Connect) else "presence.left"
+        return [NewEvent(kind, p.id, now, data)]
     if isinstance(command, ResetPresence):
         require(actor, DIRECTOR_ONLY, "reset presence")
         if command.connections:
@@ -185,13 +197,40 @@ def registered_id(data: Mapping[str, Any]) -> str:
 
 
 def _close(people: PeopleState, pid: str, at: datetime) -> PeopleState:
+    """Every page of `pid` closed at `at`."""
+    return _pages_closed(people, pid, people.by_id[pid].connections, at)
+
+
+def _pages_closed(people: PeopleState, pid: str, gone: frozenset[str], at: datetime) -> PeopleState:
+    """Pages `gone` of `pid` closed at `at`: each one's spell, from when it opened, joins the
+    person's spells online (merged where they meet). Kept page by page, a join or leave that
+    was recorded late, after others of the same person, still counts exactly when it was."""
     since = people.open_since.get(pid)
-    if since is None:
-        return people
-    spells = (*people.intervals.get(pid, ()), (since, at))
-    open_since = dict(people.open_since)  # a copy made in C: thousands of pages may close
-    del open_since[pid]
-    return replace(people, intervals={**people.intervals, pid: spells}, open_since=open_since)
+    opened = dict(people.opened)  # a copy made in C: thousands of pages may close
+    spells = list(people.intervals.get(pid, ()))
+    for c in gone:
+        start = opened.pop(c, since)  # (pages opened before logs noted when: the person's)
+        if start is not None and start < at:
+            spells.append((start, at))
+    p = people.by_id[pid]
+    left = p.connections - gone
+    open_since = dict(people.open_since)
+    if left:
+        open_since[pid] = min((opened[c] for c in left if c in opened), default=since or at)
+    else:
+        open_since.pop(pid, None)
+    return replace(
+        people.with_person(replace(p, connections=left)),
+        intervals={**people.intervals, pid: tuple(merged_spells(spells, timedelta(0)))},
+        open_since=open_since,
+        opened=opened,
+    )
+
+
+def _happened(e: Event) -> datetime:
+    """When a join or leave happened: its record's time, unless it was recorded late."""
+    at = e.data.get("at")
+    return datetime.fromisoformat(at) if isinstance(at, str) else e.at
 
 
 def apply_people(people: PeopleState, e: Event) -> PeopleState:
@@ -210,31 +249,32 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
         closed = replace(
             p, revoked=True, connections=frozenset(), erased=p.erased or e.type == "person.erased"
         )
-        return _close(people.with_person(closed), p.id, e.at)
+        return _close(people, p.id, e.at).with_person(closed)
     if e.type == "presence.joined":
         p = people.by_id[str(d["person"])]
-        if not p.connections:
-            people = replace(people, open_since={**people.open_since, p.id: e.at})
-        return people.with_person(replace(p, connections=p.connections | {str(d["conn"])}))
+        at, conn = _happened(e), str(d["conn"])
+        people = replace(people, opened={**people.opened, conn: at})
+        since = people.open_since.get(p.id)
+        if not p.connections or (since is not None and at < since):
+            # (A page's join recorded late, after another page of theirs opened: they were
+            # online from the earlier of the two.)
+            people = replace(people, open_since={**people.open_since, p.id: at})
+        return people.with_person(replace(p, connections=p.connections | {conn}))
     if e.type == "presence.left":
         p = people.by_id[str(d["person"])]
-        p = replace(p, connections=p.connections - {str(d["conn"])})
-        people = people.with_person(p)
-        return people if p.connections else _close(people, p.id, e.at)
+        gone = frozenset({str(d["conn"])}) & p.connections
+        return _pages_closed(people, p.id, gone, _happened(e)) if gone else people
     if e.type == "presence.reset" and d.get("connections"):
         gone = frozenset(str(c) for c in d["connections"])
         for p in list(people.by_id.values()):
             if p.connections & gone:
-                left = replace(p, connections=p.connections - gone)
-                people = people.with_person(left)
-                if not left.connections:
-                    people = _close(people, p.id, e.at)
+                people = _pages_closed(people, p.id, p.connections & gone, e.at)
         return people
     if e.type == "presence.reset":
         for pid in list(people.open_since):
             people = _close(people, pid, e.at)
         by_id = {k: replace(v, connections=frozenset()) for k, v in people.by_id.items()}
-        return replace(people, by_id=by_id)
+        return replace(people, by_id=by_id, opened={}, open_since={})
     if e.type == "evaluation.completed":
         return replace(people, evaluated=people.evaluated | {str(d["person"])})
     if e.type == "credit.claimed":

@@ -10,7 +10,10 @@ media and the command line talk to.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -18,8 +21,9 @@ from server.content.cases import Scenario
 from server.content.instruments import Instrument
 from server.domain.agenda import Course, Schedule
 from server.domain.course_state import Command, CourseState
+from server.domain.errors import DomainError
 from server.domain.events import Event
-from server.domain.people_rules import ResetPresence
+from server.domain.people_rules import Connect, Disconnect, ResetPresence
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.boundary import Ahead
 from server.live.context import ViewContext
@@ -32,9 +36,12 @@ from server.service.clock import Clock, RehearsalClock
 from server.service.liveness import Liveness
 from server.service.timer import AgendaTimer, clock_message
 from server.service.writer import Writer
-from server.store import EventStore
+from server.store import EventStore, StoreError
 
 log = logging.getLogger("companion.course")
+
+# Seconds a join or leave is tried for while the log is busy or away.
+PRESENCE_PATIENCE = float(os.environ.get("COMPANION_PRESENCE_PATIENCE", "60"))
 
 
 class CourseService:
@@ -55,6 +62,9 @@ class CourseService:
         w.on_replaced += [self.views.replaced, self.timer.wake]
         w.on_store.append(self.views.store_changed)
         self._tasks: list[asyncio.Task[None]] = []
+        self.pages: dict[str, Actor] = {}  # this process's open pages: connection -> person
+        self._reopening: dict[str, asyncio.Task[None]] = {}  # connection -> opening it again
+        w.on_event.append(self._reopen_ours)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -134,6 +144,61 @@ class CourseService:
 
     def connection_id(self) -> str:
         return self.writer.connection_id()
+
+    # --- presence ----------------------------------------------------------------------------
+
+    async def open_page(self, command: Connect, actor: Actor) -> None:
+        """A page of this process opened: its join is recorded."""
+        self.pages[command.connection_id] = actor
+        await self._record_presence(command, actor)
+
+    async def close_page(self, command: Disconnect, actor: Actor) -> None:
+        """A page of this process closed: its leave is recorded (after its join, and after its
+        opening again if another worker had closed it)."""
+        cid = command.connection_id
+        self.pages.pop(cid, None)
+        again = self._reopening.get(cid)
+        if again is not None:
+            await again
+        await self._record_presence(command, actor)
+
+    def _reopen_ours(self, e: Event) -> None:
+        """Another worker judged this one gone (its beats came late: its loop was busy) and
+        closed its pages in the log. Those still open here are recorded open again from that
+        moment: they never closed."""
+        if e.type != "presence.reset" or not e.data.get("connections"):
+            return
+        ours = [str(c) for c in e.data["connections"] if c in self.pages]
+        if not ours:
+            return
+        log.warning("%d page(s) here were closed by another worker: open again", len(ours))
+        for cid in ours:
+            again = Connect(cid, at=e.at)
+            task = asyncio.create_task(self._record_presence(again, self.pages[cid]))
+            self._reopening[cid] = task
+            task.add_done_callback(functools.partial(self._reopened, cid))
+
+    def _reopened(self, cid: str, _: object) -> None:
+        self._reopening.pop(cid, None)
+
+    async def _record_presence(self, command: Connect | Disconnect, actor: Actor) -> None:
+        """Record a join or leave. While the log is busy or away it is tried again, for up to
+        PRESENCE_PATIENCE seconds: a leave lost would count the person present until the next
+        start closes what the log shows open. A store outage never breaks the page."""
+        delay, deadline = 0.05, time.monotonic() + PRESENCE_PATIENCE
+        while True:
+            try:
+                await self.execute(command, actor)
+                return
+            except DomainError as e:
+                log.warning("presence for %s not recorded: %s", actor.id, e)
+                return
+            except StoreError as e:
+                if time.monotonic() + delay > deadline:
+                    log.warning("presence for %s not recorded: %s", actor.id, e)
+                    return
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
 
     # --- content -----------------------------------------------------------------------------
 

@@ -8,27 +8,23 @@ import contextlib
 import json
 import logging
 import os
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.access.sessions import AmbiguousSession, session_actor, session_cookie
-from server.domain.errors import DomainError
 from server.domain.people_rules import Connect, Disconnect
 from server.domain.roles import Actor
 from server.live.audiences import audiences_for
 from server.live.hub import Connection
 from server.live.socket import FRAMES
 from server.service.course import CourseService
-from server.store import StoreError
 from server.web.rate import RateLimit
 
 log = logging.getLogger("companion.live")
 
 LIVE_PATH = "/live"
-PRESENCE_PATIENCE = float(os.environ.get("COMPANION_PRESENCE_PATIENCE", "60"))
 MAX_MESSAGE = 64 * 1024  # an SDP offer with many slots fits
 # Pages one person may have open at once (in this process): tabs, a phone and a laptop fit.
 MAX_PAGES = int(os.environ.get("COMPANION_MAX_PAGES_PER_PERSON", "12"))
@@ -84,7 +80,8 @@ async def live(ws: WebSocket) -> None:
     joining: asyncio.Task[None] | None = None
     if actor is not None:
         # Recorded beside the page, not before it: while the log is away the page still works.
-        joining = asyncio.create_task(_presence(service, Connect(conn_id), actor))
+        opened = Connect(conn_id, at=service.clock.now())
+        joining = asyncio.create_task(service.open_page(opened, actor))
         await asyncio.wait([joining], timeout=1.0)
         if media is not None:
             media.join(conn_id, actor.id, actor.role, conn.offer)
@@ -132,33 +129,14 @@ async def _leave(
     media: Any,
     joining: asyncio.Task[None] | None,
 ) -> None:
+    closed = Disconnect(conn_id, at=service.clock.now())
     if media is not None:
         await media.leave(conn_id)
     await conn.stop()
     if actor is not None:
         if joining is not None:
             await joining  # the join is recorded (or given up) before the leave
-        await _presence(service, Disconnect(conn_id), actor)
-
-
-async def _presence(service: CourseService, command: Connect | Disconnect, actor: Actor) -> None:
-    """Record a join or leave. While the log is busy or away it is tried again, for up to
-    PRESENCE_PATIENCE seconds: a leave lost would count the person present until the next
-    start closes what the log shows open. A store outage never breaks the page."""
-    delay, deadline = 0.05, time.monotonic() + PRESENCE_PATIENCE
-    while True:
-        try:
-            await service.execute(command, actor)
-            return
-        except DomainError as e:
-            log.warning("presence for %s not recorded: %s", actor.id, e)
-            return
-        except StoreError as e:
-            if time.monotonic() + delay > deadline:
-                log.warning("presence for %s not recorded: %s", actor.id, e)
-                return
-        await asyncio.sleep(delay)
-        delay = min(1.0, delay * 2)
+        await service.close_page(closed, actor)
 
 
 BINARY = "Binary messages are not accepted; a page sends JSON text."

@@ -42,6 +42,13 @@ def online(url: str) -> int:
     return int(json.loads(urllib.request.urlopen(url + "/healthz").read())["online"])
 
 
+async def until_online(url: str, n: int, timeout: float) -> None:
+    """Wait until the server at `url` counts `n` people online."""
+    async with asyncio.timeout(timeout):
+        while await asyncio.to_thread(online, url) != n:
+            await asyncio.sleep(0.2)
+
+
 async def director_online(a: str, b: str, store: str) -> websockets.ClientConnection:
     """The director's page open on server `a`, once server `b` counts them online."""
     cookie = director_cookie(a, store)
@@ -182,9 +189,7 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(5)
             killed = time.monotonic()
-            async with asyncio.timeout(15):  # three missed beats, then the next check
-                while await asyncio.to_thread(online, b) != 0:
-                    await asyncio.sleep(0.2)
+            await until_online(b, 0, 15)  # its beat lapsed and stayed missing, then a check
             figure(
                 "offline on the other worker after (s, beat 0.5 s)",
                 round(time.monotonic() - killed, 1),
@@ -194,6 +199,31 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait()
+
+
+async def test_a_worker_judged_gone_while_alive_records_its_pages_open_again(redis_url):
+    """A worker whose loop stood still for longer than its beats last (stopped here) has its
+    pages closed by the others; running again, it records those still open as open again, and
+    their leave when they close."""
+    fresh_course(redis_url)
+    port = free_port()
+    beats = {**SECRET, "COMPANION_HEARTBEAT": "0.5"}
+    frozen = spawn("--store", redis_url, "--rehearsal-start", START, port=port, env=beats)
+    a = f"http://127.0.0.1:{port}"
+    try:
+        with companion("--store", redis_url, "--rehearsal-start", START, env=beats) as b:
+            wait_healthy(a, frozen)
+            page = await director_online(a, b, redis_url)
+            frozen.send_signal(signal.SIGSTOP)
+            await until_online(b, 0, 15)  # judged gone: its page closed in the log
+            frozen.send_signal(signal.SIGCONT)
+            await until_online(b, 1, 10)  # and open again, the page never having closed
+            await page.close()
+            await until_online(b, 0, 10)
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+        frozen.kill()
+        frozen.wait()
 
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):

@@ -121,6 +121,52 @@ def test_presence_counts_connections(course):
     assert course.state.people.intervals[lee(course).id] == ((at(0), at(3)),)
 
 
+def test_a_join_or_leave_recorded_late_counts_from_when_it_happened(course):
+    # The log was busy or away: the page opened at 0 and closed at 30, each recorded later.
+    assert "at" in course.do(Connect("a", at=at(0)), lee(course), at(6))[0].data
+    assert "at" in course.do(Disconnect("a", at=at(30)), lee(course), at(41))[0].data
+    assert course.state.people.intervals[lee(course).id] == ((at(0), at(30)),)
+    # Recorded after another page of theirs opened: online from the earlier of the two.
+    course.do(Connect("c", at=at(33)), lee(course), at(40))
+    course.do(Connect("d", at=at(31)), lee(course), at(44))
+    course.do(Disconnect("d", at=at(35)), lee(course), at(45))
+    course.do(Disconnect("c", at=at(38)), lee(course), at(46))
+    assert course.state.people.intervals[lee(course).id][-1] == (at(31), at(38))
+    # A leave recorded late, after the join of a page opened later: the gap between is kept.
+    course.do(Connect("e", at=at(40)), lee(course), at(41))
+    course.do(Connect("f", at=at(47)), lee(course), at(47))
+    course.do(Disconnect("e", at=at(43)), lee(course), at(48))
+    course.do(Disconnect("f", at=at(49)), lee(course), at(49))
+    assert course.state.people.intervals[lee(course).id][-2:] == (
+        (at(40), at(43)),
+        (at(47), at(49)),
+    )
+    # A record within a second of the fact is simply stamped when it is written.
+    joined = course.do(Connect("b", at=at(50)), lee(course), at(50) + timedelta(milliseconds=400))
+    left = course.do(Disconnect("b", at=at(60)), lee(course), at(60))
+    assert "at" not in joined[0].data and "at" not in left[0].data
+    assert course.state.people.intervals[lee(course).id][-1] == (
+        at(50) + timedelta(milliseconds=400),
+        at(60),
+    )
+
+
+def test_pages_count_each_from_its_own_open_to_close_whatever_order_they_are_recorded(course):
+    # A closed at 5, its leave recorded only at 35, after B and C came and went.
+    course.do(Connect("A"), lee(course), at(0))
+    course.do(Connect("B"), lee(course), at(10))
+    course.do(Disconnect("B"), lee(course), at(20))
+    course.do(Connect("C"), lee(course), at(22))
+    course.do(Disconnect("C"), lee(course), at(30))
+    course.do(Disconnect("A", at=at(5)), lee(course), at(35))
+    assert course.state.people.intervals[lee(course).id] == (
+        (at(0), at(5)),
+        (at(10), at(20)),
+        (at(22), at(30)),
+    )
+    assert not course.person("lee@example.org").online
+
+
 def test_a_server_restart_closes_open_presence(course):
     course.do(Connect("a"), lee(course))
     course.do(ResetPresence(), CLI_ACTOR, at(10))
