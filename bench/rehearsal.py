@@ -561,11 +561,15 @@ class Harness:
             return spells[-1]
         return None
 
-    def first_message(self, pid: str, spell: list[datetime | None], opened: float) -> None:
-        """The page's first message came: the server records the join beside sending it, so
-        the time it took to answer says how late its record of the join may be (twice it)."""
+    def first_message(
+        self, pid: str, spell: list[datetime | None], began: float, opened: float
+    ) -> None:
+        """The page's first message came. The server notes the join as it accepts the socket,
+        which may be before the harness saw the handshake end (since it began connecting), and
+        records it beside sending that message: how early or late its record of the join may be
+        is the handshake's time plus twice the time to that message."""
         if spell[0] is not None:
-            self.rec.brackets[(pid, spell[0])] = 2 * (time.time() - opened)
+            self.rec.brackets[(pid, spell[0])] = (opened - began) + 2 * (time.time() - opened)
 
     def page_closed(self, pid: str) -> datetime | None:
         """A page is closing: the person's spell ends if it was their last (its end returned)."""
@@ -771,6 +775,7 @@ class Page:
         first = True
         while not self.closing:
             try:
+                began = time.time()
                 async with websockets.connect(
                     url,
                     additional_headers=headers,
@@ -797,7 +802,7 @@ class Page:
                         if self.shown is not None and message.startswith("<"):
                             swap(self.shown, message, snapshot=not self.shown)
                         if spell is not None:
-                            h.first_message(self.who.id, spell, opened)
+                            h.first_message(self.who.id, spell, began, opened)
                             spell = None
                         if self.needle and self.needle[0] in message:
                             _, at, day = self.needle
