@@ -164,7 +164,7 @@ def person_minutes(
     people: PeopleState, pid: str, schedule: Schedule, now: datetime
 ) -> dict[str, float]:
     closed: Sequence[Spell] = people.intervals.get(pid, ())
-    return minutes_per_item(person_spells(closed, people.open_since.get(pid), now), schedule)
+    return minutes_per_item(person_spells(closed, people.online_since(pid), now), schedule)
 
 
 def decide_claim(

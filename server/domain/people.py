@@ -162,13 +162,12 @@ class Claim:
 class PeopleState:
     """Everyone registered, their links, and the time each has been online.
 
-    `intervals` are closed spells online per person; `open_since` is when a person who is online
-    now came online (course time); `opened`, when each page open now opened."""
+    `intervals` are closed spells online per person (course time); `opened`, when each page
+    open now opened."""
 
     by_id: Mapping[str, Person] = field(default_factory=dict)
     by_email: Mapping[str, str] = field(default_factory=dict)
     intervals: Mapping[str, tuple[tuple[datetime, datetime], ...]] = field(default_factory=dict)
-    open_since: Mapping[str, datetime] = field(default_factory=dict)
     opened: Mapping[str, datetime] = field(default_factory=dict)  # open page -> when it opened
     evaluated: frozenset[str] = frozenset()
     # Person id -> credit type id -> their claim of it.
@@ -176,6 +175,11 @@ class PeopleState:
 
     def get(self, pid: str) -> Person | None:
         return self.by_id.get(pid)
+
+    def online_since(self, pid: str) -> datetime | None:
+        """When a person online now came online: the first of their open pages opened."""
+        p = self.by_id.get(pid)
+        return min((self.opened[c] for c in p.connections), default=None) if p else None
 
     def id_of(self, email: str) -> str | None:
         """The id of the person registered with `email` (any case), if any."""

@@ -205,24 +205,12 @@ def _pages_closed(people: PeopleState, pid: str, gone: frozenset[str], at: datet
     """Pages `gone` of `pid` closed at `at`: each one's spell, from when it opened, joins the
     person's spells online (merged where they meet). Kept page by page, a join or leave that
     was recorded late, after others of the same person, still counts exactly when it was."""
-    since = people.open_since.get(pid)
     opened = dict(people.opened)  # a copy made in C: thousands of pages may close
-    spells = list(people.intervals.get(pid, ()))
-    for c in gone:
-        start = opened.pop(c, since)  # (pages opened before logs noted when: the person's)
-        if start is not None and start < at:
-            spells.append((start, at))
+    spells = [*people.intervals.get(pid, ()), *((opened.pop(c), at) for c in gone)]
     p = people.by_id[pid]
-    left = p.connections - gone
-    open_since = dict(people.open_since)
-    if left:
-        open_since[pid] = min((opened[c] for c in left if c in opened), default=since or at)
-    else:
-        open_since.pop(pid, None)
     return replace(
-        people.with_person(replace(p, connections=left)),
+        people.with_person(replace(p, connections=p.connections - gone)),
         intervals={**people.intervals, pid: tuple(merged_spells(spells, timedelta(0)))},
-        open_since=open_since,
         opened=opened,
     )
 
@@ -252,13 +240,8 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
         return _close(people, p.id, e.at).with_person(closed)
     if e.type == "presence.joined":
         p = people.by_id[str(d["person"])]
-        at, conn = _happened(e), str(d["conn"])
-        people = replace(people, opened={**people.opened, conn: at})
-        since = people.open_since.get(p.id)
-        if not p.connections or (since is not None and at < since):
-            # (A page's join recorded late, after another page of theirs opened: they were
-            # online from the earlier of the two.)
-            people = replace(people, open_since={**people.open_since, p.id: at})
+        conn = str(d["conn"])
+        people = replace(people, opened={**people.opened, conn: _happened(e)})
         return people.with_person(replace(p, connections=p.connections | {conn}))
     if e.type == "presence.left":
         p = people.by_id[str(d["person"])]
@@ -271,10 +254,10 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
                 people = _pages_closed(people, p.id, p.connections & gone, e.at)
         return people
     if e.type == "presence.reset":
-        for pid in list(people.open_since):
-            people = _close(people, pid, e.at)
-        by_id = {k: replace(v, connections=frozenset()) for k, v in people.by_id.items()}
-        return replace(people, by_id=by_id, opened={}, open_since={})
+        for p in list(people.by_id.values()):
+            if p.connections:
+                people = _close(people, p.id, e.at)
+        return people
     if e.type == "evaluation.completed":
         return replace(people, evaluated=people.evaluated | {str(d["person"])})
     if e.type == "credit.claimed":

@@ -42,6 +42,7 @@ class Writer:
         self.path = path
         self.video, self.audio = video, audio
         self.container: Any = None
+        self.packet: Any = None  # PyAV's Packet, once the file is open
         self.streams: dict[str, Any] = {}
         self.t0 = 0.0
         self.last: dict[str, int] = {}
@@ -54,8 +55,9 @@ class Writer:
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        import av
+        import av  # (only once something is recorded)
 
+        self.packet = av.Packet
         self.container = av.open(str(self.path), "w", format="webm")
         codec = self.video.encoder.codec if self.video else None
         if codec is not None:
@@ -93,9 +95,7 @@ class Writer:
         pts = round((time.monotonic() - self.t0) * 1000)
         pts = max(pts, self.last.get(kind, -1) + 1)
         self.last[kind] = pts
-        import av
-
-        out = av.Packet(bytes(packet))
+        out = self.packet(bytes(packet))
         out.pts = out.dts = pts
         out.time_base = MS
         out.is_keyframe = packet.is_keyframe

@@ -1,12 +1,15 @@
 """Two server processes on one Redis: a page on one sees at once what is done through the other."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -168,62 +171,53 @@ async def test_a_rehearsal_clock_moved_through_one_worker_moves_the_other(redis_
             assert abs(health["now_epoch"] - (target - 10)) < 5
 
 
-async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, figure):
-    """A worker killed outright cannot record its pages leaving; the others notice its
-    heartbeat stop and close them, so nobody stays "online" forever."""
+@contextlib.contextmanager
+def beating_pair(redis_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    """Two servers on one fresh course in Redis, beating every 0.5 s: the first's process (to
+    kill or stop), its address, and the second's address."""
     fresh_course(redis_url)
     port = free_port()
     beats = {**SECRET, "COMPANION_HEARTBEAT": "0.5"}
-    doomed = spawn("--store", redis_url, "--rehearsal-start", START, port=port, env=beats)
+    first = spawn("--store", redis_url, "--rehearsal-start", START, port=port, env=beats)
     a = f"http://127.0.0.1:{port}"
     try:
-        with companion(
-            "--store",
-            redis_url,
-            "--rehearsal-start",
-            START,
-            env=beats,
-        ) as b:
-            wait_healthy(a, doomed)
-            page = await director_online(a, b, redis_url)
-            doomed.send_signal(signal.SIGKILL)
-            doomed.wait(5)
-            killed = time.monotonic()
-            await until_online(b, 0, 15)  # its beat lapsed and stayed missing, then a check
-            figure(
-                "offline on the other worker after (s, beat 0.5 s)",
-                round(time.monotonic() - killed, 1),
-            )
-            await page.close()
+        with companion("--store", redis_url, "--rehearsal-start", START, env=beats) as b:
+            wait_healthy(a, first)
+            yield first, a, b
     finally:
-        if doomed.poll() is None:
-            doomed.kill()
-            doomed.wait()
+        if first.poll() is None:
+            first.kill()  # (SIGKILL ends a stopped process too)
+            first.wait()
+
+
+async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, figure):
+    """A worker killed outright cannot record its pages leaving; the others notice its
+    heartbeat stop and close them, so nobody stays "online" forever."""
+    with beating_pair(redis_url) as (doomed, a, b):
+        page = await director_online(a, b, redis_url)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(5)
+        killed = time.monotonic()
+        await until_online(b, 0, 15)  # its beat lapsed and stayed missing, then a check
+        figure(
+            "offline on the other worker after (s, beat 0.5 s)",
+            round(time.monotonic() - killed, 1),
+        )
+        await page.close()
 
 
 async def test_a_worker_judged_gone_while_alive_records_its_pages_open_again(redis_url):
     """A worker whose loop stood still for longer than its beats last (stopped here) has its
     pages closed by the others; running again, it records those still open as open again, and
     their leave when they close."""
-    fresh_course(redis_url)
-    port = free_port()
-    beats = {**SECRET, "COMPANION_HEARTBEAT": "0.5"}
-    frozen = spawn("--store", redis_url, "--rehearsal-start", START, port=port, env=beats)
-    a = f"http://127.0.0.1:{port}"
-    try:
-        with companion("--store", redis_url, "--rehearsal-start", START, env=beats) as b:
-            wait_healthy(a, frozen)
-            page = await director_online(a, b, redis_url)
-            frozen.send_signal(signal.SIGSTOP)
-            await until_online(b, 0, 15)  # judged gone: its page closed in the log
-            frozen.send_signal(signal.SIGCONT)
-            await until_online(b, 1, 10)  # and open again, the page never having closed
-            await page.close()
-            await until_online(b, 0, 10)
-    finally:
+    with beating_pair(redis_url) as (frozen, a, b):
+        page = await director_online(a, b, redis_url)
+        frozen.send_signal(signal.SIGSTOP)
+        await until_online(b, 0, 15)  # judged gone: its page closed in the log
         frozen.send_signal(signal.SIGCONT)
-        frozen.kill()
-        frozen.wait()
+        await until_online(b, 1, 10)  # and open again, the page never having closed
+        await page.close()
+        await until_online(b, 0, 10)
 
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):
