@@ -1252,14 +1252,14 @@ def expected_minutes(h: Harness, pid: str) -> tuple[dict[str, float], dict[str, 
             for kill, began, back, _ in h.rec.windows
             if s.start <= back + timedelta(minutes=2) and kill <= s.end
         )
-        # A page of a killed worker stays open in the log until the other workers notice
-        # (its beat lasts three heartbeats, and is then missing for three more, checked at
-        # the next beat): this person may be counted until then.
+        # A page of a killed worker is closed in the log when the others last saw it beat:
+        # its last beat, or the one before if it died before they next looked. This person
+        # may be counted up to two heartbeats less before the kill.
         near = timedelta(seconds=h.d.speed)
         for kill, within in h.rec.worker_kills:
-            noticed = kill + timedelta(seconds=within * h.d.speed)
+            seen = kill - timedelta(seconds=within * h.d.speed)
             if any(abs(t - kill) <= near for t in h.rec.lost.get(pid, [])) and (
-                s.start <= noticed and kill <= s.end
+                s.start <= kill and seen <= s.end
             ):
                 extra += within * h.d.speed / 60
         extra += sum(
@@ -1363,7 +1363,7 @@ class Faults:
             if isinstance(h.d, OneProcess):
                 h.rec.windows.append((at, began, h.now(), True))
             else:
-                h.rec.worker_kills.append((at, 7 * h.d.heartbeat))
+                h.rec.worker_kills.append((at, 2 * h.d.heartbeat))
             h.rec.faults.append((said, at.isoformat(timespec="seconds"), back))
         elif what == "drop":
             pages = [pg for pages in h.pages.values() for pg in pages if pg.open and not pg.slow]

@@ -89,9 +89,12 @@ LATE_PRESENCE = timedelta(seconds=1)
 @dataclass(frozen=True)
 class ResetPresence:
     """At server start: connections open in the log died with the previous process. With
-    `connections`, only those (their worker stopped beating)."""
+    `connections`, only those (their worker stopped beating), closed `at` when that worker was
+    last seen beating: it may have died any moment after, and nobody is counted present on a
+    page of a worker that was not known to be alive."""
 
     connections: tuple[str, ...] = ()
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,10 @@ def decide_people(
             open_now = sorted(c for p in people.by_id.values() for c in p.connections & wanted)
             if not open_now:
                 return []
-            return [NewEvent("presence.reset", actor.id, now, {"connections": open_now})]
+            closing: dict[str, Any] = {"connections": open_now}
+            if command.at is not None and now - command.at > LATE_PRESENCE:
+                closing["at"] = command.at.isoformat()
+            return [NewEvent("presence.reset", actor.id, now, closing)]
         if not any(p.connections for p in people.by_id.values()):
             return []
         return [NewEvent("presence.reset", actor.id, now, {})]
@@ -215,8 +221,9 @@ def _pages_closed(people: PeopleState, pid: str, gone: frozenset[str], at: datet
     )
 
 
-def _happened(e: Event) -> datetime:
-    """When a join or leave happened: its record's time, unless it was recorded late."""
+def happened(e: Event) -> datetime:
+    """When a join, leave or worker's reset happened: its record's time, unless it was recorded
+    late (a reset: when the worker was last seen alive)."""
     at = e.data.get("at")
     return datetime.fromisoformat(at) if isinstance(at, str) else e.at
 
@@ -241,17 +248,17 @@ def apply_people(people: PeopleState, e: Event) -> PeopleState:
     if e.type == "presence.joined":
         p = people.by_id[str(d["person"])]
         conn = str(d["conn"])
-        people = replace(people, opened={**people.opened, conn: _happened(e)})
+        people = replace(people, opened={**people.opened, conn: happened(e)})
         return people.with_person(replace(p, connections=p.connections | {conn}))
     if e.type == "presence.left":
         p = people.by_id[str(d["person"])]
         gone = frozenset({str(d["conn"])}) & p.connections
-        return _pages_closed(people, p.id, gone, _happened(e)) if gone else people
+        return _pages_closed(people, p.id, gone, happened(e)) if gone else people
     if e.type == "presence.reset" and d.get("connections"):
         gone = frozenset(str(c) for c in d["connections"])
         for p in list(people.by_id.values()):
             if p.connections & gone:
-                people = _pages_closed(people, p.id, p.connections & gone, e.at)
+                people = _pages_closed(people, p.id, p.connections & gone, happened(e))
         return people
     if e.type == "presence.reset":
         for p in list(people.by_id.values()):

@@ -23,7 +23,7 @@ from server.domain.agenda import Course, Schedule
 from server.domain.course_state import Command, CourseState
 from server.domain.errors import DomainError
 from server.domain.events import Event
-from server.domain.people_rules import Connect, Disconnect, ResetPresence
+from server.domain.people_rules import Connect, Disconnect, ResetPresence, happened
 from server.domain.roles import CLI_ACTOR, Actor
 from server.live.boundary import Ahead
 from server.live.context import ViewContext
@@ -62,8 +62,9 @@ class CourseService:
         w.on_replaced += [self.views.replaced, self.timer.wake]
         w.on_store.append(self.views.store_changed)
         self._tasks: list[asyncio.Task[None]] = []
-        self.pages: dict[str, Actor] = {}  # this process's open pages: connection -> person
-        self._reopening: dict[str, asyncio.Task[None]] = {}  # connection -> opening it again
+        # This process's open pages: connection -> its person and when it opened.
+        self.pages: dict[str, tuple[Actor, datetime]] = {}
+        self._reopening: dict[str, asyncio.Task[list[Event]]] = {}  # connection -> opening it again
         w.on_event.append(self._reopen_ours)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -149,8 +150,11 @@ class CourseService:
 
     async def open_page(self, command: Connect, actor: Actor) -> None:
         """A page of this process opened: its join is recorded."""
-        self.pages[command.connection_id] = actor
-        await self._record_presence(command, actor)
+        cid = command.connection_id
+        self.pages[cid] = (actor, command.at or self.clock.now())
+        recorded = await self._record_presence(command, actor)
+        if recorded and cid in self.pages:
+            self.pages[cid] = (actor, happened(recorded[0]))  # as the log has it
 
     async def close_page(self, command: Disconnect, actor: Actor) -> None:
         """A page of this process closed: its leave is recorded (after its join, and after its
@@ -172,31 +176,33 @@ class CourseService:
         if not ours:
             return
         log.warning("%d page(s) here were closed by another worker: open again", len(ours))
+        closed = happened(e)  # when this worker was last seen beating
         for cid in ours:
-            again = Connect(cid, at=e.at)
-            task = asyncio.create_task(self._record_presence(again, self.pages[cid]))
+            actor, opened = self.pages[cid]
+            again = Connect(cid, at=max(closed, opened))
+            task = asyncio.create_task(self._record_presence(again, actor))
             self._reopening[cid] = task
             task.add_done_callback(functools.partial(self._reopened, cid))
 
     def _reopened(self, cid: str, _: object) -> None:
         self._reopening.pop(cid, None)
 
-    async def _record_presence(self, command: Connect | Disconnect, actor: Actor) -> None:
-        """Record a join or leave. While the log is busy or away it is tried again, for up to
-        PRESENCE_PATIENCE seconds: a leave lost would count the person present until the next
-        start closes what the log shows open. A store outage never breaks the page."""
+    async def _record_presence(self, command: Connect | Disconnect, actor: Actor) -> list[Event]:
+        """Record a join or leave, and give what was recorded. While the log is busy or away it
+        is tried again, for up to PRESENCE_PATIENCE seconds: a leave lost would count the person
+        present until the next start closes what the log shows open. A store outage never breaks
+        the page."""
         delay, deadline = 0.05, time.monotonic() + PRESENCE_PATIENCE
         while True:
             try:
-                await self.execute(command, actor)
-                return
+                return await self.execute(command, actor)
             except DomainError as e:
                 log.warning("presence for %s not recorded: %s", actor.id, e)
-                return
+                return []
             except StoreError as e:
                 if time.monotonic() + delay > deadline:
                     log.warning("presence for %s not recorded: %s", actor.id, e)
-                    return
+                    return []
             await asyncio.sleep(delay)
             delay = min(1.0, delay * 2)
 

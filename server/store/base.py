@@ -9,6 +9,7 @@ tail(course, after_seq)              -> async iterator of events as they are app
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from server.domain.events import Event, NewEvent
@@ -51,7 +52,8 @@ class EventStore(Protocol):
         self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected_seq: int
     ) -> list[Event]: ...
     def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]: ...
-    # Worker liveness, for a shared log: each worker beats; a worker whose beat lapsed is gone,
-    # and its pages' presence is closed by the others.
-    async def beat(self, course: str, worker: str, ttl: float) -> None: ...
-    async def workers(self, course: str) -> set[str]: ...
+    # Worker liveness, for a shared log: each worker beats with its course time, lasting `ttl`
+    # seconds; `workers` gives those beating and when each last beat. A worker whose beat lapsed
+    # is gone, and its pages' presence is closed by the others.
+    async def beat(self, course: str, worker: str, ttl: float, at: datetime) -> None: ...
+    async def workers(self, course: str) -> dict[str, datetime | None]: ...

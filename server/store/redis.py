@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -84,6 +85,14 @@ def _stored(events: Sequence[NewEvent], after: int) -> list[Event]:
     ]
 
 
+def _beat_time(value: str | bytes) -> datetime | None:
+    """A beat's course time (a worker of an earlier version beat with no time)."""
+    try:
+        return datetime.fromisoformat(value if isinstance(value, str) else value.decode())
+    except ValueError:
+        return None
+
+
 def _unavailable(e: Exception) -> StoreUnavailable:
     return StoreUnavailable(f"the course log (Redis) is unreachable ({e.__class__.__name__}: {e})")
 
@@ -116,21 +125,23 @@ class RedisStore:
             await self._redis.aclose()
             self._redis = None
 
-    async def beat(self, course: str, worker: str, ttl: float) -> None:
+    async def beat(self, course: str, worker: str, ttl: float, at: datetime) -> None:
+        key = f"{self.prefix}:{course}:worker:{worker}"
         try:
-            await self.redis.set(f"{self.prefix}:{course}:worker:{worker}", "1", px=int(ttl * 1000))
+            await self.redis.set(key, at.isoformat(), px=int(ttl * 1000))
         except (RedisError, OSError) as e:
             await self._drop_connections()
             raise _unavailable(e) from None
 
-    async def workers(self, course: str) -> set[str]:
+    async def workers(self, course: str) -> dict[str, datetime | None]:
         pattern = f"{self.prefix}:{course}:worker:*"
         try:
             keys = [k async for k in self.redis.scan_iter(match=pattern, count=100)]
+            beats = await self.redis.mget(keys) if keys else []
         except (RedisError, OSError) as e:
             await self._drop_connections()
             raise _unavailable(e) from None
-        return {k.rsplit(":", 1)[1] for k in keys}
+        return {k.rsplit(":", 1)[1]: _beat_time(v) for k, v in zip(keys, beats, strict=True) if v}
 
     async def _drop_connections(self) -> None:
         """After a failure, pooled connections may all be dead (Redis restarted): drop them so

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,11 +70,11 @@ class SQLiteStore:
     async def open(self) -> None:
         await self._run(self._connect)
 
-    async def beat(self, course: str, worker: str, ttl: float) -> None:
+    async def beat(self, course: str, worker: str, ttl: float, at: datetime) -> None:
         """One process owns this log: there is nobody to tell."""
 
-    async def workers(self, course: str) -> set[str]:
-        return set()
+    async def workers(self, course: str) -> dict[str, datetime | None]:
+        return {}
 
     async def close(self) -> None:
         if self._db is not None:

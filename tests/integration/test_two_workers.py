@@ -10,12 +10,16 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import websockets
 
+from server.content.course import load_course
+from server.domain.events import Event
+from server.domain.people_rules import happened
+from server.store import open_store
 from tests.servers import (
     ROOT,
     SECRET,
@@ -38,6 +42,22 @@ def fresh_course(redis_url: str) -> None:
 
     redis.Redis.from_url(redis_url).flushdb()
     cli("roster", "import", str(ROOT / "scenarios/demo/roster.csv"), "--store", redis_url)
+
+
+async def course_log(redis_url: str) -> list[Event]:
+    """The course's whole log as stored."""
+    store = open_store(redis_url)
+    await store.open()
+    try:
+        return await store.read(load_course().id)
+    finally:
+        await store.close()
+
+
+def course_now(url: str) -> datetime:
+    """The course clock of the server at `url`, now."""
+    health = json.loads(urllib.request.urlopen(url + "/healthz").read())
+    return datetime.fromtimestamp(health["now_epoch"], UTC)
 
 
 def online(url: str) -> int:
@@ -195,6 +215,7 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
     heartbeat stop and close them, so nobody stays "online" forever."""
     with beating_pair(redis_url) as (doomed, a, b):
         page = await director_online(a, b, redis_url)
+        died = course_now(a)  # on its own clock (each rehearsal clock began as its worker did)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(5)
         killed = time.monotonic()
@@ -204,6 +225,12 @@ async def test_pages_of_a_crashed_worker_go_offline_on_the_others(redis_url, fig
             round(time.monotonic() - killed, 1),
         )
         await page.close()
+        # Its pages count until it was last seen beating, not until it was judged gone.
+        log = await course_log(redis_url)
+        (reset,) = [e for e in log if e.type == "presence.reset" and e.data.get("connections")]
+        closed = happened(reset)
+        assert died - timedelta(seconds=1.5) <= closed <= died  # within three beats before
+        assert reset.at - closed > timedelta(seconds=1)  # judged gone well after
 
 
 async def test_a_worker_judged_gone_while_alive_records_its_pages_open_again(redis_url):
@@ -218,6 +245,13 @@ async def test_a_worker_judged_gone_while_alive_records_its_pages_open_again(red
         await until_online(b, 1, 10)  # and open again, the page never having closed
         await page.close()
         await until_online(b, 0, 10)
+        # Open again from the moment it was closed (or opened, if that was after the worker's
+        # last beat seen): no gap in the director's attendance.
+        log = await course_log(redis_url)
+        (reset,) = [e for e in log if e.type == "presence.reset" and e.data.get("connections")]
+        (first, again) = [e for e in log if e.type == "presence.joined"]
+        assert first.seq < reset.seq < again.seq
+        assert happened(again) == max(happened(reset), happened(first))
 
 
 def test_workers_stop_when_their_supervisor_is_killed(redis_url, figure):

@@ -188,6 +188,23 @@ def test_a_stopped_workers_pages_close_and_only_those(course):
     assert course.state.seq == seq
 
 
+def test_a_gone_workers_pages_close_when_it_was_last_seen_alive(course):
+    # A page of the worker that died after its beat at 4 reopened on another at 6; the other
+    # judged the first gone at 20. Nobody is counted present on the dead worker's page
+    # after its last beat, so the gap from 4 to 6 is a reconnect and 9 to 15 a real absence.
+    course.do(Connect("w1.a"), lee(course), at(0))
+    course.do(Connect("w2.b"), lee(course), at(6))
+    course.do(Disconnect("w2.b"), lee(course), at(9))
+    course.do(Connect("w2.c"), lee(course), at(15))
+    reset = course.do(ResetPresence(("w1.a",), at=at(4)), CLI_ACTOR, at(20))
+    assert reset[0].data["at"] == at(4).isoformat()
+    assert course.state.people.intervals[lee(course).id] == ((at(0), at(4)), (at(6), at(9)))
+    # A page that opened on it after its last beat seen counts nothing there.
+    course.do(Connect("w3.d"), lee(course), at(22))
+    course.do(ResetPresence(("w3.d",), at=at(21)), CLI_ACTOR, at(30))
+    assert course.state.people.intervals[lee(course).id][-1] == (at(6), at(9))
+
+
 def test_gaps_of_two_minutes_or_less_count_as_present():
     t = DAY1
     spells = [
