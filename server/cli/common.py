@@ -4,6 +4,7 @@ course service over the log without a web server."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,28 +59,38 @@ async def load_service(args: argparse.Namespace, url: str | None = None) -> Any:
     return await with_service(args, _loaded, url)
 
 
-async def people_on_log(args: argparse.Namespace, url: str) -> tuple[Any, datetime | None]:
+async def people_on_log(
+    args: argparse.Namespace, url: str, key: bytes | None = None
+) -> tuple[Any, datetime | None]:
     """Everyone registered on the log, their links as they stand (the people's own events
     folded, without replaying the rest of the course: what printing links needs), and the
-    course time the log has reached."""
+    course time the log has reached; from the snapshot kept beside the log if it can be trusted
+    with `key` (server/service/snapshots.py), and the events after it."""
     from server.domain.agenda import build_schedule
     from server.domain.people import PeopleState
     from server.domain.people_rules import REGISTRY_EVENTS, apply_people
     from server.domain.rehearsal import course_time_reached
+    from server.service.snapshots import decode
     from server.store import open_store
 
     course = course_of(args)
     store = open_store(url)
+    people, reached, seq = PeopleState(), None, 0
     await store.open()
     try:
-        events = await store.read(course.id)
+        found = await store.load_snapshot(course.id) if key else None
+        if found is not None and key is not None:
+            with contextlib.suppress(Exception):  # not one to trust: the whole log is read
+                snap = decode(found[1], key, found[0])
+                people, reached, seq = snap.state.people, snap.reached, snap.seq
+        events = await store.read(course.id, seq)
     finally:
         await store.close()
-    people = PeopleState()
     for e in events:
         if e.type in REGISTRY_EVENTS:
             people = apply_people(people, e)
-    return people, course_time_reached((e.at for e in events), build_schedule(course))
+    times = [*([reached] if reached else []), *(e.at for e in events)]
+    return people, course_time_reached(times, build_schedule(course))
 
 
 async def _loaded(service: Any) -> Any:

@@ -80,6 +80,7 @@ def serve_workers(
     import uvicorn
 
     from server.access.links import Signer
+    from server.service.snapshots import snapshot_key
 
     if not store.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError("--workers above 1 needs a shared store: --store redis://HOST:PORT/DB")
@@ -101,7 +102,7 @@ def serve_workers(
     )
     if args.start_date:
         os.environ["COMPANION_START_DATE"] = args.start_date
-    people, reached = asyncio.run(people_on_log(args, store))
+    people, reached = asyncio.run(people_on_log(args, store, snapshot_key(secret)))
     if args.rehearsal_start:
         # Every worker starts its rehearsal clock from one time: where this log already is,
         # if a rehearsal on it had got further (course time never runs backwards in a log).

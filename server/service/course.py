@@ -46,13 +46,18 @@ PRESENCE_PATIENCE = float(os.environ.get("COMPANION_PRESENCE_PATIENCE", "60"))
 
 class CourseService:
     def __init__(
-        self, course: Course, store: EventStore, clock: Clock, renderer: Renderer | None = None
+        self,
+        course: Course,
+        store: EventStore,
+        clock: Clock,
+        renderer: Renderer | None = None,
+        snapshot_key: bytes | None = None,
     ) -> None:
         self.course = course
         self.store = store
         self.clock = clock
         self.content = Content(renderer=renderer or Renderer())
-        self.writer = Writer(course, store, clock)
+        self.writer = Writer(course, store, clock, snapshot_key)
         self.views = LiveViews(self.writer, clock, self.content)
         self.timer = AgendaTimer(self.writer, self.views, clock)
         self.liveness = Liveness(self.writer)
@@ -107,6 +112,7 @@ class CourseService:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         await self.writer.drain()  # commands already taken are written before the log closes
+        await self.writer.last_snapshot()  # the next start replays nothing
         for conn in list(self.hub.connections):
             conn.close()
 

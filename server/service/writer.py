@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import random
 import secrets
 import uuid
@@ -28,7 +29,9 @@ from server.domain.media import DeleteRecording
 from server.domain.people_rules import ImportRoster, RevokeLink
 from server.domain.rehearsal import course_time_reached
 from server.domain.roles import Actor
+from server.service import snapshots
 from server.service.clock import Clock
+from server.service.snapshots import Snapshot
 from server.store import EventStore, SeqConflict, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("companion.course")
@@ -39,14 +42,26 @@ log = logging.getLogger("companion.course")
 APPEND_RETRIES = 12
 BUSY_WAIT = 0.002  # seconds, times the attempt number at most
 ERASED = "person.erased"  # after this event the stored log was rewritten: reload it
+JUMPED = "clock.jumped"  # a rehearsal clock moved: the clocks of the workers follow it
+# A snapshot of the state is kept beside the log every this many events (and at a clean stop).
+SNAPSHOT_EVERY = int(os.environ.get("COMPANION_SNAPSHOT_EVERY", "5000"))
 Pending = tuple[Command, Actor, "asyncio.Future[list[Event]]"]
 
 
 class Writer:
-    def __init__(self, course: Course, store: EventStore, clock: Clock) -> None:
+    def __init__(
+        self, course: Course, store: EventStore, clock: Clock, snapshot_key: bytes | None = None
+    ) -> None:
         self.course = course
         self.store = store
         self.clock = clock
+        # Snapshots of the state kept beside the log, signed with this key (None: none are
+        # read or written): a start replays only what came after the last one.
+        self.snapshot_key = snapshot_key
+        self.snapshot_seq = 0  # the state's seq when one was last kept (or read)
+        self._snapshotting: asyncio.Task[None] | None = None
+        self.log_reached: datetime | None = None  # the last course time of the events applied
+        self.jumped: Event | None = None  # the last rehearsal clock move applied
         self.base: Schedule = build_schedule(course)
         self.state = CourseState()
         self.schedule: Schedule = self.base  # the base with the log's delays applied
@@ -66,10 +81,61 @@ class Writer:
         self.on_store: list[Callable[[bool], None]] = []
 
     async def load(self) -> None:
-        """Rebuild the state from the whole log, and note the course time it had reached."""
-        events = await self.store.read(self.course.id)
+        """Rebuild the state from the log (from its last snapshot we can trust, and what came
+        after it), and note the course time it had reached."""
+        start = await self._snapshot() if self.snapshot_key else None
+        if start is not None:
+            self.state, self.log_reached, self.jumped = start.state, start.reached, start.jumped
+            self.schedule = self.state.schedule(self.base)
+            self.snapshot_seq = start.seq
+            if start.jumped is not None:  # the one event whose effect reaches beyond the state
+                for hear in self.on_event:
+                    hear(start.jumped)
+        events = await self.store.read(self.course.id, self.state.seq)
         self.apply_stored(events)
-        self.reached = course_time_reached((e.at for e in events), self.base)
+        self.reached = self.log_reached
+
+    async def _snapshot(self) -> Snapshot | None:
+        """The snapshot kept beside the log, if it can be trusted (else the log is replayed)."""
+        assert self.snapshot_key is not None
+        try:
+            found = await self.store.load_snapshot(self.course.id)
+            if found is None:
+                return None
+            snap = snapshots.decode(found[1], self.snapshot_key, found[0])
+        except Exception as e:  # Unusable says why; anything else is a snapshot gone bad
+            log.info("the snapshot kept beside the log is not used (%s): replaying the log", e)
+            return None
+        log.info("starting from the snapshot at event %d", snap.seq)
+        return snap
+
+    def keep_snapshot(self) -> None:
+        """Keep a snapshot of the state beside the log, in the background (one at a time)."""
+        if self.snapshot_key is None or self._snapshotting is not None:
+            return
+        snap = Snapshot(self.state, self.log_reached, self.jumped)  # the state never changes
+        self.snapshot_seq = snap.seq  # (tried once per SNAPSHOT_EVERY events, kept or not)
+        self._snapshotting = asyncio.create_task(self._keep(snap), name="course-snapshot")
+
+    async def _keep(self, snap: Snapshot) -> None:
+        assert self.snapshot_key is not None
+        try:
+            blob = await asyncio.to_thread(snapshots.encode, snap, self.snapshot_key)
+            if await self.store.save_snapshot(self.course.id, snap.seq, blob):
+                log.info("kept a snapshot of the state at event %d (%d bytes)", snap.seq, len(blob))
+        except Exception as e:  # only a shortcut: the log is whole without it
+            log.warning("a snapshot of the state was not kept: %s", e)
+        finally:
+            self._snapshotting = None
+
+    async def last_snapshot(self) -> None:
+        """At a clean stop: keep a snapshot of the state as it ends, if newer than the last."""
+        if self._snapshotting is not None:
+            await asyncio.wait([self._snapshotting], timeout=10)
+        if self.state.seq > self.snapshot_seq:
+            self.keep_snapshot()
+        if self._snapshotting is not None:
+            await asyncio.wait([self._snapshotting], timeout=10)
 
     async def execute(self, command: Command, actor: Actor) -> list[Event]:
         """Decide, append and apply `command`; returns the events it stored. Raises DomainError
@@ -158,12 +224,18 @@ class Writer:
             return
         for e in fresh:
             self.state = apply(self.state, e)
+            if e.type == JUMPED:
+                self.jumped = e
             for hear in self.on_event:
                 hear(e)
         if any(e.type.startswith("agenda.") for e in fresh):
             self.schedule = self.state.schedule(self.base)
+        previous = () if self.log_reached is None else (self.log_reached,)
+        self.log_reached = course_time_reached((*previous, *(e.at for e in fresh)), self.base)
         for listener in self.listeners:
             listener(fresh)
+        if self.state.seq - self.snapshot_seq >= SNAPSHOT_EVERY:
+            self.keep_snapshot()
 
     async def catch_up(self) -> None:
         """Apply what others appended since our last event (the caller holds the lock)."""
@@ -181,6 +253,7 @@ class Writer:
 
     def _replace_state(self, state: CourseState, fresh: Sequence[Event]) -> None:
         self.state = state
+        self.snapshot_seq = 0  # the log was rewritten and its snapshot deleted: keep a new one
         self.schedule = state.schedule(self.base)
         for listener in self.listeners:
             listener(fresh)

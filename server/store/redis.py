@@ -8,6 +8,7 @@ expected sequence number first: two workers can never both append after the same
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -45,6 +46,7 @@ for i = 0, m - 1 do
   changed[ARGV[3 + i * 5] .. '-0'] = 3 + i * 5
 end
 redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[4])  -- the state kept beside the log holds what is being erased
 local copied = 0
 for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do
   local b = changed[entry[1]]
@@ -66,6 +68,21 @@ end
 if copied + n > 0 then redis.call('RENAME', KEYS[3], KEYS[1]) end
 redis.call('SET', KEYS[2], cur + n)
 return {0, cur + n}
+"""
+
+# A snapshot of the state after event ARGV[1], kept unless the log does not reach it or an
+# erasure came after it (the state would hold what was erased).
+SAVE_SNAPSHOT = """
+local seq = tonumber(ARGV[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') < seq then return 0 end
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. seq .. '-0', '+')) do
+  local f = entry[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'type' and f[i + 1] == 'person.erased' then return 0 end
+  end
+end
+redis.call('HSET', KEYS[3], 'seq', ARGV[1], 'state', ARGV[2])
+return 1
 """
 
 TAIL_BLOCK_MS = 5000
@@ -115,6 +132,7 @@ class RedisStore:
         )
         self._append = self._redis.register_script(APPEND)
         self._rewrite = self._redis.register_script(REWRITE)
+        self._save_snapshot = self._redis.register_script(SAVE_SNAPSHOT)
         try:
             await self._redis.ping()
         except (RedisError, OSError) as e:
@@ -176,7 +194,8 @@ class RedisStore:
         for c in changed:
             args += [c.seq, *_fields([c])]
         args += _fields(events)
-        await self._run(self._rewrite, [stream, seq, f"{stream}:rewrite"], args, expected_seq)
+        keys = [stream, seq, f"{stream}:rewrite", self._snapshot_key(course)]
+        await self._run(self._rewrite, keys, args, expected_seq)
         await self._forget_old_bytes()
         return _stored(events, expected_seq)
 
@@ -201,6 +220,34 @@ class RedisStore:
                     await self.redis.bgsave(schedule=True)
         except (RedisError, OSError) as e:
             log.warning("Redis could not be asked to rewrite its files after an erasure: %s", e)
+
+    def _snapshot_key(self, course: str) -> str:
+        return f"{self.prefix}:{course}:snapshot"
+
+    async def save_snapshot(self, course: str, seq: int, blob: bytes) -> bool:
+        """Keep `blob`, the state after event `seq`, unless an erasure came after it (then the
+        state holds erased data) or the log does not reach `seq`: False then."""
+        stream, last = self._keys(course)
+        keys = [stream, last, self._snapshot_key(course)]
+        try:  # (the connection speaks text: the state goes as base64)
+            saved = await self._save_snapshot(keys=keys, args=[seq, base64.b64encode(blob)])
+        except (RedisError, OSError) as e:
+            await self._drop_connections()
+            raise _unavailable(e) from None
+        return bool(saved)
+
+    async def load_snapshot(self, course: str) -> tuple[int, bytes] | None:
+        try:
+            found: Any = await self.redis.hgetall(self._snapshot_key(course))
+        except (RedisError, OSError) as e:
+            await self._drop_connections()
+            raise _unavailable(e) from None
+        if not found or "seq" not in found or "state" not in found:
+            return None
+        try:
+            return int(found["seq"]), base64.b64decode(found["state"], validate=True)
+        except ValueError:
+            return None  # not one this server wrote: the log is replayed
 
     @staticmethod
     def _decode(entry_id: str, fields: dict[str, str]) -> Event:

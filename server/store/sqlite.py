@@ -36,7 +36,13 @@ CREATE TABLE IF NOT EXISTS events (
     data   TEXT NOT NULL,
     PRIMARY KEY (course, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    course TEXT PRIMARY KEY,
+    seq    INTEGER NOT NULL,
+    state  BLOB NOT NULL
+);
 """
+ERASED = "person.erased"
 
 
 class SQLiteStore:
@@ -88,13 +94,18 @@ class SQLiteStore:
         return int(row[0] or 0)
 
     def _append(self, course: str, events: Sequence[NewEvent], expected: int) -> list[Event]:
-        return self._write(course, (), events, expected)
+        return self._write(course, (), events, expected, erasure=False)
 
     def _write(
-        self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected: int
+        self,
+        course: str,
+        changed: Sequence[Event],
+        events: Sequence[NewEvent],
+        expected: int,
+        erasure: bool,
     ) -> list[Event]:
         """One transaction: if the log ends at `expected`, replace `changed` stored events (an
-        erasure) and append `events`."""
+        `erasure`, which also deletes the snapshot kept beside the log) and append `events`."""
         db = self._db
         if db is None:
             raise StoreUnavailable("the course log is closed")
@@ -104,6 +115,8 @@ class SQLiteStore:
                 actual = self._last_seq(course)
                 if actual != expected:
                     raise SeqConflict(expected, actual)
+                if erasure:  # the state kept beside the log holds what is being erased
+                    db.execute("DELETE FROM snapshots WHERE course=?", (course,))
                 if changed:
                     db.executemany(
                         "UPDATE events SET type=?, actor=?, at=?, data=? WHERE course=? AND seq=?",
@@ -147,7 +160,7 @@ class SQLiteStore:
     def _rewrite(
         self, course: str, changed: Sequence[Event], events: Sequence[NewEvent], expected: int
     ) -> list[Event]:
-        stored = self._write(course, changed, events, expected)
+        stored = self._write(course, changed, events, expected, erasure=True)
         # The write-ahead log still holds the old pages: copy back and empty it.
         assert self._db is not None
         busy = 1
@@ -176,6 +189,52 @@ class SQLiteStore:
         )
         await self._appended_to(course, stored)
         return stored
+
+    def _save_snapshot(self, course: str, seq: int, blob: bytes) -> bool:
+        db = self._db
+        if db is None:
+            raise StoreUnavailable("the course log is closed")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                erased = db.execute(
+                    "SELECT 1 FROM events WHERE course=? AND seq>? AND type=? LIMIT 1",
+                    (course, seq, ERASED),
+                ).fetchone()
+                fits = not erased and self._last_seq(course) >= seq
+                if fits:
+                    db.execute(
+                        "INSERT OR REPLACE INTO snapshots VALUES (?,?,?)", (course, seq, blob)
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"the snapshot could not be written ({e})") from None
+        return fits
+
+    async def save_snapshot(self, course: str, seq: int, blob: bytes) -> bool:
+        """Keep `blob`, the state after event `seq`, unless an erasure came after it (then the
+        state holds erased data) or the log does not reach `seq`: False then."""
+        saved: bool = await self._run(self._save_snapshot, course, seq, blob)
+        return saved
+
+    def _load_snapshot(self, course: str) -> tuple[int, bytes] | None:
+        if self._db is None:
+            raise StoreUnavailable("the course log is closed")
+        try:
+            row = self._db.execute(
+                "SELECT seq, state FROM snapshots WHERE course=?", (course,)
+            ).fetchone()
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"the snapshot could not be read ({e})") from None
+        return (int(row[0]), bytes(row[1])) if row else None
+
+    async def load_snapshot(self, course: str) -> tuple[int, bytes] | None:
+        found: tuple[int, bytes] | None = await self._run(self._load_snapshot, course)
+        return found
 
     def _read(self, course: str, after: int) -> list[Event]:
         if self._db is None:

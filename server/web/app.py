@@ -25,6 +25,7 @@ from server.content.instruments import check_forms, load_evaluations
 from server.content.shelf import case_shelf, instrument_shelf
 from server.service.clock import Clock, RehearsalClock
 from server.service.course import CourseService
+from server.service.snapshots import snapshot_key
 from server.store import open_store
 from server.web.live import LIVE_PATH, live
 from server.web.middleware import SameOriginPosts, SecurityHeaders, SessionGuard
@@ -71,7 +72,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.store_url)
         await store.open()
-        service = CourseService(course, store, settings.clock)
+        key = snapshot_key(settings.secret)
+        service = CourseService(course, store, settings.clock, snapshot_key=key)
         # the shelves follow the log: versions published in the browser over the files
         library.source = instruments.source = lambda: service.state.authoring
         service.library = library

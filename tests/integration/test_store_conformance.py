@@ -118,6 +118,37 @@ async def test_a_tail_open_across_a_rewrite_goes_on_with_what_follows(store):
     assert seen == [(3, "test.happened"), (4, "test.happened")]
 
 
+async def test_a_snapshot_is_kept_beside_the_log_and_read_back(store):
+    await store.append("c", [ev(1), ev(2), ev(3)], 0)
+    assert await store.load_snapshot("c") is None
+    blob = bytes(range(256)) * 4  # any bytes, as they are
+    assert await store.save_snapshot("c", 2, blob)
+    assert await store.load_snapshot("c") == (2, blob)
+    assert await store.save_snapshot("c", 3, b"later")
+    assert await store.load_snapshot("c") == (3, b"later")
+    assert await store.load_snapshot("other") is None
+
+
+async def test_a_snapshot_the_log_does_not_reach_is_refused(store):
+    await store.append("c", [ev(1)], 0)
+    assert not await store.save_snapshot("c", 2, b"ahead")
+    assert await store.load_snapshot("c") is None
+
+
+async def test_an_erasure_deletes_the_snapshot_and_refuses_one_taken_before_it(store):
+    await store.append("c", [ev(1), ev(2)], 0)
+    assert await store.save_snapshot("c", 2, b"holds what is erased")
+    first = (await store.read("c"))[0]
+    erased = NewEvent("person.erased", "director", AT, {"person": "x"})
+    await store.rewrite("c", [replace(first, data={"n": 0})], [erased], 2)
+    assert await store.load_snapshot("c") is None
+    # A worker that took its snapshot before the erasure, saving it after: refused.
+    assert not await store.save_snapshot("c", 2, b"holds what is erased")
+    assert await store.load_snapshot("c") is None
+    assert await store.save_snapshot("c", 3, b"after the erasure")
+    assert await store.load_snapshot("c") == (3, b"after the erasure")
+
+
 async def test_events_survive_reopening(store_url):
     url = store_url
     s = open_store(url)
