@@ -31,10 +31,9 @@ from bench.fanout import SECRET, free_port, serve_cmd, wait_http
 from bench.rehearsal import COURSE, QUICK_UNTIL, OneProcess, rehearse
 from server.access.links import Signer
 from server.domain.agenda import build_schedule
-from server.domain.course_state import CourseState, apply, replay
+from server.domain.course_state import CourseState, apply
 from server.domain.events import Event, NewEvent
-from server.domain.rehearsal import course_time_reached
-from server.service.snapshots import Snapshot, encode, snapshot_key
+from server.service.snapshots import after, encode, snapshot_key
 from server.store import open_store
 from tests.redis_server import RedisServer
 
@@ -123,9 +122,7 @@ def deployed(kind: str, folder: Path) -> Iterator[tuple[str, list[str]]]:
 def snapshot_of(events: Sequence[NewEvent]) -> bytes:
     """The snapshot a server keeps of the state after `events` (server/service/snapshots.py)."""
     stored = [Event(i + 1, e.type, e.actor, e.at, e.data) for i, e in enumerate(events)]
-    jumped = next((e for e in reversed(stored) if e.type == "clock.jumped"), None)
-    reached = course_time_reached((e.at for e in stored), build_schedule(COURSE))
-    return encode(Snapshot(replay(stored), reached, jumped), snapshot_key(SECRET))
+    return encode(after(stored, build_schedule(COURSE)), snapshot_key(SECRET))
 
 
 def start_once(

@@ -4,7 +4,6 @@ course service over the log without a web server."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +69,7 @@ async def people_on_log(
     from server.domain.people import PeopleState
     from server.domain.people_rules import REGISTRY_EVENTS, apply_people
     from server.domain.rehearsal import course_time_reached
-    from server.service.snapshots import decode
+    from server.service.snapshots import trusted
     from server.store import open_store
 
     course = course_of(args)
@@ -78,11 +77,9 @@ async def people_on_log(
     people, reached, seq = PeopleState(), None, 0
     await store.open()
     try:
-        found = await store.load_snapshot(course.id) if key else None
-        if found is not None and key is not None:
-            with contextlib.suppress(Exception):  # not one to trust: the whole log is read
-                snap = decode(found[1], key, found[0])
-                people, reached, seq = snap.state.people, snap.reached, snap.seq
+        snap = await trusted(store, course.id, key)
+        if snap is not None:
+            people, reached, seq = snap.state.people, snap.reached, snap.seq
         events = await store.read(course.id, seq)
     finally:
         await store.close()

@@ -81,7 +81,7 @@ class CourseService:
     async def start(self) -> None:
         """Load, close presence left open by a previous process, and start the timers."""
         await self.load()
-        reached, clock = self.writer.reached, self.clock
+        reached, clock = self.writer.log_reached, self.clock
         # A rehearsal started again on its log (after a crash, say) goes on from where the
         # log already is. Workers sharing a log, started from one time, agree to a few
         # milliseconds: only a log ahead by more than a real second moves the clock.

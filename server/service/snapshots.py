@@ -22,16 +22,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import pickle
 import sys
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from server.domain.course_state import CourseState
+from server.domain.agenda import Schedule
+from server.domain.course_state import CourseState, replay
 from server.domain.events import Event
+from server.domain.rehearsal import course_time_reached
+from server.store import EventStore
+
+log = logging.getLogger("companion.course")
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain"
 MAGIC = b"companion-snapshot/1\n"
@@ -76,6 +83,12 @@ def encode(snapshot: Snapshot, key: bytes, version: str | None = None) -> bytes:
     return head + mac + body
 
 
+def after(events: Sequence[Event], base: Schedule) -> Snapshot:
+    """The snapshot of a log's first events (`events`, from its first): what a server keeps."""
+    jumped = next((e for e in reversed(events) if e.type == "clock.jumped"), None)
+    return Snapshot(replay(list(events)), course_time_reached((e.at for e in events), base), jumped)
+
+
 class Unusable(Exception):
     """Why a stored snapshot is not used (the log is replayed instead)."""
 
@@ -97,3 +110,20 @@ def decode(blob: bytes, key: bytes, seq: int) -> Snapshot:
     if not isinstance(state, CourseState) or state.seq != seq:
         raise Unusable("it does not hold the state it is stored as")
     return Snapshot(state, reached, jumped)
+
+
+async def trusted(store: EventStore, course: str, key: bytes | None) -> Snapshot | None:
+    """The snapshot kept beside `course`'s log, if it can be trusted with `key` (None: the log
+    is to be replayed from its start, as it always can be)."""
+    if key is None:
+        return None
+    try:
+        found = await store.load_snapshot(course)
+        if found is None:
+            return None
+        snap = decode(found[1], key, found[0])
+    except Exception as e:  # Unusable says why; anything else is a snapshot gone bad
+        log.info("the snapshot kept beside the log is not used (%s): replaying the log", e)
+        return None
+    log.info("starting from the snapshot at event %d", snap.seq)
+    return snap

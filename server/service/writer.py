@@ -66,7 +66,6 @@ class Writer:
         self.state = CourseState()
         self.schedule: Schedule = self.base  # the base with the log's delays applied
         self.store_ok = True  # False while the log cannot be reached
-        self.reached: datetime | None = None  # the last course time the log had when loaded
         # This process among the workers sharing a log: page connection ids start with it.
         self.worker = uuid.uuid4().hex[:8]
         self.lock = asyncio.Lock()
@@ -83,7 +82,7 @@ class Writer:
     async def load(self) -> None:
         """Rebuild the state from the log (from its last snapshot we can trust, and what came
         after it), and note the course time it had reached."""
-        start = await self._snapshot() if self.snapshot_key else None
+        start = await snapshots.trusted(self.store, self.course.id, self.snapshot_key)
         if start is not None:
             self.state, self.log_reached, self.jumped = start.state, start.reached, start.jumped
             self.schedule = self.state.schedule(self.base)
@@ -93,21 +92,6 @@ class Writer:
                     hear(start.jumped)
         events = await self.store.read(self.course.id, self.state.seq)
         self.apply_stored(events)
-        self.reached = self.log_reached
-
-    async def _snapshot(self) -> Snapshot | None:
-        """The snapshot kept beside the log, if it can be trusted (else the log is replayed)."""
-        assert self.snapshot_key is not None
-        try:
-            found = await self.store.load_snapshot(self.course.id)
-            if found is None:
-                return None
-            snap = snapshots.decode(found[1], self.snapshot_key, found[0])
-        except Exception as e:  # Unusable says why; anything else is a snapshot gone bad
-            log.info("the snapshot kept beside the log is not used (%s): replaying the log", e)
-            return None
-        log.info("starting from the snapshot at event %d", snap.seq)
-        return snap
 
     def keep_snapshot(self) -> None:
         """Keep a snapshot of the state beside the log, in the background (one at a time)."""

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -93,6 +93,26 @@ class SQLiteStore:
         row = self._db.execute("SELECT MAX(seq) FROM events WHERE course=?", (course,)).fetchone()
         return int(row[0] or 0)
 
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the log's file, committed if the block ends well; a
+        failure of SQLite's says that `what` could not be written."""
+        db = self._db
+        if db is None:
+            raise StoreUnavailable("the course log is closed")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back already (a full disk): keep the first error.
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"{what} could not be written ({e})") from None
+
     def _append(self, course: str, events: Sequence[NewEvent], expected: int) -> list[Event]:
         return self._write(course, (), events, expected, erasure=False)
 
@@ -106,38 +126,25 @@ class SQLiteStore:
     ) -> list[Event]:
         """One transaction: if the log ends at `expected`, replace `changed` stored events (an
         `erasure`, which also deletes the snapshot kept beside the log) and append `events`."""
-        db = self._db
-        if db is None:
-            raise StoreUnavailable("the course log is closed")
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                actual = self._last_seq(course)
-                if actual != expected:
-                    raise SeqConflict(expected, actual)
-                if erasure:  # the state kept beside the log holds what is being erased
-                    db.execute("DELETE FROM snapshots WHERE course=?", (course,))
-                if changed:
-                    db.executemany(
-                        "UPDATE events SET type=?, actor=?, at=?, data=? WHERE course=? AND seq=?",
-                        [
-                            (e.type, e.actor, encode_at(e.at), encode_data(e), course, e.seq)
-                            for e in changed
-                        ],
-                    )
-                rows = [
-                    (course, expected + n, e.type, e.actor, encode_at(e.at), encode_data(e))
-                    for n, e in enumerate(events, start=1)
-                ]
-                db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                # SQLite may have rolled back already (a full disk): keep the first error.
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as e:
-            raise StoreUnavailable(f"the course log could not be written ({e})") from None
+        with self._transaction("the course log") as db:
+            actual = self._last_seq(course)
+            if actual != expected:
+                raise SeqConflict(expected, actual)
+            if erasure:  # the state kept beside the log holds what is being erased
+                db.execute("DELETE FROM snapshots WHERE course=?", (course,))
+            if changed:
+                db.executemany(
+                    "UPDATE events SET type=?, actor=?, at=?, data=? WHERE course=? AND seq=?",
+                    [
+                        (e.type, e.actor, encode_at(e.at), encode_data(e), course, e.seq)
+                        for e in changed
+                    ],
+                )
+            rows = [
+                (course, expected + n, e.type, e.actor, encode_at(e.at), encode_data(e))
+                for n, e in enumerate(events, start=1)
+            ]
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
         return [decode(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def append(
@@ -191,28 +198,14 @@ class SQLiteStore:
         return stored
 
     def _save_snapshot(self, course: str, seq: int, blob: bytes) -> bool:
-        db = self._db
-        if db is None:
-            raise StoreUnavailable("the course log is closed")
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                erased = db.execute(
-                    "SELECT 1 FROM events WHERE course=? AND seq>? AND type=? LIMIT 1",
-                    (course, seq, ERASED),
-                ).fetchone()
-                fits = not erased and self._last_seq(course) >= seq
-                if fits:
-                    db.execute(
-                        "INSERT OR REPLACE INTO snapshots VALUES (?,?,?)", (course, seq, blob)
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as e:
-            raise StoreUnavailable(f"the snapshot could not be written ({e})") from None
+        with self._transaction("the snapshot") as db:
+            erased = db.execute(
+                "SELECT 1 FROM events WHERE course=? AND seq>? AND type=? LIMIT 1",
+                (course, seq, ERASED),
+            ).fetchone()
+            fits = not erased and self._last_seq(course) >= seq
+            if fits:
+                db.execute("INSERT OR REPLACE INTO snapshots VALUES (?,?,?)", (course, seq, blob))
         return fits
 
     async def save_snapshot(self, course: str, seq: int, blob: bytes) -> bool:

@@ -12,7 +12,6 @@ from server.content.course import load_course
 from server.demo.sim import Simulation
 from server.domain.agenda import build_schedule
 from server.domain.course_state import replay
-from server.domain.rehearsal import course_time_reached
 from server.domain.roles import Actor, Role
 from server.service import snapshots
 from server.service.clock import RehearsalClock
@@ -75,17 +74,14 @@ async def test_a_snapshot_and_the_events_after_it_make_what_a_full_replay_makes(
     await store.open()
     events = await store.read(COURSE.id)
     for k in (1, len(events) // 3, len(events) - 1):
-        early = events[:k]
-        reached = course_time_reached((e.at for e in early), SCHEDULE)
-        jumped = next((e for e in reversed(early) if e.type == "clock.jumped"), None)
-        blob = encode(Snapshot(replay(early), reached, jumped), KEY)
+        blob = encode(snapshots.after(events[:k], SCHEDULE), KEY)
         assert await store.save_snapshot(COURSE.id, k, blob)
         svc = await loaded(url, KEY)
         assert svc.writer.snapshot_seq == k
         whole = await loaded(url, None)  # no key: the whole log replayed
         assert whole.writer.snapshot_seq == 0
         assert svc.state == whole.state == replay(events)
-        assert svc.writer.reached == whole.writer.reached
+        assert svc.writer.log_reached == whole.writer.log_reached
         assert svc.schedule.items == whole.schedule.items
         assert svc.writer.jumped == whole.writer.jumped
         await svc.store.close()
