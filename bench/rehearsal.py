@@ -23,7 +23,8 @@ under the published rules (docs/decisions.md: a gap of two minutes or less count
 minutes count in the items that carry a type; a gap within the clocks' precision of that limit
 may count either way); sampled pages of every role (kept as the browser keeps them, partial by
 partial) showing what a fresh load of the same page shows, after every boundary and every move
-(each partial meeting its fresh self within a few seconds, as the course moves on meanwhile);
+(each partial meeting its fresh self within a few seconds, as the course moves on meanwhile, or
+else at a quiet moment, when everyone holds their next action);
 every role-play closed as the agenda closes it; nobody online once everyone has left; no server
 error beyond the injected faults.
 """
@@ -49,6 +50,7 @@ import tempfile
 import time
 import urllib.parse
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -86,6 +88,8 @@ LIBRARY = load_library()
 INSTRUMENTS = load_instruments()
 EVALUATIONS = load_evaluations(course=COURSE)
 TICK = 0.2  # wall seconds between the harness's steps
+SETTLE = 1.0  # wall seconds for the server to push what the last posts changed (a presence
+#   view waits half a second, audiences.PRESENCE_EVERY; another worker hears it a moment later)
 # The seed's mix (the course page: physicians, nurses and APPs, social workers, chaplains,
 # pharmacists, psychologists, trainees), as weights, with each profession's usual degree.
 MIX = (
@@ -410,6 +414,8 @@ class Record:
     # a worker killed, and the wall seconds within which the others close its pages
     worker_kills: list[tuple[datetime, float]] = field(default_factory=list)
     samples: int = 0  # sampled pages compared with a fresh load
+    hushed: list[str] = field(default_factory=list)  # compared again at a quiet moment
+    hushed_s: float = 0.0  # wall seconds the people held their actions for them
     stale: list[str] = field(default_factory=list)
     # (person, spell edge) -> wall seconds within which the server stamped it
     brackets: dict[tuple[str, datetime], float] = field(default_factory=dict)
@@ -443,6 +449,11 @@ class Harness:
         self.page_tasks: set[asyncio.Task[Any]] = set()
         self.slow: Page | None = None
         self.sampled: list[str] = []
+        self.fresh_from: int | None = None  # the worker that served the last fresh load
+        self.acting = asyncio.Event()  # set: people act; clear: they hold (see `hush`)
+        self.acting.set()
+        self.hushing = 0
+        self.in_flight = 0  # posts on their way
         self.chat_sids = 0
 
     # clock -----------------------------------------------------------------------------------
@@ -509,6 +520,14 @@ class Harness:
     async def post(self, who: Who, path: str, kind: str, form: dict[str, str]) -> int:
         """A form post as the page sends it: retried with the same submission id while the
         server is away or refuses for a moment (503), as the page's durable form does."""
+        await self.acting.wait()
+        self.in_flight += 1
+        try:
+            return await self._post(who, path, kind, form)
+        finally:
+            self.in_flight -= 1
+
+    async def _post(self, who: Who, path: str, kind: str, form: dict[str, str]) -> int:
         self.rec.posts += 1
         for attempt in range(60):
             t0 = time.monotonic()
@@ -622,42 +641,85 @@ class Harness:
                     if message.startswith("<"):
                         shown: dict[str, str] = {}
                         swap(shown, message, snapshot=True)
+                        self.fresh_from = served_by(ws, self.d.port)
                         return shown
         except (OSError, TimeoutError, websockets.WebSocketException):
             return None
         return None
 
+    @contextlib.asynccontextmanager
+    async def hush(self) -> AsyncIterator[None]:
+        """A quiet moment: every person holds their next action (posts wait, pages stay as
+        they are) until it ends; it begins once the posts on their way are answered and the
+        server has had a moment to push what they changed."""
+        t0 = time.monotonic()
+        self.hushing += 1
+        self.acting.clear()
+        try:
+            while self.in_flight and time.monotonic() - t0 < 10:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(SETTLE)
+            yield
+        finally:
+            self.hushing -= 1
+            if not self.hushing:
+                self.acting.set()
+            self.rec.hushed_s += time.monotonic() - t0
+
+    async def apart(
+        self, page: Page, tries: int, keys: set[str] | None = None
+    ) -> dict[str, str] | None:
+        """The partials of `page` that showed something else than a fresh load of it at each of
+        `tries` loads half a second apart (only `keys`, if given): partial -> where they part.
+        None if the page closed meanwhile."""
+        apart: dict[str, str] | None = None
+        for _ in range(tries):
+            now = await self.fresh(page.who)
+            live = page.shown
+            if now is None or live is None or not page.open:
+                return None
+            keys = set(now) | set(live) if keys is None else keys
+            apart = {
+                k: where_they_part(k, normal(live.get(k, "")), normal(now.get(k, "")))
+                for k in sorted(keys)
+                if normal(live.get(k, "")) != normal(now.get(k, ""))
+            }
+            if not apart:
+                return apart
+            keys = set(apart)
+            await asyncio.sleep(0.5)
+        return apart
+
     async def sample(self, after: str) -> None:
         """After a boundary or a move: each partial of each sampled page that is open shows
         what a fresh load of the page shows, within a few seconds. Pushes may still be on their
         way, and in a busy block the course moves on meanwhile, so each partial must meet its
-        fresh self once in that time; one that never does was left stale."""
+        fresh self once in that time. One that does not is compared again at a quiet moment
+        (`hush`), when nothing changes it: one that still differs was left stale. (With two
+        workers a fresh load may land on the other, which hears each event a moment later, and
+        a tile that many events change rarely holds still long enough for both.)"""
         await asyncio.sleep(1.0)
         for pid in self.sampled:
             pages = [pg for pg in self.pages.get(pid, ()) if pg.open and pg.shown]
             if not pages:
                 continue
             page = pages[0]
-            apart: dict[str, str] | None = None  # partial -> where it parts from a fresh load
-            for _ in range(6):
-                now = await self.fresh(page.who)
-                live = page.shown
-                if now is None or live is None or not page.open:
-                    apart = None
-                    break
-                keys = set(now) | set(live) if apart is None else set(apart)
-                apart = {
-                    k: where_they_part(k, normal(live.get(k, "")), normal(now.get(k, "")))
-                    for k in sorted(keys)
-                    if normal(live.get(k, "")) != normal(now.get(k, ""))
-                }
-                if not apart:
-                    break
-                await asyncio.sleep(0.5)
+            apart = await self.apart(page, 6)
+            if apart:
+                self.rec.hushed.append(f"{page.who.email} after {after} ({', '.join(apart)})")
+                async with self.hush():
+                    apart = await self.apart(page, 4, set(apart))
             self.rec.samples += 1
             if apart:
                 first = next(iter(apart.values()))
-                self.rec.stale.append(f"{page.who.email} after {after}: {first}")
+                where = ""
+                if self.d.serving > 1:  # which worker holds the live page, which the fresh
+                    live_on = served_by(page.ws, self.d.port) if page.ws else None
+                    where = f" (live on worker {live_on}, fresh on {self.fresh_from})"
+                self.rec.stale.append(
+                    f"{page.who.email} after {after}{where}, {len(apart)} apart "
+                    f"({', '.join(apart)}): {first}"
+                )
 
     # groups ------------------------------------------------------------------------------------
 
@@ -740,6 +802,22 @@ def swap(shown: dict[str, str], message: str, snapshot: bool = False) -> None:
         else:
             if snapshot:
                 shown[pid] = markup
+
+
+def served_by(ws: Any, port: int) -> int | None:
+    """The server process on the other end of a socket of ours (by the kernel's table)."""
+    try:
+        mine = ws.local_address[1]
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} and dport = :{mine} )"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+    except (OSError, subprocess.SubprocessError, TypeError, IndexError):
+        return None
+    found = re.search(r"pid=(\d+)", out)
+    return int(found.group(1)) if found else None
 
 
 def where_they_part(key: str, live: str, fresh: str) -> str:
@@ -1433,14 +1511,18 @@ async def run_day(
     last_rss = 0.0
     while (now := h.now()) < end:
         await faults.due(now)
-        await course.presence(now)
+        acting = h.acting.is_set()  # (not in a quiet moment: see Harness.hush)
+        if acting:
+            await course.presence(now)
         current = SCHEDULE.current(now)
         if current is not None:
             if current.item.kind is Kind.PRACTICE:
                 if now < current.end - timedelta(minutes=3):
-                    await course.practice(current, now)
+                    if acting:
+                        await course.practice(current, now)
                     if (
-                        current.id == "d2-07"
+                        acting
+                        and current.id == "d2-07"
                         and not course.moved
                         and now > current.start + timedelta(minutes=20)
                     ):
@@ -1450,8 +1532,9 @@ async def run_day(
                 elif current.id not in closed:
                     closed.add(current.id)
                     await course.close_practice(current)
-            await course.writing(current, now)
-            await course.talk(current, now)
+            if acting:
+                await course.writing(current, now)
+                await course.talk(current, now)
         for s in items:  # a block the harness fell behind on is closed, late (and counted)
             if s.item.kind is Kind.PRACTICE and s.end <= now and s.id not in closed:
                 closed.add(s.id)
@@ -1880,6 +1963,10 @@ def section(r: dict[str, Any]) -> list[str]:
         f"Evaluations: {', '.join(f'{k} {v}' for k, v in sorted(rec.evaluations.items()))} "
         f"of {len(learners)} learners "
         f"({len(r['leaves_early'])} left the last day early). Credit claims: {len(rec.claims)}.",
+        f"Sampled pages compared with a fresh load: {rec.samples}, of which "
+        f"{len(rec.hushed)} did not meet it while the course moved and were compared again at "
+        f"a quiet moment (everyone holding their next action, {rec.hushed_s:.1f} s of wall time "
+        f"in all){': ' if rec.hushed else ''}{'; '.join(rec.hushed[:5])}.",
         f"After the last day: stopped with SIGTERM "
         f"{'cleanly' if r['stopped_cleanly'] else 'WITH A TRACEBACK'}; a cold start on the "
         f"whole log ({len(r['log'])} events) answered in {r['cold_start_s']:.2f} s, and then "
