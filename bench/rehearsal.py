@@ -411,6 +411,12 @@ class Record:
     evaluations: Counter[str] = field(default_factory=Counter)
     slow_posts: list[str] = field(default_factory=list)
     lost: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    # (began, failed) of each try to open a page that failed: the server may have accepted the
+    # socket and counted it until it saw it close
+    tries: dict[str, list[tuple[datetime, datetime]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    done_unanswered: list[str] = field(default_factory=list)  # see Harness._post
     # a worker killed, and the wall seconds within which the others close its pages
     worker_kills: list[tuple[datetime, float]] = field(default_factory=list)
     samples: int = 0  # sampled pages compared with a fresh load
@@ -529,12 +535,14 @@ class Harness:
 
     async def _post(self, who: Who, path: str, kind: str, form: dict[str, str]) -> int:
         self.rec.posts += 1
+        unanswered = False  # a try got no answer: the server may have done it and then gone
         for attempt in range(60):
             t0 = time.monotonic()
             try:
                 status, body = await self.request("POST", path, who.cookie, form)
             except (OSError, TimeoutError, ConnectionError):
                 status, body = 0, ""
+            unanswered |= status == 0
             took = time.monotonic() - t0
             if took > 1:
                 self.rec.slow_posts.append(
@@ -543,6 +551,12 @@ class Harness:
             if status == 200:
                 if "sid" in form:
                     self.rec.acked[form["sid"]] = (kind, who.id)
+                return 200
+            if status == 422 and unanswered:
+                # Refused by the rules when tried again after a try whose answer was lost as the
+                # server went: that try was done (a step cannot be taken twice), as the person's
+                # page, which shows it done, tells them.
+                self.rec.done_unanswered.append(f"{kind} {path} at {self.now():%H:%M}")
                 return 200
             if status not in (0, 502, 503):
                 self.rec.refused[kind] += 1
@@ -852,6 +866,7 @@ class Page:
         headers = {"Cookie": f"companion_session={self.who.cookie}", "Origin": h.d.base}
         first = True
         while not self.closing:
+            trying = h.now()
             try:
                 began = time.time()
                 async with websockets.connect(
@@ -889,7 +904,8 @@ class Page:
                                 h.rec.boundary_ms[day].append((got - at) * 1000)
                                 self.needle = None
             except (OSError, TimeoutError, websockets.WebSocketException):
-                pass
+                if not self.open:  # it never opened: the server may have counted it meanwhile
+                    h.rec.tries[self.who.id].append((trying, h.now()))
             finally:
                 self.shown = None
                 if self.open:
@@ -1305,6 +1321,9 @@ def expected_minutes(h: Harness, pid: str) -> tuple[dict[str, float], dict[str, 
                 b = back
         bridged.append((a, b))
     minutes = minutes_per_item(merged_spells(bridged), SCHEDULE)
+    # A try to open a page that failed may have been accepted by the server and counted until
+    # it saw the socket close (and may close a gap): those minutes may count or not.
+    tried = minutes_per_item(merged_spells(bridged + h.rec.tries.get(pid, [])), SCHEDULE)
     # A gap within the clocks' precision of the reconnect rule's limit may fall either side of
     # it on the server's clock: its minutes may count or not.
     doubtful = []
@@ -1343,6 +1362,7 @@ def expected_minutes(h: Harness, pid: str) -> tuple[dict[str, float], dict[str, 
         extra += sum(
             max(0.0, (min(b, s.end) - max(a, s.start)).total_seconds()) / 60 for a, b in doubtful
         )
+        extra += max(0.0, tried.get(s.id, 0.0) - minutes.get(s.id, 0.0))
         slack[s.id] = sum(edges) * h.d.speed / 60 + extra
     return minutes, slack
 
@@ -1952,7 +1972,10 @@ def section(r: dict[str, Any]) -> list[str]:
         f"Pages opened {rec.opened} times ({rec.reconnects} reconnections after a drop or a "
         f"restart; {rec.drops} drops and {rec.reloads} reloads by people). Form posts: "
         f"{rec.posts}, of which {len(rec.acked)} acknowledged writes with a submission id; "
-        f"{rec.retried} needed a retry ({retry}); refused: {refused}.",
+        f"{rec.retried} needed a retry ({retry}); refused: {refused}. "
+        f"Steps whose answer was lost as the server went, refused when tried again since they "
+        f"had been done (taken as done): {len(rec.done_unanswered)}"
+        f"{': ' if rec.done_unanswered else ''}{'; '.join(rec.done_unanswered[:5])}.",
         f"Minutes per learner and item, the server's against the harness's record: the "
         f"difference's median {md(50)}, p99 {md(99)}, largest {md(100)} course minutes "
         f"(each spell edge may be off by {EDGE_WALL_S} s of wall time, "

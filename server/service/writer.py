@@ -258,7 +258,7 @@ class Writer:
                     await self.execute(DeleteRecording(rec.id, "erased"), actor)
         er = erasure_of(p, token or secrets.token_hex(16))
         async with self.lock:
-            for _ in range(APPEND_RETRIES):
+            for attempt in range(APPEND_RETRIES):
                 events = await self.store.read(self.course.id)
                 changed = redact_log(events, er)
                 by_seq = {e.seq: e for e in events} | {c.seq: c for c in changed}
@@ -267,7 +267,8 @@ class Writer:
                 last = events[-1].seq if events else 0
                 try:
                     stored = await self.store.rewrite(self.course.id, changed, new, last)
-                except SeqConflict:
+                except SeqConflict:  # another worker appended: wait a moment, as appends do
+                    await asyncio.sleep(random.uniform(0, BUSY_WAIT * attempt))
                     continue
                 except StoreUnavailable:
                     self.store_state(False)
