@@ -86,6 +86,7 @@ return 1
 """
 
 TAIL_BLOCK_MS = 5000
+READ_PAGE = 5000  # events per reply when a log is read (see RedisStore.read)
 log = logging.getLogger("companion.store")
 
 
@@ -255,13 +256,22 @@ class RedisStore:
         return decode(seq, fields["type"], fields["actor"], fields["at"], fields["data"])
 
     async def read(self, course: str, after_seq: int = 0) -> list[Event]:
+        """The events after `after_seq`, read a page at a time: one reply of a whole course's
+        log (200,000 events) takes longer to arrive than a read may wait (the client's
+        socket timeout), and a page keeps each reply, and the server's work on it, small."""
         stream, _ = self._keys(course)
-        try:
-            rows: Any = await self.redis.xrange(stream, min=f"({after_seq}-0" if after_seq else "-")
-        except (RedisError, OSError) as e:
-            await self._drop_connections()
-            raise _unavailable(e) from None
-        return [self._decode(i, f) for i, f in rows]
+        out: list[Event] = []
+        start = f"({after_seq}-0" if after_seq else "-"
+        while True:
+            try:
+                rows: Any = await self.redis.xrange(stream, min=start, count=READ_PAGE)
+            except (RedisError, OSError) as e:
+                await self._drop_connections()
+                raise _unavailable(e) from None
+            out += [self._decode(i, f) for i, f in rows]
+            if len(rows) < READ_PAGE:
+                return out
+            start = f"({rows[-1][0]}"
 
     async def tail(self, course: str, after_seq: int) -> AsyncIterator[Event]:
         """Every event after `after_seq`, whichever worker appended it, as it arrives."""

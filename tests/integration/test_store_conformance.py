@@ -50,6 +50,16 @@ async def test_appends_get_consecutive_sequence_numbers(store):
     assert [e.seq for e in await store.read("c", after_seq=2)] == [3]
 
 
+async def test_a_long_log_is_read_whole_and_in_order_from_anywhere(store, monkeypatch):
+    import server.store.redis as redis_store
+
+    monkeypatch.setattr(redis_store, "READ_PAGE", 4)  # pages of 4: a page boundary is crossed
+    await store.append("c", [ev(n) for n in range(1, 11)], expected_seq=0)
+    assert [e.data["n"] for e in await store.read("c")] == list(range(1, 11))
+    for after in (0, 3, 4, 5, 8, 10):
+        assert [e.seq for e in await store.read("c", after_seq=after)] == list(range(after + 1, 11))
+
+
 async def test_a_stale_append_is_refused_and_changes_nothing(store):
     await store.append("c", [ev(1)], expected_seq=0)
     with pytest.raises(SeqConflict):
