@@ -965,17 +965,6 @@ class Group:
     released: bool = True
     case: str = ""
     busy: bool = False  # the facilitator is doing something
-    sat: set[str] = field(default_factory=set)  # learners in the hot seat this block
-    block: str = ""  # the practice item `sat` is of
-
-    def turn_minutes(self, item: ScheduledItem, now: datetime) -> float:
-        """How long the facilitator lets this turn run: TURN_MINUTES, or less when the block's
-        time left would not give each learner who has not yet sat this block a turn (with the
-        debrief and the changeover, about three minutes each) before the case ends."""
-        waiting = len([x for x in self.members if x not in self.sat])
-        left = (item.end - now).total_seconds() / 60 - (TURN_MINUTES + 6)
-        share = left / (waiting + 1) - 3 if left > 0 else 0.0
-        return max(1.0, min(TURN_MINUTES, share))
 
     def case_for(self, item: ScheduledItem, rng: random.Random) -> str:
         title = item.item.title.lower()
@@ -1092,12 +1081,7 @@ class Course:
             return
         if g.phase in ("running", "timeout"):
             assert g.began is not None and g.hot is not None
-            if (
-                g.phase == "running"
-                and g.timeouts == 0
-                and now - g.began >= 1.5 * m
-                and g.turn_minutes(item, now) > 2
-            ):
+            if g.phase == "running" and g.timeouts == 0 and now - g.began >= 1.5 * m:
                 callers = [x for x in g.members if x != g.hot and h.online(x)] or [g.facilitator]
                 if await self.rp(g, self.rng.choice(callers), "timeout") == 200:
                     g.phase, g.timeouts = "timeout", 1
@@ -1106,7 +1090,7 @@ class Course:
                 if await self.rp(g, g.facilitator, "timein") == 200:
                     g.phase = "running"
                 g.next_at = now + 0.5 * m
-            elif now - g.began >= g.turn_minutes(item, now) * m or left < 4 * m:
+            elif now - g.began >= TURN_MINUTES * m or left < 4 * m:
                 if await self.rp(g, g.facilitator, "end-turn") == 200:
                     g.phase, g.released = "debrief", False
                     self.feedback(g, g.turns, g.hot)
@@ -1148,9 +1132,6 @@ class Course:
             g.turns += 1
             g.phase, g.hot, g.began, g.timeouts = "running", learner, now, 0
             h.rec.turns[learner] += 1
-            if g.block != item.id:
-                g.block, g.sat = item.id, set()
-            g.sat.add(learner)
         g.next_at = now + 0.3 * m
 
     def feedback(self, g: Group, number: int, hot: str | None) -> None:
