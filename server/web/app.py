@@ -26,6 +26,7 @@ from server.content.shelf import case_shelf, instrument_shelf
 from server.service.clock import Clock, RehearsalClock
 from server.service.course import CourseService
 from server.service.snapshots import snapshot_key
+from server.service.stall import StallWatch
 from server.store import open_store
 from server.web.live import LIVE_PATH, live
 from server.web.middleware import SameOriginPosts, SecurityHeaders, SessionGuard
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
         service.instruments = instruments
         service.evaluations = evaluations
         await service.start()
+        stall = StallWatch()
+        stall.start()
         if settings.roster:
             await import_roster_file(service, Path(settings.roster))
             if not service.state.rooms.groups:  # the demo starts with its groups formed
@@ -138,6 +141,7 @@ def create_app(settings: Settings) -> Starlette:
             await recorder.stop()
             await service.stop()
             await store.close()
+            await stall.stop()
 
     async def server_error(request: Request, exc: Exception) -> PlainTextResponse:
         log.exception("unhandled error", exc_info=exc)
