@@ -428,6 +428,7 @@ class Record:
     statuses: Counter[int] = field(default_factory=Counter)  # retried: 0 = no answer
     boundary_ms: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     boundary_missed: Counter[int] = field(default_factory=Counter)
+    missed_at: Counter[str] = field(default_factory=Counter)  # item -> pages that missed it
     rss: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     log_bytes: dict[int, int] = field(default_factory=dict)
     reconnects: int = 0
@@ -1573,7 +1574,7 @@ async def run_day(
                     for pg in pages:
                         if pg.open and not pg.slow:
                             pg.needle = (needle, wall, day)
-                h.spawn(missed(h, wall, day))
+                h.spawn(missed(h, wall, day, s.id))
                 h.spawn(after_wall(wall, h.sample(f"{s.id} began")))
         if time.monotonic() - last_rss > 5:
             last_rss = time.monotonic()
@@ -1595,13 +1596,14 @@ async def after_wall(wall: float, then: Any) -> None:
     await then
 
 
-async def missed(h: Harness, wall: float, day: int) -> None:
+async def missed(h: Harness, wall: float, day: int, item: str) -> None:
     await asyncio.sleep(max(0.0, wall - time.time()) + 10)
     for pages in h.pages.values():
         for pg in pages:
             if pg.needle and pg.needle[1] == wall:
                 if pg.open:
                     h.rec.boundary_missed[day] += 1
+                    h.rec.missed_at[item] += 1
                 pg.needle = None
 
 
@@ -1958,6 +1960,13 @@ def section(r: dict[str, Any]) -> list[str]:
             f"{max(rss):.0f} | {rss[-1]:.0f} | {ms(b, 50)} | {ms(b, 99)} | {len(b)} | "
             f"{rec.boundary_missed.get(day, 0)} | {d['online_after']} |"
         )
+    if rec.missed_at:
+        out += [
+            "",
+            "Pages open at a boundary that had not shown its item 10 s of wall time later: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(rec.missed_at.items()))
+            + ".",
+        ]
     learners = r["learners"]
     turns = [rec.turns.get(pid, 0) for pid in learners]
     few = sum(1 for t in turns if t < 2)
