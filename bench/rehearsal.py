@@ -427,8 +427,8 @@ class Record:
     brackets: dict[tuple[str, datetime], float] = field(default_factory=dict)
     statuses: Counter[int] = field(default_factory=Counter)  # retried: 0 = no answer
     boundary_ms: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
-    boundary_missed: Counter[int] = field(default_factory=Counter)
-    missed_at: Counter[str] = field(default_factory=Counter)  # item -> pages that missed it
+    # (day, item) -> pages open at the item's boundary that had not shown it 10 s later
+    missed: Counter[tuple[int, str]] = field(default_factory=Counter)
     rss: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     log_bytes: dict[int, int] = field(default_factory=dict)
     reconnects: int = 0
@@ -1602,8 +1602,7 @@ async def missed(h: Harness, wall: float, day: int, item: str) -> None:
         for pg in pages:
             if pg.needle and pg.needle[1] == wall:
                 if pg.open:
-                    h.rec.boundary_missed[day] += 1
-                    h.rec.missed_at[item] += 1
+                    h.rec.missed[day, item] += 1
                 pg.needle = None
 
 
@@ -1958,13 +1957,14 @@ def section(r: dict[str, Any]) -> list[str]:
         out.append(
             f"| {day} | {d['wall_s']:.0f} | {counts.get(day, 0)} | {d['log_bytes'] / 2**20:.1f} | "
             f"{max(rss):.0f} | {rss[-1]:.0f} | {ms(b, 50)} | {ms(b, 99)} | {len(b)} | "
-            f"{rec.boundary_missed.get(day, 0)} | {d['online_after']} |"
+            f"{sum(n for (on, _), n in rec.missed.items() if on == day)} | "
+            f"{d['online_after']} |"
         )
-    if rec.missed_at:
+    if rec.missed:
         out += [
             "",
             "Pages open at a boundary that had not shown its item 10 s of wall time later: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(rec.missed_at.items()))
+            + ", ".join(f"{item} {n}" for (_, item), n in sorted(rec.missed.items()))
             + ".",
         ]
     learners = r["learners"]
